@@ -1,0 +1,66 @@
+"""Shared test setup: tiny presets everywhere, a throw-away data folder, the project root on sys.path."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Pages and the browser test's server read these: small runs, and results kept out of the user's cache.
+os.environ["LAB_PRESET"] = "tiny"
+os.environ.setdefault("LAB_DATA_DIR", tempfile.mkdtemp(prefix="lab-test-data-"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    """The real data set, or a skip naming the fix (CI installs it, so there it is always present)."""
+    from core import data
+
+    try:
+        return data.load_fashion_mnist()
+    except data.DataError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"Fashion-MNIST not available: {error}")
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory):
+    """The real app served on a free loopback port for the whole session, always stopped afterwards."""
+    from tests.browser_support import start_server, stop_server
+
+    process, url = start_server(tmp_path_factory.mktemp("server") / "streamlit.log")
+    yield url
+    stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium via Playwright; skipped (failed under CI=true) when there is none."""
+    from tests.browser_support import CHROMIUM_FLAGS, chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        reason = "no Chromium found (apt install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    yield tab
+    context.close()
