@@ -1,0 +1,30 @@
+"""Home: what the lab is for, and one link per concept page."""
+
+import streamlit as st
+
+from ui.registry import PAGES
+
+st.title("Training deep neural networks: a lab")
+st.markdown(
+    "Each page takes one idea from the chapter on training deep nets (Géron, *Hands-On Machine "
+    "Learning*, 2nd edition, chapter 11) and lets you **run it** instead of taking it on trust. "
+    "Every number and curve is computed live by TensorFlow/Keras code that the test suite checks "
+    "against real Keras layers, SciPy or the book's own worked numbers. Where the book's code and "
+    "today's Keras 3 disagree, the page says so."
+)
+
+if PAGES:
+    st.subheader("Pages")
+    for page in PAGES:
+        st.page_link(page.path, label=page.title, icon=page.icon)
+        st.caption(page.teaches)
+else:
+    st.info("No concept page is installed yet.", icon=":material/construction:")
+
+st.subheader("How to read the numbers")
+st.markdown(
+    "- A single training run is one draw from a distribution: pages that train show several seeds, "
+    "with the mean and the spread.\n"
+    "- Comparisons are paired by seed and come with confidence intervals, not just a point.\n"
+    "- The sidebar's *Environment* panel shows the library versions and where the data came from."
+)

@@ -1,0 +1,42 @@
+"""The sidebar panel every page shares: library versions and where the data came from (or why it is missing)."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import streamlit as st
+
+from core import data
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+# Versions come from package metadata so the sidebar does not pay TensorFlow's 3 s import.
+def environment_panel() -> None:
+    try:
+        source, problem = data.load_fashion_mnist().source, None
+    except data.DataError as error:
+        source, problem = None, str(error)
+    with st.sidebar.expander("Environment", expanded=problem is not None, icon=":material/info:"):
+        st.caption(
+            f"TensorFlow {_version('tensorflow')} · Keras {_version('keras')} · "
+            f"Streamlit {_version('streamlit')}"
+        )
+        if problem:
+            st.error(f"Fashion-MNIST unavailable. {problem}", icon=":material/error:")
+        else:
+            st.caption(f"Fashion-MNIST from `{source}`")
+
+
+# Pages that need the data call this instead of core.data directly: a clear message, never a traceback.
+def fashion_mnist_or_stop() -> data.FashionMNIST:
+    try:
+        return data.load_fashion_mnist()
+    except data.DataError as error:
+        st.error(f"This page needs Fashion-MNIST. {error}", icon=":material/error:")
+        st.stop()
