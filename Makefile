@@ -1,0 +1,43 @@
+# Two commands do everything: `make run` (set up, then serve the app on 127.0.0.1) and
+# `make test` (set up, then run the whole suite). Setup rebuilds .venv only when
+# requirements.txt differs from what was last installed into it.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/requirements.installed
+PORT ?= 8501
+
+.PHONY: setup run test bench screenshot clean
+
+setup:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
+	@if [ -x $(BIN)/python ] && cmp -s requirements.txt $(INSTALLED); then \
+		echo "setup: .venv is up to date with requirements.txt"; \
+	else \
+		echo "setup: installing requirements.txt into .venv (first time: a few minutes)"; \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --upgrade pip && \
+		$(BIN)/python -m pip install --quiet -r requirements.txt && \
+		cp requirements.txt $(INSTALLED); \
+	fi
+
+run: setup
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	@for module in bench/*.py; do \
+		name=$$(basename $$module .py); [ "$$name" = "__init__" ] && continue; \
+		echo "== bench.$$name"; $(BIN)/python -m bench.$$name || exit 1; \
+	done
+
+# Refresh the README's home-page picture from the browser test's latest screenshots.
+screenshot: setup
+	$(BIN)/python -m pytest tests/test_browser.py -q
+	cp artifacts/screenshots/home.png docs/home.png
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache
