@@ -64,3 +64,30 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def idx_bytes(magic: int, array) -> bytes:
+    """An uncompressed IDX file: magic, dimensions, then the uint8 payload."""
+    import numpy as np
+
+    header = np.array([magic, *array.shape], dtype=">u4").tobytes()
+    return header + np.asarray(array).astype(np.uint8).tobytes()
+
+
+@pytest.fixture
+def fake_folder(tmp_path):
+    """A valid, all-black Fashion-MNIST folder with cycling labels; tests damage one file each."""
+    import gzip
+
+    import numpy as np
+
+    from core import data
+
+    for name, filename in data.FILES.items():
+        count = data.EXPECTED_COUNT[name]
+        if name.startswith("x"):
+            payload = idx_bytes(data.IMAGES_MAGIC, np.zeros((count, 28, 28)))
+        else:
+            payload = idx_bytes(data.LABELS_MAGIC, np.arange(count) % 10)
+        (tmp_path / filename).write_bytes(gzip.compress(payload, compresslevel=1))
+    return tmp_path

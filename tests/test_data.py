@@ -1,33 +1,12 @@
 """core.data: real data when present, and every kind of damage on tiny files written here."""
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core import data
-
-
-def _idx_bytes(magic: int, array: np.ndarray) -> bytes:
-    header = np.array([magic, *array.shape], dtype=">u4").tobytes()
-    return header + array.astype(np.uint8).tobytes()
-
-
-def _write(path: Path, payload: bytes) -> None:
-    path.write_bytes(gzip.compress(payload, compresslevel=1))
-
-
-@pytest.fixture
-def fake_folder(tmp_path):
-    """A valid, all-black Fashion-MNIST folder with cycling labels; tests damage one file each."""
-    for name, filename in data.FILES.items():
-        count = data.EXPECTED_COUNT[name]
-        if name.startswith("x"):
-            _write(tmp_path / filename, _idx_bytes(data.IMAGES_MAGIC, np.zeros((count, 28, 28))))
-        else:
-            _write(tmp_path / filename, _idx_bytes(data.LABELS_MAGIC, np.arange(count) % 10))
-    return tmp_path
+from tests.conftest import idx_bytes as _idx_bytes
 
 
 def test_fake_folder_loads(fake_folder):

@@ -1,10 +1,13 @@
 """Every page registered in ui.registry (so every page app.py serves) renders without an exception."""
 
+import gzip
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import data
-from tests.conftest import ROOT
+from tests.conftest import ROOT, idx_bytes
 from ui.registry import ALL_PAGES
 
 APP = str(ROOT / "app.py")
@@ -39,9 +42,25 @@ def test_sidebar_shows_data_source(fashion_mnist):
     assert f"Fashion-MNIST from `{fashion_mnist.source}`" in captions
 
 
-def test_sidebar_shows_data_error_instead_of_traceback(tmp_path, monkeypatch):
-    (tmp_path / data.FILES["x_train"]).write_bytes(b"")
-    monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
+def _damaged(folder, kind):
+    """Damage a valid fake folder in one of the ways the foundation issue lists."""
+    images, labels = folder / data.FILES["x_train"], folder / data.FILES["y_test"]
+    if kind == "empty file":
+        images.write_bytes(b"")
+    elif kind == "truncated images":
+        images.write_bytes(gzip.compress(idx_bytes(data.IMAGES_MAGIC, np.zeros((60000, 28, 28)))[:-5000]))
+    elif kind == "label 10":
+        labels.write_bytes(gzip.compress(idx_bytes(data.LABELS_MAGIC, np.full(10000, 10))))
+    elif kind == "wrong magic":
+        labels.write_bytes(gzip.compress(idx_bytes(1234, np.zeros(10000))))
+    elif kind == "missing folder":
+        return folder / "no-such-folder"
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["empty file", "truncated images", "label 10", "wrong magic", "missing folder"])
+def test_damaged_data_shows_a_message_not_a_traceback(fake_folder, monkeypatch, kind):
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(_damaged(fake_folder, kind)))
     data.load_fashion_mnist.cache_clear()
     try:
         app = AppTest.from_file(APP, default_timeout=60).run()
