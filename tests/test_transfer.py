@@ -104,3 +104,18 @@ def test_shown_keras_code_runs_as_is(tiny_tasks):
     code = transfer.keras_code(TINY)  # verbose progress output is captured by pytest
     exec(compile(code, "keras_code", "exec"), namespace)
     assert namespace["model_B_on_A"].output_shape == (None, 1)
+
+
+def test_keras3_saves_native_keras_files_and_calls_hdf5_legacy(tiny_model_a, tmp_path, caplog):
+    """The `save_format` row of core.keras3_notes, checked against the installed Keras."""
+    import keras
+
+    tiny_model_a.save(tmp_path / "model_A.keras")
+    reloaded = keras.models.load_model(tmp_path / "model_A.keras")
+    sample = np.random.default_rng(0).random((4, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(reloaded.predict(sample, verbose=0), tiny_model_a.predict(sample, verbose=0))
+    with caplog.at_level("WARNING"):
+        tiny_model_a.save(tmp_path / "model_A.h5")
+    assert "legacy" in caplog.text
+    with pytest.raises(ValueError, match=r"\.keras"):
+        tiny_model_a.save(tmp_path / "model_A")
