@@ -42,7 +42,12 @@ RunBatch = Callable[[object, list, Callable[[int, dict], None]], None]
 
 
 class StoreError(ValueError):
-    """The results database cannot be used; the message names the file and what to do."""
+    """The results database cannot be used; the message names the file and what to do.
+    `path` is that file, so a page can offer `move_aside(error.path)`."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,41 +140,53 @@ class Store:
     def __init__(self, path=None):
         self.path = Path(path) if path is not None else data_dir() / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with self._connect() as connection:
-                self._check_and_create(connection)
-        except sqlite3.DatabaseError as error:
-            raise StoreError(
-                f"The results database {self.path} cannot be read ({error}). It may be damaged or not a "
-                "results database. Move it aside to start a new one (nothing is deleted)."
-            ) from None
+        with self._connect() as connection:
+            self._check_and_create(connection)
 
+    # Every query goes through here: autocommit (each statement its own transaction), and any
+    # SQLite failure, at opening or later, becomes a StoreError naming the file.
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            yield connection
-        finally:
-            connection.close()
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                yield connection
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"The results database {self.path} cannot be used ({error}). If it is damaged or not a "
+                "results database, move it aside to start a new one (nothing is deleted).",
+                self.path,
+            ) from None
 
+    # Checks and creation happen in one write transaction, so two processes opening a new file
+    # at the same moment never see each other's half-made table.
     def _check_and_create(self, connection: sqlite3.Connection) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
         if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("integrity check failed")
-        user_version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if user_version not in (0, DB_FORMAT):
-            raise sqlite3.DatabaseError(f"written by another version (format {user_version}, expected {DB_FORMAT})")
-        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if user_version == 0 and tables:
-            raise sqlite3.DatabaseError(f"an SQLite file with other tables ({', '.join(sorted(tables))})")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS runs ("
-            " config_key TEXT NOT NULL, seed INTEGER NOT NULL, kind TEXT NOT NULL,"
-            " config_json TEXT NOT NULL, result_json TEXT NOT NULL, finished_at TEXT NOT NULL,"
-            " UNIQUE (config_key, seed))"
-        )
-        if user_version == 0:
+        if connection.execute("PRAGMA user_version").fetchone()[0] == DB_FORMAT:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            user_version = connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if user_version not in (0, DB_FORMAT):
+                raise sqlite3.DatabaseError(f"written by another version (format {user_version}, expected {DB_FORMAT})")
+            if user_version == 0 and tables:
+                raise sqlite3.DatabaseError(f"an SQLite file with other tables ({', '.join(sorted(tables))})")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS runs ("
+                " config_key TEXT NOT NULL, seed INTEGER NOT NULL, kind TEXT NOT NULL,"
+                " config_json TEXT NOT NULL, result_json TEXT NOT NULL, finished_at TEXT NOT NULL,"
+                " UNIQUE (config_key, seed))"
+            )
             connection.execute(f"PRAGMA user_version = {DB_FORMAT}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
 
     # Which seeds need no more work for this config.
     def finished_seeds(self, config) -> set[int]:

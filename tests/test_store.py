@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -141,10 +142,11 @@ def test_resume_after_kill_minus_nine(tmp_path):
     script.write_text(RUNNER.format(root=str(ROOT)))
     # Slow seeds while we aim the kill (so it lands mid-run even on a busy machine), fast ones after.
     env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "data"), "FAKE_SEED_SECONDS": "0.4"}
-    first = subprocess.Popen([sys.executable, str(script)], env=env)
+    first = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE, text=True)
     db_path = tmp_path / "data" / store.DB_NAME
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        assert first.poll() is None, f"the runner stopped by itself: {first.stderr.read()}"
         if db_path.exists() and len(store.Store(db_path).finished_seeds(FakeConfig())) >= 3:
             break
         time.sleep(0.05)
@@ -171,12 +173,43 @@ def test_damaged_file_is_a_clear_error_and_moved_aside_not_deleted(tmp_path):
     path.write_bytes(garbage)
     with pytest.raises(store.StoreError, match="results.sqlite") as error:
         store.Store(path)
-    assert isinstance(error.value, ValueError) and "Move it aside" in str(error.value)
-    moved = store.move_aside(path)
+    assert isinstance(error.value, ValueError) and "move it aside" in str(error.value)
+    assert error.value.path == path
+    moved = store.move_aside(error.value.path)
     assert not path.exists() and moved.read_bytes() == garbage
     assert moved.name.startswith("results.sqlite.damaged-")
     assert store.move_aside(store.Store(path).path) != moved  # a second damaged copy gets its own name
     store.Store(path).save(FakeConfig(), 0, {"accuracy": 1.0})  # and a new store starts cleanly
+
+
+def test_opening_a_new_file_from_many_threads_at_once(tmp_path):
+    # Regression: one opener used to see another's table before its format mark and call it foreign.
+    for attempt in range(15):
+        path = tmp_path / f"new-{attempt}.sqlite"
+        barrier, errors = threading.Barrier(6), []
+
+        def open_and_save(seed):
+            barrier.wait()
+            try:
+                store.Store(path).save(FakeConfig(), seed, {"accuracy": 0.5})
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_and_save, args=(seed,)) for seed in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == [] and store.Store(path).finished_seeds(FakeConfig()) == set(range(6))
+
+
+def test_damage_after_opening_is_a_store_error_too(db):
+    db.save(FakeConfig(), 0, {"accuracy": 1.0})
+    db.path.write_bytes(b"not a database any more" * 400)
+    for path in db.path.parent.glob("results.sqlite-*"):
+        path.unlink()  # the -wal / -shm files of the healthy database
+    with pytest.raises(store.StoreError, match="cannot be used"):
+        db.finished_seeds(FakeConfig())
 
 
 def test_foreign_sqlite_file_is_refused(tmp_path):
