@@ -124,8 +124,9 @@ def _paired(scratch_acc, transfer_acc) -> tuple[np.ndarray, np.ndarray]:
     return scratch, transfer
 
 
-# scipy's BCa interval is NaN when every resample gives the same value; the honest interval
-# is then that single value, which the percentile method returns from the same resamples.
+# BCa corrects the plain percentile interval for bias and skew, but scipy returns NaN when the
+# data are degenerate (e.g. every seed gives the same difference); the percentile interval of the
+# same resamples is then used (for identical values, that value itself).
 def bootstrap_ci(
     samples: tuple,
     statistic: Callable,
