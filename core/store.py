@@ -163,7 +163,7 @@ class Store:
     # Checks and creation happen in one write transaction, so two processes opening a new file
     # at the same moment never see each other's half-made table.
     def _check_and_create(self, connection: sqlite3.Connection) -> None:
-        connection.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(connection)
         if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("integrity check failed")
         if connection.execute("PRAGMA user_version").fetchone()[0] == DB_FORMAT:
@@ -255,6 +255,19 @@ class Store:
         if not (role.replace("_", "").isalnum() and role.isascii()):
             raise ValueError(f"A model role must be letters, digits and underscores, not {role!r}.")
         return self.path.parent / "models" / f"{config_key(config)}-seed{_check_seed(seed)}-{role}.keras"
+
+
+# WAL lets readers work while a run is being saved. The switch is stored in the file, but while
+# another connection makes the same switch SQLite answers "locked" at once instead of waiting.
+def _switch_to_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
+    for attempt in range(attempts):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 # Seeds come from widgets and the command line; reject what would silently become another seed.
