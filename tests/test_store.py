@@ -248,3 +248,15 @@ def test_model_files_are_keyed_and_written_atomically(db):
     with store.atomic_path(path) as temporary:
         temporary.write_bytes(b"weights")
     assert path.read_bytes() == b"weights" and list(path.parent.iterdir()) == [path]
+
+
+def test_two_processes_filling_the_same_config_leave_each_seed_once(tmp_path):
+    # The command line and the server may run the same config at once: rows must not double.
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER.format(root=str(ROOT)))
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "data"), "FAKE_SEED_SECONDS": "0.02"}
+    runners = [subprocess.Popen([sys.executable, str(script)], env=env) for _ in range(2)]
+    assert [runner.wait(timeout=60) for runner in runners] == [0, 0]
+    with sqlite3.connect(tmp_path / "data" / store.DB_NAME) as connection:
+        counts = dict(connection.execute("SELECT seed, COUNT(*) FROM runs GROUP BY seed").fetchall())
+    assert counts == {seed: 1 for seed in range(12)}
