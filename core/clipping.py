@@ -204,3 +204,226 @@ def keras_clipped(grads, kind: str, threshold: float) -> list[np.ndarray]:
     optimizer.apply_gradients([(keras.ops.convert_to_tensor(g.astype("float32")), v)
                                for g, v in zip(arrays, variables)])
     return [-np.asarray(v.numpy(), dtype=np.float64) for v in variables]
+
+
+# ---- clipping in training: a ReLU RNN on the adding problem, where gradients really explode ----
+
+VARIANTS = ("none", "clipvalue", "clipnorm", "global_clipnorm")  # "none" = no clipping argument
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """One clipping experiment: every variant trained from the same initial weights, per seed."""
+    threshold: float = 1.0  # the clip threshold, the same number for every clipping variant
+    variants: tuple[str, ...] = VARIANTS  # which optimizers to compare (see VARIANTS)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # one run per seed and variant; a seed fixes weights and batch order
+    sequence_length: int = 20  # adding-problem length: the two marked numbers sit in opposite halves
+    units: int = 32  # units of the ReLU SimpleRNN (identity recurrent init, as in Le et al.'s IRNN)
+    learning_rate: float = 0.05  # plain SGD, deliberately high: without clipping most runs blow up
+    batch_size: int = 32  # sequences per step
+    steps: int = 300  # optimizer steps per run
+    eval_every: int = 25  # steps between validation measurements
+    n_train: int = 4096  # training sequences (drawn once, shared by all runs)
+    n_valid: int = 512  # validation sequences (the score to pick a variant on)
+    data_seed: int = 1234  # seed of the synthetic data set
+
+    @classmethod
+    def tiny(cls, **overrides) -> "TrainingConfig":
+        """A run of a few seconds for tests and the browser test."""
+        values = dict(seeds=(0, 1), sequence_length=10, units=8, steps=20, eval_every=10,
+                      n_train=256, n_valid=64)
+        values.update(overrides)
+        return cls(**values)
+
+    def validate(self) -> "TrainingConfig":
+        _check_threshold(self.threshold)
+        unknown = [v for v in self.variants if v not in VARIANTS]
+        if not self.variants or unknown:
+            raise ValueError(f"Variants must be chosen from {', '.join(VARIANTS)}; got {list(self.variants)}.")
+        if not self.seeds:
+            raise ValueError("Pick at least one seed.")
+        for name in ("sequence_length", "units", "batch_size", "steps", "eval_every", "n_train", "n_valid"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be at least 1; got {getattr(self, name)}.")
+        if self.sequence_length < 2:
+            raise ValueError("The adding problem needs sequences of at least 2 steps.")
+        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"The learning rate must be positive; got {self.learning_rate}.")
+        return self
+
+
+def adding_problem(n_sequences: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hochreiter's adding problem. x: (n, length, 2) = (random number, marker); y: (n, 1) = sum of marked.
+
+    One marker falls in the first half and one in the second, so the net must carry a number
+    across at least length/2 steps. Predicting the mean (1.0) scores an MSE of about 1/6.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n_sequences, length, 2), dtype=np.float32)
+    x[:, :, 0] = rng.random((n_sequences, length))
+    half = length // 2
+    rows = np.arange(n_sequences)
+    x[rows, rng.integers(0, half, n_sequences), 1] = 1.0
+    x[rows, rng.integers(half, length, n_sequences), 1] = 1.0
+    y = (x[:, :, 0] * x[:, :, 1]).sum(axis=1, keepdims=True)
+    return x, y.astype(np.float32)
+
+
+def build_rnn(config: TrainingConfig, seed: int):
+    """ReLU SimpleRNN (identity recurrent init) -> Dense(1). Same seed, same initial weights."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((config.sequence_length, 2)),
+        keras.layers.SimpleRNN(config.units, activation="relu", recurrent_initializer="identity", unroll=True),
+        keras.layers.Dense(1),
+    ])
+
+
+def make_optimizer(variant: str, config: TrainingConfig):
+    """A real Keras SGD with the variant's clipping argument (none for "none")."""
+    import keras
+
+    clip_argument = {} if variant == "none" else {variant: config.threshold}
+    return keras.optimizers.SGD(learning_rate=config.learning_rate, **clip_argument)
+
+
+def make_train_step(model, optimizer):
+    """One step: MSE loss, pre-clip gradient statistics, then the optimizer's own (clipped) update.
+
+    Returns (loss, global norm, largest per-variable norm, largest |component|), all measured
+    before clipping, so the caller can tell whether the optimizer's clipping changed the gradient.
+    """
+    import tensorflow as tf
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x, training=True) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        variable_norms = tf.stack([tf.norm(g) for g in grads])
+        largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in grads]))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return tf.stack([loss, tf.norm(variable_norms), tf.reduce_max(variable_norms), largest])
+
+    return step
+
+
+def make_train_chunk(model, optimizer):
+    """Several steps in one compiled call (x: (k, batch, length, 2)), returning (k, 4) statistics.
+
+    Running a chunk of steps inside one tf.function keeps Python out of the inner loop.
+    """
+    import tensorflow as tf
+
+    step = make_train_step(model, optimizer)
+
+    @tf.function(reduce_retracing=True)
+    def chunk(x, y):
+        statistics = tf.TensorArray(tf.float32, size=tf.shape(x)[0])
+        for i in tf.range(tf.shape(x)[0]):
+            statistics = statistics.write(i, step(x[i], y[i]))
+        return statistics.stack()
+
+    return chunk
+
+
+def was_clipped(variant: str, threshold: float, global_norm_: np.ndarray, variable_norm: np.ndarray,
+                largest_component: np.ndarray) -> np.ndarray:
+    """Whether the variant's clipping changed the gradient, from pre-clip statistics (arrays of steps)."""
+    if variant == "clipvalue":
+        return largest_component > threshold
+    if variant == "clipnorm":
+        return variable_norm > threshold
+    if variant == "global_clipnorm":
+        return global_norm_ > threshold
+    return np.zeros_like(global_norm_, dtype=bool)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Curves per variant and seed. NaN marks steps after a run diverged (its loss became inf/NaN)."""
+    config: TrainingConfig
+    train_loss: np.ndarray  # (n_variants, n_seeds, steps) batch MSE
+    grad_norm: np.ndarray  # (n_variants, n_seeds, steps) global gradient norm before clipping
+    clipped: np.ndarray  # (n_variants, n_seeds, steps) bool: the optimizer's clipping changed the gradient
+    eval_steps: np.ndarray  # (n_evals,) step numbers of validation measurements
+    valid_loss: np.ndarray  # (n_variants, n_seeds, n_evals) validation MSE
+    baseline_mse: float  # validation MSE of always predicting the training mean
+    seconds: float  # wall time of the whole experiment
+
+    @property
+    def final_valid(self) -> np.ndarray:
+        """(n_variants, n_seeds) final validation MSE; inf for runs that diverged."""
+        final = self.valid_loss[:, :, -1]
+        return np.where(np.isfinite(final), final, np.inf)
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """(n_variants, n_seeds) True when the run's loss became inf or NaN."""
+        return ~np.isfinite(self.valid_loss[:, :, -1])
+
+    def clipped_fraction(self) -> np.ndarray:
+        """(n_variants, n_seeds) share of the steps actually taken where clipping changed the gradient."""
+        taken = np.isfinite(self.grad_norm)
+        return (self.clipped & taken).sum(axis=2) / np.maximum(taken.sum(axis=2), 1)
+
+
+def train_with_clipping(config: TrainingConfig, progress=None) -> TrainingResult:
+    """Train every (variant, seed) with real Keras SGD optimizers; progress(done, total, message).
+
+    Each variant's model and step function are built and compiled once and re-initialised per seed,
+    so the same seed starts every variant from the same weights and sees the same batches.
+    """
+    import time
+
+    from core.progress import report
+
+    config.validate()
+    start = time.perf_counter()
+    x_train, y_train = adding_problem(config.n_train, config.sequence_length, config.data_seed)
+    x_valid, y_valid = adding_problem(config.n_valid, config.sequence_length, config.data_seed + 1)
+    baseline = float(np.mean((y_valid - y_train.mean()) ** 2))
+    shape = (len(config.variants), len(config.seeds), config.steps)
+    train_loss, grad_norm = np.full(shape, np.nan), np.full(shape, np.nan)
+    variable_norm, largest = np.full(shape, np.nan), np.full(shape, np.nan)
+    eval_steps = np.unique(np.r_[np.arange(config.eval_every, config.steps, config.eval_every), config.steps])
+    valid_loss = np.full((len(config.variants), len(config.seeds), len(eval_steps)), np.nan)
+    initial_weights = [build_rnn(config, seed).get_weights() for seed in config.seeds]
+    total, done = len(config.variants) * len(config.seeds), 0
+    report(progress, 0, total, "compiling")
+    for v, variant in enumerate(config.variants):
+        model = build_rnn(config, config.seeds[0])
+        chunk = make_train_chunk(model, make_optimizer(variant, config))
+        for s, seed in enumerate(config.seeds):
+            model.set_weights(initial_weights[s])
+            batches = np.stack(_batch_indices(config, np.random.default_rng(seed).permutation))
+            first = 0
+            for e, last in enumerate(eval_steps):
+                index = batches[first:last]
+                statistics = chunk(x_train[index], y_train[index]).numpy().astype(np.float64)
+                finite = np.all(np.isfinite(statistics), axis=1)
+                kept = len(statistics) if finite.all() else int(np.argmin(finite)) + 1
+                train_loss[v, s, first:first + kept], grad_norm[v, s, first:first + kept] = statistics[:kept, :2].T
+                variable_norm[v, s, first:first + kept], largest[v, s, first:first + kept] = statistics[:kept, 2:].T
+                if kept < len(statistics):
+                    break  # diverged: the weights are now inf/NaN, nothing more to learn
+                prediction = model.predict_on_batch(x_valid)
+                valid_loss[v, s, e] = float(np.mean((prediction - y_valid) ** 2))
+                first = last
+            done += 1
+            report(progress, done, total, f"{variant}, seed {seed}")
+    clipped = np.stack([was_clipped(variant, config.threshold, grad_norm[v], variable_norm[v], largest[v])
+                        for v, variant in enumerate(config.variants)])
+    return TrainingResult(config, train_loss, grad_norm, clipped, eval_steps, valid_loss, baseline,
+                          time.perf_counter() - start)
+
+
+def _batch_indices(config: TrainingConfig, permutation) -> list[np.ndarray]:
+    """The batches of one run: reshuffle each epoch with the run's own generator."""
+    batches: list[np.ndarray] = []
+    while len(batches) < config.steps:
+        order = permutation(config.n_train)
+        batches += [order[i:i + config.batch_size] for i in range(0, config.n_train - config.batch_size + 1,
+                                                                 config.batch_size)] or [order]
+    return batches[:config.steps]
