@@ -28,6 +28,11 @@ def _as_gradients(grads) -> list[np.ndarray]:
             where = f" (variable {index + 1})" if len(arrays) > 1 else ""
             raise ValueError(f"The gradient has a NaN or infinite component{where}; "
                              "clipping needs finite numbers.")
+    with np.errstate(over="ignore"):
+        overflow = not np.isfinite(sum(float(np.sum(a * a)) for a in arrays))
+    if overflow:
+        raise ValueError("The gradient is too large: its norm is infinite in 64-bit floats. "
+                         "Scale it down (components up to about 1e150 are fine).")
     return arrays
 
 

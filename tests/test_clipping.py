@@ -104,6 +104,7 @@ def test_angle_study_grows_with_dimension_and_cut_and_norm_stays_zero():
     (lambda: clipping.clip_by_value([1.0, np.nan], 1.0), "NaN or infinite"),
     (lambda: clipping.clip_by_norm([np.inf, 1.0], 1.0), "NaN or infinite"),
     (lambda: clipping.clip_by_global_norm([np.array([1.0]), np.array([-np.inf])], 1.0), "variable 2"),
+    (lambda: clipping.clip_by_norm([1e300, 1e300], 1.0), "too large"),
     (lambda: clipping.clip_by_value([1.0, 2.0], 0.0), "positive"),
     (lambda: clipping.clip_by_norm([1.0, 2.0], -1.0), "positive"),
     (lambda: clipping.clip_by_global_norm([1.0], float("nan")), "positive"),
