@@ -44,12 +44,12 @@ CLIP_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clip
               "global_clipnorm": "global_clipnorm"}
 
 
-def _arrow(vector, name: str, color: str, dash: str = "solid", show_legend: bool = True) -> go.Scatter:
+def _arrow(vector, name: str, color: str, axes: str, dash: str = "solid", show_legend: bool = True) -> dict:
     x, y = float(vector[0]), float(vector[1])
-    return go.Scatter(x=[0.0, x], y=[0.0, y], mode="lines+markers", name=name, legendgroup=name,
-                      showlegend=show_legend, line=dict(color=color, width=3, dash=dash),
-                      marker=dict(symbol=["circle", "arrow"], size=[4, 16], angleref="previous", color=color),
-                      hovertemplate=f"{name}<br>({x:.6g}, {y:.6g})<extra></extra>")
+    return dict(type="scatter", x=[0.0, x], y=[0.0, y], mode="lines+markers", name=name, legendgroup=name,
+                showlegend=show_legend, xaxis="x" + axes, yaxis="y" + axes, line=dict(color=color, width=3, dash=dash),
+                marker=dict(symbol=["circle", "arrow"], size=[4, 16], angleref="previous", color=color),
+                hovertemplate=f"{name}<br>({x:.6g}, {y:.6g})<extra></extra>")
 
 
 def clipping_2d_figure(original, by_value, by_norm, threshold: float) -> go.Figure:
@@ -57,35 +57,38 @@ def clipping_2d_figure(original, by_value, by_norm, threshold: float) -> go.Figu
 
     A 100-long gradient and its 1-long clipped versions cannot share one linear scale, so the
     right panel zooms on [-1.6 t, 1.6 t]^2, where the original arrow leaves the frame.
+    Built from plain dicts in one call (no make_subplots): it is redrawn on every keystroke.
     """
-    from plotly.subplots import make_subplots
-
     original, by_value, by_norm = (np.asarray(v, dtype=float) for v in (original, by_value, by_norm))
-    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                           subplot_titles=("whole gradient", f"zoom on the threshold t = {threshold:g}"))
-    angle = np.linspace(0, 2 * np.pi, 181)
+    angle = np.linspace(0, 2 * np.pi, 121)
     box = [[-threshold, threshold, threshold, -threshold, -threshold],
            [-threshold, -threshold, threshold, threshold, -threshold]]
-    for col in (1, 2):
-        first = col == 1
-        figure.add_trace(go.Scatter(x=box[0], y=box[1], mode="lines", name="box [-t, t]² (clipvalue)",
-                                    legendgroup="box", showlegend=first, hoverinfo="skip",
-                                    line=dict(color=CLIP_COLORS["clipvalue"], width=1.5, dash="dot")), 1, col)
-        figure.add_trace(go.Scatter(x=threshold * np.cos(angle), y=threshold * np.sin(angle), mode="lines",
-                                    name="circle of radius t (clipnorm)", legendgroup="circle", showlegend=first,
-                                    hoverinfo="skip",
-                                    line=dict(color=CLIP_COLORS["clipnorm"], width=1.5, dash="dot")), 1, col)
-        figure.add_trace(_arrow(original, "original gradient", CLIP_COLORS["original"], show_legend=first), 1, col)
-        figure.add_trace(_arrow(by_value, "clipped by value", CLIP_COLORS["clipvalue"], show_legend=first), 1, col)
-        figure.add_trace(_arrow(by_norm, "clipped by norm", CLIP_COLORS["clipnorm"], dash="dash",
-                                show_legend=first), 1, col)
-    extent = 1.15 * max(np.abs(original).max(), threshold)
+    traces = []
+    for axes in ("", "2"):
+        first = axes == ""
+        traces += [
+            dict(type="scatter", x=box[0], y=box[1], mode="lines", name="box [-t, t]² (clipvalue)",
+                 legendgroup="box", showlegend=first, hoverinfo="skip", xaxis="x" + axes, yaxis="y" + axes,
+                 line=dict(color=CLIP_COLORS["clipvalue"], width=1.5, dash="dot")),
+            dict(type="scatter", x=threshold * np.cos(angle), y=threshold * np.sin(angle), mode="lines",
+                 name="circle of radius t (clipnorm)", legendgroup="circle", showlegend=first, hoverinfo="skip",
+                 xaxis="x" + axes, yaxis="y" + axes, line=dict(color=CLIP_COLORS["clipnorm"], width=1.5, dash="dot")),
+            _arrow(original, "original gradient", CLIP_COLORS["original"], axes, show_legend=first),
+            _arrow(by_value, "clipped by value", CLIP_COLORS["clipvalue"], axes, show_legend=first),
+            _arrow(by_norm, "clipped by norm", CLIP_COLORS["clipnorm"], axes, dash="dash", show_legend=first),
+        ]
+    extent = 1.15 * max(float(np.abs(original).max()), threshold)
     zoom = 1.6 * threshold
-    for col, half in ((1, extent), (2, zoom)):
-        figure.update_xaxes(range=[-half, half], zeroline=True, row=1, col=col)
-        figure.update_yaxes(range=[-half, half], zeroline=True, scaleanchor="x" if col == 1 else "x2",
-                            scaleratio=1, row=1, col=col)
-    return styled(figure, height=520)
+    layout = dict(
+        xaxis=dict(domain=[0, 0.46], range=[-extent, extent], zeroline=True),
+        yaxis=dict(range=[-extent, extent], scaleanchor="x", scaleratio=1, zeroline=True),
+        xaxis2=dict(domain=[0.54, 1], range=[-zoom, zoom], zeroline=True, anchor="y2"),
+        yaxis2=dict(range=[-zoom, zoom], scaleanchor="x2", scaleratio=1, zeroline=True, anchor="x2"),
+        annotations=[dict(text=text, x=x, y=1.0, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                          showarrow=False) for text, x in (("whole gradient", 0.23),
+                                                           (f"zoom on the threshold t = {threshold:g}", 0.77))],
+    )
+    return styled(go.Figure(data=traces, layout=layout), height=520)
 
 
 def _quantile_band(x, values: np.ndarray, name: str, color: str, low_q=0.1, high_q=0.9) -> list[go.Scatter]:

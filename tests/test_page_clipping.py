@@ -90,9 +90,9 @@ def test_dimension_study_controls(app):
 
 
 def test_keras_panel_shows_per_variable_and_joint_clipping(app):
-    _set_vector(app, 0.9, 100.0, 1.0)
-    app.number_input(key="clip_v2").set_value(3.0).run()
     assert not app.exception
+    assert [app.number_input(key=k).value for k in ("clip_k1a", "clip_k1b", "clip_k2", "clip_kt")] == \
+        [0.9, 100.0, 3.0, 1.0]  # the reference's two-variable example
     table = app.dataframe[0].value
     rows = dict(zip(table["optimizer argument"], zip(table["variable 1"], table["variable 2"])))
     np.testing.assert_allclose(rows["clipnorm"][1], [1.0], rtol=1e-6)
@@ -100,6 +100,20 @@ def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     np.testing.assert_allclose(rows["global_clipnorm"][1], [0.0299853], rtol=1e-5)
     assert "matches Keras's `global_clipnorm`" in _text(app)
     assert any("Book (TF 2.0) vs Keras 3" in e.label for e in app.expander)
+
+
+def test_keras_panel_follows_its_inputs_and_rejects_a_bad_threshold(app):
+    app.number_input(key="clip_k1a").set_value(3.0)
+    app.number_input(key="clip_k1b").set_value(4.0)
+    app.number_input(key="clip_k2").set_value(0.5)
+    app.run()
+    rows = dict(zip(app.dataframe[0].value["optimizer argument"], app.dataframe[0].value["variable 2"]))
+    np.testing.assert_allclose(rows["clipnorm"], [0.5])  # under the threshold on its own: untouched
+    np.testing.assert_allclose(rows["global_clipnorm"], [0.5 / np.sqrt(25.25)], rtol=1e-5)
+    app.number_input(key="clip_kt").set_value(0.0).run()
+    assert not app.exception and "positive" in _errors(app)
+    app.number_input(key="clip_kt").set_value(1.0).run()
+    assert not app.error
 
 
 def test_training_runs_on_button_and_reports_each_variant():
