@@ -40,6 +40,13 @@ def band_traces(x, values: np.ndarray, name: str, color: str) -> list[go.Scatter
 
 CLIP_COLORS = {"original": "#000000", "clipvalue": PALETTE[1], "clipnorm": PALETTE[0],
                "global_clipnorm": PALETTE[2], "none": PALETTE[3], "book": PALETTE[4]}
+def _legend_below(figure: go.Figure) -> go.Figure:
+    """Long titles and several variants: the legend goes under the plot so it never covers the title."""
+    figure.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                         margin=dict(b=110))
+    return figure
+
+
 CLIP_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clipnorm",
               "global_clipnorm": "global_clipnorm"}
 
@@ -88,7 +95,7 @@ def clipping_2d_figure(original, by_value, by_norm, threshold: float) -> go.Figu
                           showarrow=False) for text, x in (("whole gradient", 0.23),
                                                            (f"zoom on the threshold t = {threshold:g}", 0.77))],
     )
-    return styled(go.Figure(data=traces, layout=layout), height=520)
+    return _legend_below(styled(go.Figure(data=traces, layout=layout), height=560))
 
 
 def _quantile_band(x, values: np.ndarray, name: str, color: str, low_q=0.1, high_q=0.9) -> list[go.Scatter]:
@@ -98,7 +105,7 @@ def _quantile_band(x, values: np.ndarray, name: str, color: str, low_q=0.1, high
     x = list(x)
     return [
         go.Scatter(x=x + x[::-1], y=list(high) + list(low[::-1]), fill="toself", fillcolor=color, opacity=0.2,
-                   line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name),
+                   mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name),
         go.Scatter(x=x, y=median, name=name, legendgroup=name, mode="lines+markers",
                    line=dict(color=color, width=3)),
     ]
@@ -117,19 +124,22 @@ def angle_by_dimension_figure(dimensions, thresholds, by_value: np.ndarray, by_n
                                      "clip by norm (every t)", CLIP_COLORS["clipnorm"]))
     figure.update_xaxes(type="log", title="dimension n of the gradient")
     figure.update_yaxes(title="angle between gradient and clipped gradient (°)", rangemode="tozero")
-    return styled(figure, "Clipping by value turns random gradients more as n grows and t shrinks", height=460)
+    return _legend_below(styled(figure, "Direction change: median and 10-90% of random gradients", height=500))
 
 
 def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension: int, threshold: float) -> go.Figure:
     """Distribution of the direction change at one dimension and threshold. Inputs: (n_samples,) degrees."""
+    largest = max(float(np.max(by_value)), float(np.max(by_norm)), 1.0)
+    bins = dict(start=0.0, end=largest * 1.02, size=largest * 1.02 / 40)  # shared, so an all-zero trace shows
     figure = go.Figure([
-        go.Histogram(x=by_value, name="clip by value", marker_color=CLIP_COLORS["clipvalue"], opacity=0.8),
-        go.Histogram(x=by_norm, name="clip by norm", marker_color=CLIP_COLORS["clipnorm"], opacity=0.8),
+        go.Histogram(x=by_value, name="clip by value", marker_color=CLIP_COLORS["clipvalue"], opacity=0.8, xbins=bins),
+        go.Histogram(x=by_norm, name="clip by norm", marker_color=CLIP_COLORS["clipnorm"], opacity=0.8, xbins=bins),
     ])
     figure.update_layout(barmode="overlay")
     figure.update_xaxes(title="angle change (°)", rangemode="tozero")
     figure.update_yaxes(title="random gradients")
-    return styled(figure, f"n = {dimension:,}, t = {threshold:g}: {len(by_value)} random gradients", height=380)
+    return _legend_below(styled(figure, f"n = {dimension:,}, t = {threshold:g}: {len(by_value)} random gradients",
+                                height=500))
 
 
 def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
@@ -141,7 +151,7 @@ def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
                                 text=[f"{value:.4g}" for value in values], textposition="outside"))
     figure.update_yaxes(type="log", title="L2 norm (log scale)")
     figure.update_layout(barmode="group")
-    return styled(figure, "Norms after one real Keras SGD step", height=420)
+    return _legend_below(styled(figure, "Norms after one real Keras SGD step", height=460))
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -175,7 +185,7 @@ def clip_curves_figure(x, values: np.ndarray, variants, title: str, y_title: str
                          annotation_text=f"predict the mean: {baseline:.3f}")
     figure.update_yaxes(type="log", title=y_title)
     figure.update_xaxes(title="optimizer step")
-    return styled(figure, title, height=420)
+    return _legend_below(styled(figure, title, height=460))
 
 
 def clip_per_seed_figure(values: np.ndarray, variants, title: str, y_title: str, log: bool = False,
@@ -187,10 +197,13 @@ def clip_per_seed_figure(values: np.ndarray, variants, title: str, y_title: str,
         color, name = CLIP_COLORS.get(variant, PALETTE[v % len(PALETTE)]), CLIP_NAMES.get(variant, variant)
         row = values[v]
         finite = np.isfinite(row)
-        if finite.any():
-            figure.add_trace(go.Bar(x=[name], y=[float(np.mean(row[finite]))], marker_color=color, opacity=0.35,
-                                    name=f"{name} mean", showlegend=False,
-                                    hovertemplate=f"{name}: mean %{{y:.4g}}<extra></extra>"))
+        if finite.any():  # the mean: a bar on a linear axis, a wide dash on a log axis (bars need a zero)
+            mean = float(np.mean(row[finite]))
+            figure.add_trace(go.Bar(x=[name], y=[mean], marker_color=color, opacity=0.35, showlegend=False,
+                                    hovertemplate=f"{name}: mean %{{y:.4g}}<extra></extra>") if not log else
+                             go.Scatter(x=[name], y=[mean], mode="markers", showlegend=False,
+                                        marker=dict(symbol="line-ew", size=44, line=dict(width=4, color=color)),
+                                        hovertemplate=f"{name}: mean of finite runs %{{y:.4g}}<extra></extra>"))
             figure.add_trace(go.Scatter(x=[name] * int(finite.sum()), y=row[finite], mode="markers",
                                         marker=dict(color=color, size=11, line=dict(color="white", width=1)),
                                         showlegend=False, hovertemplate="seed value %{y:.4g}<extra></extra>"))

@@ -196,7 +196,8 @@ st.markdown(
     "problem*: read a sequence of random numbers and output the sum of the two marked ones. Plain SGD at a "
     "high learning rate lets the gradients explode. Train it without clipping and with each kind, over "
     "several seeds, then do what the chapter advises: watch the gradient norm, try several thresholds, and "
-    "keep what scores best on validation."
+    "keep what scores best on validation. The dotted line is the score of always predicting the mean: "
+    "a net stuck there learned nothing."
 )
 config = training_ui()
 if st.button("Train", key="clip_train", type="primary"):
