@@ -95,14 +95,6 @@ def train(config: clipping.TrainingConfig) -> clipping.TrainingResult:
     return result
 
 
-st.title("Gradient clipping")
-st.markdown(
-    "When gradients explode (recurrent nets are the usual victims), one huge step can wreck a model. "
-    "Clipping caps the step. **Clip by value** squeezes every component into `[-t, t]`; **clip by norm** "
-    "shrinks the whole vector until its length is at most `t`. The first can turn the gradient, the "
-    "second keeps its direction. Set a gradient and a threshold and see."
-)
-
 # A fragment: changing the vector reruns only this section (the target is < 200 ms server-side);
 # its own time is kept in session state so bench/clipping_page.py can report it.
 @st.fragment
@@ -128,6 +120,115 @@ def two_d_section() -> None:
     st.session_state.clip_2d_seconds = time.perf_counter() - started
 
 
+# Each section is a fragment: moving one of its controls reruns that section only.
+@st.fragment
+def dimensions_section() -> None:
+    dimension, dim_threshold, distribution = dimensions_ui()
+    try:
+        study = angle_study(dimension, dim_threshold, distribution, 50 if tiny_mode() else 300)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+    else:
+        j = study.thresholds.index(dim_threshold)
+        left, right = st.columns(2)
+        left.plotly_chart(plots.angle_by_dimension_figure(study.dimensions, study.thresholds, study.by_value,
+                                                          study.by_norm), key="clip_figure_dims")
+        right.plotly_chart(plots.angle_histogram_figure(study.by_value[-1, j], study.by_norm[-1, j], dimension,
+                                                        dim_threshold), key="clip_figure_hist")
+        st.caption(f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
+                   f"{study.fraction_cut[-1, j]:.1%} of the components and turned the gradient by "
+                   f"{np.median(study.by_value[-1, j]):.1f}° (median); clip-by-norm by "
+                   f"{np.max(study.by_norm[-1, j]):.1g}° at most.")
+
+@st.fragment
+def keras_section() -> None:
+    grads, keras_threshold = keras_panel_ui()
+    try:
+        if None in grads[0] + grads[1] or keras_threshold is None:
+            raise ValueError("Type a number in each box.")
+        applied = keras_step(grads, float(keras_threshold))
+        books = clipping.clip_by_global_norm([np.array(g) for g in grads], keras_threshold)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+    else:
+        def norms(arrays):
+            return [float(np.linalg.norm(a)) for a in arrays] + [clipping.global_norm(arrays)]
+        originals = [np.array(g) for g in grads]
+        st.plotly_chart(plots.keras_clip_norms_figure(
+            ["variable 1", "variable 2", "all together"],
+            {"original": norms(originals), "clipnorm": norms(applied["clipnorm"]),
+             "global_clipnorm": norms(applied["global_clipnorm"]), "the book's description": norms(books)},
+        ), key="clip_figure_keras")
+        st.dataframe({
+            "optimizer argument": list(clipping.KINDS) + ["the book's description of clipnorm"],
+            "variable 1": [np.round(applied[k][0], 8).tolist() for k in clipping.KINDS] + [np.round(books[0], 8).tolist()],
+            "variable 2": [np.round(applied[k][1], 8).tolist() for k in clipping.KINDS] + [np.round(books[1], 8).tolist()],
+        }, hide_index=True)
+        same = all(np.allclose(a, b, rtol=1e-5) for a, b in zip(applied["global_clipnorm"], books))
+        st.caption(f"The book's description {'matches' if same else 'does not match'} Keras's `global_clipnorm` here.")
+        st.code("optimizer = keras.optimizers.SGD(learning_rate=1e-3, global_clipnorm=1.0)  # the book's 'clipnorm'",
+                language="python")
+
+@st.fragment
+def training_section() -> None:
+    config = training_ui()
+    if st.button("Train", key="clip_train", type="primary"):
+        st.session_state.clip_trained = config
+    trained = st.session_state.get("clip_trained")
+    if trained is None:
+        st.info("Press **Train** to run the experiment (results are cached per setting).", icon=":material/play_arrow:")
+        return
+    if trained != config:
+        st.info("The settings changed: press **Train** to run them. Showing the last run.", icon=":material/info:")
+    try:
+        run = train(trained)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+    else:
+        training_results(run)
+
+
+# The four figures the chapter's advice needs: curves, gradient norms, how often clipping acted, the scores.
+def training_results(run: clipping.TrainingResult) -> None:
+    trained, variants = run.config, run.config.variants
+    names = [plots.CLIP_NAMES[v] for v in variants]
+    st.caption(f"{len(trained.seeds)} seeds × {len(names)} variants, threshold {trained.threshold:g}, "
+               f"learning rate {trained.learning_rate:g}, {trained.steps} steps, sequences of "
+               f"{trained.sequence_length}; trained in {run.seconds:.1f} s.")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.clip_curves_figure(run.eval_steps, run.valid_loss, variants, "Validation loss",
+                                               "validation MSE", baseline=run.baseline_mse),
+                      key="clip_figure_valid_curve")
+    right.plotly_chart(plots.clip_curves_figure(np.arange(1, trained.steps + 1), run.grad_norm, variants,
+                                                "Gradient norm before clipping (what TensorBoard would show)",
+                                                "global gradient norm", smooth=10, threshold=trained.threshold),
+                       key="clip_figure_norm")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.clip_per_seed_figure(run.clipped_fraction(), variants,
+                                                 "Share of steps the clipping changed", "fraction of steps"),
+                      key="clip_figure_fraction")
+    right.plotly_chart(plots.clip_per_seed_figure(run.final_valid, variants, "Final validation score",
+                                                  "validation MSE (lower is better)", log=True,
+                                                  baseline=run.baseline_mse), key="clip_figure_final")
+    scores = run.final_valid.mean(axis=1)
+    best = int(np.argmin(scores))
+    if np.isfinite(scores[best]):
+        st.markdown(f"Best mean validation MSE here: **{names[best]}** ({scores[best]:.4f}; predicting the mean "
+                    f"scores {run.baseline_mse:.4f}). Try other thresholds before you trust a winner.")
+    else:
+        st.warning("Every variant had at least one run that diverged: lower the threshold or the learning rate.")
+    st.code(f"optimizer = keras.optimizers.SGD(learning_rate={trained.learning_rate:g}, "
+            f"clipvalue={trained.threshold:g})  # or clipnorm=..., global_clipnorm=...", language="python")
+
+
+st.title("Gradient clipping")
+st.markdown(
+    "When gradients explode (recurrent nets are the usual victims), one huge step can wreck a model. "
+    "Clipping caps the step. **Clip by value** squeezes every component into `[-t, t]`; **clip by norm** "
+    "shrinks the whole vector until its length is at most `t`. The first can turn the gradient, the "
+    "second keeps its direction. Set a gradient and a threshold and see."
+)
+
 st.header("In two dimensions")
 two_d_section()
 
@@ -137,22 +238,7 @@ st.markdown(
     "more components and the lower the threshold, the more clip-by-value turns the vector, because it "
     "flattens the large components while leaving the small ones. Clip-by-norm (threshold `t·√n`) never turns it."
 )
-dimension, dim_threshold, distribution = dimensions_ui()
-try:
-    study = angle_study(dimension, dim_threshold, distribution, 50 if tiny_mode() else 300)
-except ValueError as error:
-    st.error(str(error), icon=":material/error:")
-else:
-    j = study.thresholds.index(dim_threshold)
-    left, right = st.columns(2)
-    left.plotly_chart(plots.angle_by_dimension_figure(study.dimensions, study.thresholds, study.by_value,
-                                                      study.by_norm), key="clip_figure_dims")
-    right.plotly_chart(plots.angle_histogram_figure(study.by_value[-1, j], study.by_norm[-1, j], dimension,
-                                                    dim_threshold), key="clip_figure_hist")
-    st.caption(f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
-               f"{study.fraction_cut[-1, j]:.1%} of the components and turned the gradient by "
-               f"{np.median(study.by_value[-1, j]):.1f}° (median); clip-by-norm by "
-               f"{np.max(study.by_norm[-1, j]):.1g}° at most.")
+dimensions_section()
 
 st.header("What Keras really does")
 st.markdown(
@@ -162,32 +248,7 @@ st.markdown(
     "numbers come from one real Keras SGD step (learning rate 1, variables starting at 0, so the new values "
     "are minus the clipped gradients)."
 )
-grads, keras_threshold = keras_panel_ui()
-try:
-    if None in grads[0] + grads[1] or keras_threshold is None:
-        raise ValueError("Type a number in each box.")
-    applied = keras_step(grads, float(keras_threshold))
-    books = clipping.clip_by_global_norm([np.array(g) for g in grads], keras_threshold)
-except ValueError as error:
-    st.error(str(error), icon=":material/error:")
-else:
-    def norms(arrays):
-        return [float(np.linalg.norm(a)) for a in arrays] + [clipping.global_norm(arrays)]
-    originals = [np.array(g) for g in grads]
-    st.plotly_chart(plots.keras_clip_norms_figure(
-        ["variable 1", "variable 2", "all together"],
-        {"original": norms(originals), "clipnorm": norms(applied["clipnorm"]),
-         "global_clipnorm": norms(applied["global_clipnorm"]), "the book's description": norms(books)},
-    ), key="clip_figure_keras")
-    st.dataframe({
-        "optimizer argument": list(clipping.KINDS) + ["the book's description of clipnorm"],
-        "variable 1": [np.round(applied[k][0], 8).tolist() for k in clipping.KINDS] + [np.round(books[0], 8).tolist()],
-        "variable 2": [np.round(applied[k][1], 8).tolist() for k in clipping.KINDS] + [np.round(books[1], 8).tolist()],
-    }, hide_index=True)
-    same = all(np.allclose(a, b, rtol=1e-5) for a, b in zip(applied["global_clipnorm"], books))
-    st.caption(f"The book's description {'matches' if same else 'does not match'} Keras's `global_clipnorm` here.")
-    st.code("optimizer = keras.optimizers.SGD(learning_rate=1e-3, global_clipnorm=1.0)  # the book's 'clipnorm'",
-            language="python")
+keras_section()
 book_vs_keras_ui("clipping")
 
 st.header("Clipping in training")
@@ -199,43 +260,4 @@ st.markdown(
     "keep what scores best on validation. The dotted line is the score of always predicting the mean: "
     "a net stuck there learned nothing."
 )
-config = training_ui()
-if st.button("Train", key="clip_train", type="primary"):
-    st.session_state.clip_trained = config
-trained = st.session_state.get("clip_trained")
-if trained is None:
-    st.info("Press **Train** to run the experiment (results are cached per setting).", icon=":material/play_arrow:")
-else:
-    if trained != config:
-        st.info("The settings changed: press **Train** to run them. Showing the last run.", icon=":material/info:")
-    try:
-        run = train(trained)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
-    else:
-        names = [plots.CLIP_NAMES[v] for v in trained.variants]
-        st.caption(f"{len(trained.seeds)} seeds × {len(names)} variants, threshold {trained.threshold:g}, "
-                   f"learning rate {trained.learning_rate:g}, {trained.steps} steps, sequences of "
-                   f"{trained.sequence_length}; trained in {run.seconds:.1f} s.")
-        steps = np.arange(1, trained.steps + 1)
-        left, right = st.columns(2)
-        left.plotly_chart(plots.clip_curves_figure(run.eval_steps, run.valid_loss, trained.variants,
-                                                   "Validation loss", "validation MSE", baseline=run.baseline_mse),
-                          key="clip_figure_valid_curve")
-        right.plotly_chart(plots.clip_curves_figure(steps, run.grad_norm, trained.variants,
-                                                    "Gradient norm before clipping (what TensorBoard would show)",
-                                                    "global gradient norm", smooth=10, threshold=trained.threshold),
-                           key="clip_figure_norm")
-        left, right = st.columns(2)
-        left.plotly_chart(plots.clip_per_seed_figure(run.clipped_fraction(), trained.variants,
-                                                     "Share of steps the clipping changed", "fraction of steps"),
-                          key="clip_figure_fraction")
-        right.plotly_chart(plots.clip_per_seed_figure(run.final_valid, trained.variants, "Final validation score",
-                                                      "validation MSE (lower is better)", log=True,
-                                                      baseline=run.baseline_mse), key="clip_figure_final")
-        scores = np.where(run.diverged, np.inf, run.final_valid).mean(axis=1)
-        best = int(np.argmin(scores))
-        st.markdown(f"Best mean validation MSE here: **{names[best]}** ({scores[best]:.4f}; predicting the mean "
-                    f"scores {run.baseline_mse:.4f}). Try other thresholds before you trust a winner.")
-        st.code(f"optimizer = keras.optimizers.SGD(learning_rate={trained.learning_rate:g}, "
-                f"clipvalue={trained.threshold:g})  # or clipnorm=..., global_clipnorm=...", language="python")
+training_section()
