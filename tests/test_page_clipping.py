@@ -121,14 +121,16 @@ def test_training_runs_on_button_and_reports_each_variant():
     assert "Press **Train**" in " ".join(i.value for i in app.info)
     app.multiselect(key="clip_variants").set_value(["none", "global_clipnorm"])
     app.select_slider(key="clip_lr").set_value(0.1)
+    app.number_input(key="clip_seeds").set_value(1)
     app.button(key="clip_train").click().run()
     assert not app.exception, [e.message for e in app.exception]
-    assert "Best mean validation MSE here" in _text(app)
+    assert "Best mean validation MSE here" in _text(app) or "diverged" in " ".join(w.value for w in app.warning)
+    assert "1 seeds × 2 variants, threshold 1, learning rate 0.1" in _text(app)
     chart_keys = [chart.proto.id for chart in app.get("plotly_chart")]
     assert len(chart_keys) >= 8  # the four training figures were drawn too
     app.select_slider(key="clip_train_t").set_value(0.5).run()  # settings changed, nothing retrains
     assert "settings changed" in " ".join(i.value for i in app.info)
-    assert "Best mean validation MSE here" in _text(app)  # still showing the last run
+    assert "1 seeds × 2 variants" in _text(app)  # still showing the last run
     app.multiselect(key="clip_variants").set_value([]).run()
     app.button(key="clip_train").click().run()
     assert not app.exception and "Variants must be chosen" in _errors(app)
