@@ -17,6 +17,9 @@ class PageInfo:
 HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab is for and where to start.")
 
 # Concept pages, in teaching order. A page is listed here only once it exists.
-PAGES: tuple[PageInfo, ...] = ()
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo("pages/clipping.py", "Gradient clipping", ":material/content_cut:", "clipping",
+             "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
+)
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)

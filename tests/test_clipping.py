@@ -1,0 +1,211 @@
+"""Clipping in numpy agrees with the book's worked numbers and with what a real Keras 3 optimizer applies."""
+
+import numpy as np
+import pytest
+
+from core import clipping
+
+BOOK = np.array([0.9, 100.0])
+
+
+def test_books_clipvalue_example():
+    (clipped,) = clipping.clip_by_value(BOOK, 1.0)
+    np.testing.assert_allclose(clipped, [0.9, 1.0])
+
+
+def test_books_clipnorm_example():
+    (clipped,) = clipping.clip_by_norm(BOOK, 1.0)
+    np.testing.assert_allclose(clipped, [0.00899964, 0.9999595], rtol=1e-6)
+
+
+def test_single_array_and_list_of_one_agree():
+    for clip in (clipping.clip_by_value, clipping.clip_by_norm, clipping.clip_by_global_norm):
+        np.testing.assert_array_equal(clip(BOOK, 1.0)[0], clip([BOOK], 1.0)[0])
+
+
+# The reference's two-variable example, threshold 1, SGD learning rate 1.
+TWO_VARIABLES = [np.array([0.9, 100.0]), np.array([3.0])]
+REFERENCE = {
+    "clipvalue": ([0.9, 1.0], [1.0]),
+    "clipnorm": ([0.00899964, 0.99995947], [1.0]),
+    "global_clipnorm": ([0.00899559, 0.99950993], [0.0299853]),
+}
+
+
+@pytest.mark.parametrize("kind", clipping.KINDS)
+def test_reference_two_variable_example_numpy_and_keras(kind):
+    expected = REFERENCE[kind]
+    ours = clipping.clip(TWO_VARIABLES, kind, 1.0)
+    theirs = clipping.keras_clipped(TWO_VARIABLES, kind, 1.0)
+    for mine, keras_value, want in zip(ours, theirs, expected):
+        np.testing.assert_allclose(mine, want, rtol=1e-5)
+        np.testing.assert_allclose(keras_value, want, rtol=1e-5)
+
+
+def _random_gradient_set(rng):
+    """2 to 4 variables of random shapes (vectors and matrices), on scales from tiny to huge."""
+    shapes = [tuple(rng.integers(1, 6, size=rng.integers(1, 3))) for _ in range(rng.integers(2, 5))]
+    return [rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 2) for shape in shapes]
+
+
+@pytest.mark.parametrize("kind", clipping.KINDS)
+@pytest.mark.parametrize("case", range(6))
+def test_numpy_clipping_equals_keras_sgd_update(kind, case):
+    rng = np.random.default_rng(1000 + case)
+    grads = _random_gradient_set(rng)
+    threshold = float(10.0 ** rng.uniform(-1, 1))
+    ours = clipping.clip(grads, kind, threshold)
+    theirs = clipping.keras_clipped(grads, kind, threshold)
+    assert [a.shape for a in ours] == [g.shape for g in grads]
+    for mine, keras_value in zip(ours, theirs):
+        np.testing.assert_allclose(mine, keras_value, rtol=2e-5, atol=1e-6 * threshold)
+
+
+def test_clipnorm_is_per_variable_and_global_clipnorm_is_joint():
+    grads = [np.array([3.0, 4.0]), np.array([0.5])]  # norms 5 and 0.5, joint norm sqrt(25.25)
+    per_variable = clipping.clip_by_norm(grads, 1.0)
+    joint = clipping.clip_by_global_norm(grads, 1.0)
+    np.testing.assert_allclose(np.linalg.norm(per_variable[0]), 1.0)
+    np.testing.assert_allclose(per_variable[1], [0.5])  # under the threshold: untouched
+    np.testing.assert_allclose(clipping.global_norm(joint), 1.0)
+    np.testing.assert_allclose(joint[1], 0.5 / np.sqrt(25.25))  # shrunk with everything else
+
+
+def test_norm_clipping_keeps_the_direction_and_value_clipping_turns_it():
+    result = clipping.clip_2d(BOOK, 1.0)
+    assert result.angle_by_norm < 1e-6
+    expected = np.degrees(np.arctan2(1.0, 0.9) - np.arctan2(100.0, 0.9))
+    np.testing.assert_allclose(result.angle_by_value, abs(expected), rtol=1e-9)
+    assert 41 < result.angle_by_value < 42
+
+
+def test_angle_between_against_arccos_and_for_nearly_parallel_vectors():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        u, v = rng.standard_normal(5), rng.standard_normal(5)
+        cosine = u @ v / np.linalg.norm(u) / np.linalg.norm(v)
+        np.testing.assert_allclose(clipping.angle_between(u, v), np.degrees(np.arccos(cosine)), atol=1e-9)
+    assert clipping.angle_between([1.0, 0.0], [1.0, 1e-9]) == pytest.approx(np.degrees(1e-9), rel=1e-6)
+    assert clipping.angle_between([1.0, 2.0], [-1.0, -2.0]) == pytest.approx(180.0)
+
+
+def test_angle_study_grows_with_dimension_and_cut_and_norm_stays_zero():
+    study = clipping.angle_study([2, 100, 10_000], [0.5, 2.0], n_samples=50)
+    median = np.median(study.by_value, axis=2)
+    assert median[-1, 0] > median[0, 0] and median[-1, 1] > median[0, 1]  # grows with dimension
+    assert np.all(median[:, 0] > median[:, 1])  # a lower threshold cuts more and turns more
+    assert np.max(study.by_norm) < 1e-5
+    # With N(0, 1) components the share of components cut is P(|z| > t).
+    from scipy import stats
+    np.testing.assert_allclose(study.fraction_cut[-1], 2 * stats.norm.sf([0.5, 2.0]), atol=0.01)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: clipping.clip_by_value([1.0, np.nan], 1.0), "NaN or infinite"),
+    (lambda: clipping.clip_by_norm([np.inf, 1.0], 1.0), "NaN or infinite"),
+    (lambda: clipping.clip_by_global_norm([np.array([1.0]), np.array([-np.inf])], 1.0), "variable 2"),
+    (lambda: clipping.clip_by_norm([1e300, 1e300], 1.0), "too large"),
+    (lambda: clipping.clip_by_value([1.0, 2.0], 0.0), "positive"),
+    (lambda: clipping.clip_by_norm([1.0, 2.0], -1.0), "positive"),
+    (lambda: clipping.clip_by_global_norm([1.0], float("nan")), "positive"),
+    (lambda: clipping.clip_2d([0.0, 0.0], 1.0), "all zeros"),
+    (lambda: clipping.clip_2d([1.0, 2.0, 3.0], 1.0), "exactly 2"),
+    (lambda: clipping.angle_between([0.0, 0.0], [1.0, 0.0]), "no direction"),
+    (lambda: clipping.clip_by_value([], 1.0), "empty"),
+    (lambda: clipping.random_gradients(0, 10), "at least 1"),
+    (lambda: clipping.angle_study([0, 10], [1.0]), "at least 1"),
+    (lambda: clipping.clip(BOOK, "clipsomething", 1.0), "kind must be"),
+])
+def test_bad_input_is_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ---- the rows of core.keras3_notes this page shows, against the installed Keras ----
+
+def test_keras3_note_sgd_lr_keyword_is_rejected():
+    import keras
+
+    with pytest.raises((TypeError, ValueError)):
+        keras.optimizers.SGD(lr=0.01)
+    assert float(keras.optimizers.SGD(learning_rate=0.01).learning_rate) == pytest.approx(0.01)
+
+
+def test_keras3_note_clipnorm_is_per_variable_global_clipnorm_is_the_books_description():
+    from core.keras3_notes import DIFFERENCES
+
+    assert any(row.key == "clipnorm" and "clipping" in row.topics for row in DIFFERENCES)
+    grads = [np.array([3.0, 4.0]), np.array([0.5])]
+    # The book's description: the whole gradient (all variables together) rescaled to norm <= 1.
+    whole = np.concatenate(grads)
+    books_description = whole / max(np.linalg.norm(whole), 1.0)
+    keras_clipnorm = np.concatenate(clipping.keras_clipped(grads, "clipnorm", 1.0))
+    keras_global = np.concatenate(clipping.keras_clipped(grads, "global_clipnorm", 1.0))
+    np.testing.assert_allclose(keras_global, books_description, rtol=1e-6)
+    assert not np.allclose(keras_clipnorm, books_description, rtol=1e-3)
+    np.testing.assert_allclose(keras_clipnorm, [0.6, 0.8, 0.5], rtol=1e-6)  # each variable on its own
+
+
+def test_keras_accepts_only_one_clipping_argument():
+    import keras
+
+    with pytest.raises(ValueError, match="Only one of"):
+        keras.optimizers.SGD(learning_rate=1.0, clipnorm=1.0, global_clipnorm=1.0)
+
+
+# ---- clipping in training ----
+
+@pytest.mark.parametrize("variant", clipping.VARIANTS)
+def test_training_step_applies_exactly_the_clipped_gradient(variant):
+    """The training loop's update is minus lr times our numpy clip of the raw gradient (= Keras's clip)."""
+    import tensorflow as tf
+
+    config = clipping.TrainingConfig.tiny(threshold=0.05, learning_rate=0.1)
+    model = clipping.build_rnn(config, seed=3)
+    x, y = clipping.adding_problem(16, config.sequence_length, seed=0)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(x, training=True) - y))
+    raw = [g.numpy().astype(np.float64) for g in tape.gradient(loss, model.trainable_variables)]
+    before = [w.astype(np.float64) for w in model.get_weights()]
+    statistics = clipping.make_train_step(model, clipping.make_optimizer(variant, config))(x, y).numpy()
+    expected = raw if variant == "none" else clipping.clip(raw, variant, config.threshold)
+    for old, new, grad in zip(before, model.get_weights(), expected):
+        np.testing.assert_allclose(new, old - config.learning_rate * grad, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(statistics[0], float(loss), rtol=1e-5)
+    np.testing.assert_allclose(statistics[1], clipping.global_norm(raw), rtol=1e-4)
+    assert clipping.was_clipped(variant, config.threshold, *statistics[1:]) == (variant != "none")
+
+
+def test_adding_problem_targets_and_markers():
+    x, y = clipping.adding_problem(200, 12, seed=1)
+    assert x.shape == (200, 12, 2) and y.shape == (200, 1)
+    np.testing.assert_array_equal(x[:, :6, 1].sum(axis=1), 1)  # one marker per half
+    np.testing.assert_array_equal(x[:, 6:, 1].sum(axis=1), 1)
+    np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=1), rtol=1e-6)
+
+
+def test_tiny_training_run_shapes_determinism_and_clipping_bound():
+    config = clipping.TrainingConfig.tiny(learning_rate=0.5, threshold=0.5)
+    calls = []
+    first = clipping.train_with_clipping(config, progress=lambda done, total, message: calls.append(done))
+    assert calls[-1] == len(config.variants) * len(config.seeds)
+    assert first.train_loss.shape == (4, len(config.seeds), config.steps)
+    assert list(first.eval_steps) == [10, 20]
+    # A variant trained alone reproduces its row: same seed, same start and batches, no shared state.
+    alone = clipping.train_with_clipping(config.__class__(**{**config.__dict__, "variants": ("global_clipnorm",)}))
+    np.testing.assert_array_equal(alone.train_loss[0], first.train_loss[3])
+    # At this learning rate the unclipped net blows up; every clipped variant stays finite.
+    none, clipped = first.config.variants.index("none"), [1, 2, 3]
+    assert first.diverged[none].all() or np.nanmax(first.grad_norm[none]) > 10 * config.threshold
+    assert not first.diverged[clipped].any()
+    fraction = first.clipped_fraction()
+    assert np.all(fraction[none] == 0) and np.all((fraction >= 0) & (fraction <= 1))
+
+
+def test_training_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="positive"):
+        clipping.TrainingConfig.tiny(threshold=0.0).validate()
+    with pytest.raises(ValueError, match="Variants"):
+        clipping.TrainingConfig.tiny(variants=("clipsomething",)).validate()
+    with pytest.raises(ValueError, match="seed"):
+        clipping.TrainingConfig.tiny(seeds=()).validate()

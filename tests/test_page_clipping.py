@@ -1,0 +1,161 @@
+"""AppTest of the clipping page: every control path runs with tiny presets and shows what it should."""
+
+import math
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_pages import APP, open_page
+
+PAGE = "pages/clipping.py"
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    """One session for the whole module (the first run pays TensorFlow's import)."""
+    return open_page(PAGE)
+
+
+def _text(app) -> str:
+    return " ".join(m.value for m in app.markdown) + " " + " ".join(c.value for c in app.caption)
+
+
+def _errors(app) -> str:
+    return " ".join(e.value for e in app.error)
+
+
+def _set_vector(app, x, y, t):
+    app.number_input(key="clip_x").set_value(x)
+    app.number_input(key="clip_y").set_value(y)
+    app.number_input(key="clip_t").set_value(t)
+    return app.run()
+
+
+def test_default_is_the_books_example(app):
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.title[0].value == "Gradient clipping"
+    text = _text(app)
+    assert "Clip by value turned the gradient by **41.5 degrees**; clip by norm by **0.0**" in text
+    assert "clipped by norm `[0.00899964, 0.9999595]`" in text  # the book's numbers, computed live
+    chart_keys = {chart.proto.id for chart in app.get("plotly_chart")}
+    assert len(chart_keys) >= 4  # 2-D picture, dimension study (2), Keras norms
+
+
+@pytest.mark.parametrize("button, expected", [
+    ("clip_preset_5.0_5.0", "turned the gradient by **0.0 degrees**"),  # the diagonal stays diagonal
+    ("clip_preset_0.3_-0.2", "clipped by value `[0.3, -0.2]`"),  # nothing to clip
+    ("clip_preset_0.9_100.0", "turned the gradient by **41.5 degrees**"),
+])
+def test_presets_set_the_vector(app, button, expected):
+    app.button(key=button).click().run()
+    assert not app.exception
+    assert expected in _text(app)
+
+
+def test_typed_vector_updates_the_numbers(app):
+    _set_vector(app, 3.0, 4.0, 1.0)
+    assert not app.exception and not app.error
+    text = _text(app)
+    assert "clipped by norm `[0.6, 0.8]`" in text
+    expected = math.degrees(math.atan2(4, 3) - math.atan2(1, 1))
+    assert f"turned the gradient by **{expected:.1f} degrees**" in text
+
+
+@pytest.mark.parametrize("x, y, t, message", [
+    (0.0, 0.0, 1.0, "all zeros"),
+    (1.0, 2.0, 0.0, "positive"),
+    (1.0, 2.0, -1.0, "positive"),
+    (1e300, 1e300, 1.0, "too large"),  # finite components whose norm overflows to infinity
+])
+def test_bad_vector_or_threshold_is_an_error_message(app, x, y, t, message):
+    _set_vector(app, x, y, t)
+    assert not app.exception, [e.message for e in app.exception]
+    assert message in _errors(app)
+    _set_vector(app, 0.9, 100.0, 1.0)
+    assert not app.error
+
+
+def test_dimension_study_controls(app):
+    app.number_input(key="clip_dim").set_value(10_000)
+    app.select_slider(key="clip_dim_t").set_value(0.25)
+    app.radio(key="clip_dist").set_value("heavy-tailed")
+    app.run()
+    assert not app.exception and not app.error
+    assert "At n = 10,000 and t = 0.25" in _text(app)
+    app.number_input(key="clip_dim").set_value(0).run()
+    assert "at least 1" in _errors(app)
+    app.number_input(key="clip_dim").set_value(1_000).run()
+    assert not app.error
+
+
+def test_keras_panel_shows_per_variable_and_joint_clipping(app):
+    assert not app.exception
+    assert [app.number_input(key=k).value for k in ("clip_k1a", "clip_k1b", "clip_k2", "clip_kt")] == \
+        [0.9, 100.0, 3.0, 1.0]  # the reference's two-variable example
+    table = app.dataframe[0].value
+    rows = dict(zip(table["optimizer argument"], zip(table["variable 1"], table["variable 2"])))
+    np.testing.assert_allclose(rows["clipnorm"][1], [1.0], rtol=1e-6)
+    np.testing.assert_allclose(rows["global_clipnorm"][0], [0.00899559, 0.99950993], rtol=1e-5)
+    np.testing.assert_allclose(rows["global_clipnorm"][1], [0.0299853], rtol=1e-5)
+    assert "matches Keras's `global_clipnorm`" in _text(app)
+    assert any("Book (TF 2.0) vs Keras 3" in e.label for e in app.expander)
+
+
+def test_keras_panel_follows_its_inputs_and_rejects_a_bad_threshold(app):
+    app.number_input(key="clip_k1a").set_value(3.0)
+    app.number_input(key="clip_k1b").set_value(4.0)
+    app.number_input(key="clip_k2").set_value(0.5)
+    app.run()
+    rows = dict(zip(app.dataframe[0].value["optimizer argument"], app.dataframe[0].value["variable 2"]))
+    np.testing.assert_allclose(rows["clipnorm"], [0.5])  # under the threshold on its own: untouched
+    np.testing.assert_allclose(rows["global_clipnorm"], [0.5 / np.sqrt(25.25)], rtol=1e-5)
+    app.number_input(key="clip_kt").set_value(0.0).run()
+    assert not app.exception and "positive" in _errors(app)
+    app.number_input(key="clip_kt").set_value(1.0).run()
+    assert not app.error
+
+
+def test_training_runs_on_button_and_reports_each_variant():
+    app = open_page(PAGE)
+    assert "Press **Train**" in " ".join(i.value for i in app.info)
+    app.multiselect(key="clip_variants").set_value(["none", "global_clipnorm"])
+    app.select_slider(key="clip_lr").set_value(0.1)
+    app.number_input(key="clip_seeds").set_value(1)
+    app.button(key="clip_train").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert "Best mean validation MSE here" in _text(app) or "diverged" in " ".join(w.value for w in app.warning)
+    assert "1 seeds × 2 variants, threshold 1, learning rate 0.1" in _text(app)
+    chart_keys = [chart.proto.id for chart in app.get("plotly_chart")]
+    assert len(chart_keys) >= 8  # the four training figures were drawn too
+    app.select_slider(key="clip_train_t").set_value(0.5).run()  # settings changed, nothing retrains
+    assert "settings changed" in " ".join(i.value for i in app.info)
+    assert "1 seeds × 2 variants" in _text(app)  # still showing the last run
+    app.multiselect(key="clip_variants").set_value([]).run()
+    app.button(key="clip_train").click().run()
+    assert not app.exception and "Variants must be chosen" in _errors(app)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "abc"])
+def test_non_finite_url_values_are_ignored_not_a_traceback(bad):
+    """Number inputs refuse NaN and infinity (typed or from the URL); the page keeps its default."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["clip_x"] = bad
+    app.run()
+    app.switch_page(PAGE)
+    app.run()
+    assert not app.exception and not app.error
+    assert app.number_input(key="clip_x").value == 0.9
+
+
+def test_vector_and_threshold_come_from_the_url():
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["clip_x"] = "3"
+    app.query_params["clip_y"] = "4"
+    app.query_params["clip_t"] = "2"
+    app.run()
+    app.switch_page(PAGE)
+    app.run()
+    assert not app.exception
+    assert app.number_input(key="clip_x").value == 3.0 and app.number_input(key="clip_t").value == 2.0
+    assert "clipped by norm `[1.2, 1.6]`" in _text(app)
