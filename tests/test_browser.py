@@ -14,3 +14,20 @@ def test_page_loads_without_exception(page, server_url, info):
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
     assert page.locator("h1").count() >= 1, "the page has no title"
     screenshot(page, info.url_path or "home")
+
+
+def test_first_request_to_a_page_runs_the_app_shell(browser, tmp_path):
+    """A fresh server whose first visitor opens a page's own address still runs app.py (sidebar, menu)."""
+    from tests.browser_support import start_server, stop_server
+
+    info = ALL_PAGES[-1]
+    process, url = start_server(tmp_path / "fresh.log")
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        goto(tab, f"{url}/{info.url_path}")
+        assert tab.get_by_text("Environment").count() >= 1, "app.py did not run: legacy pages/ mode"
+        assert tab.locator(EXCEPTION).count() == 0
+    finally:
+        context.close()
+        stop_server(process)

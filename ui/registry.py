@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -13,12 +14,19 @@ class PageInfo:
     url_path: str  # the page's address, e.g. "batch-norm" for /batch-norm
     teaches: str  # one sentence for the home page
 
+    def __post_init__(self):
+        # Streamlit starts in its legacy "pages/ folder" mode until app.py has called st.navigation once;
+        # in that mode a first request for /<file stem> runs the page file alone, skipping app.py.
+        # An address that is not a file stem always falls through to app.py, so it is required here.
+        if self.url_path and self.url_path == Path(self.path).stem:
+            raise ValueError(f"url_path {self.url_path!r} must differ from the file name of {self.path}.")
+
 
 HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab is for and where to start.")
 
 # Concept pages, in teaching order. A page is listed here only once it exists.
 PAGES: tuple[PageInfo, ...] = (
-    PageInfo("pages/clipping.py", "Gradient clipping", ":material/content_cut:", "clipping",
+    PageInfo("pages/clipping.py", "Gradient clipping", ":material/content_cut:", "gradient-clipping",
              "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
 )
 
