@@ -17,6 +17,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.signal import lfilter
 
+from core.progress import report
+
 KERAS_MOMENTUM = 0.99  # Keras 3 default
 KERAS_EPSILON = 1e-3  # Keras 3 default
 MOMENTUM_PRESETS = (0.9, 0.99, 0.999)  # the chapter's typical values
@@ -221,25 +223,32 @@ class HeatmapConfig:
                              n_repeats=1)
 
 
-def final_error_grid(config: HeatmapConfig, pool: np.ndarray | None = None) -> np.ndarray:
+def final_error_column(config: HeatmapConfig, batch_size: int, pool: np.ndarray | None = None) -> np.ndarray:
+    """One heatmap column: the error for every momentum at one batch size, (len(momenta),)."""
+    momenta = [check_momentum(m) for m in config.momenta]
+    n_steps = max(config.n_examples // check_batch_size(batch_size), 1)
+    errors = np.zeros(len(momenta))
+    for repeat in range(config.n_repeats):
+        stream = sample_stream(StreamConfig(config.source, batch_size, n_steps, config.seed + repeat), pool)
+        mean, variance = batch_moments(stream.batches)
+        moving_mean = exponential_average_last(mean, momenta, 0.0)
+        moving_variance = exponential_average_last(variance, momenta, 1.0)
+        errors += inference_output_error(moving_mean, moving_variance, stream.true_mean[-1], stream.true_variance[-1])
+    return errors / config.n_repeats
+
+
+def final_error_grid(config: HeatmapConfig, pool: np.ndarray | None = None, progress=None) -> np.ndarray:
     """Inference-output error after one pass over n_examples, per (momentum, batch size).
 
     Returns (len(momenta), len(batch_sizes)): the mean over repeats of inference_output_error at the
     last step, against the population in force at the end of the stream.
     """
-    for momentum in config.momenta:
-        check_momentum(momentum)
-    errors = np.zeros((len(config.momenta), len(config.batch_sizes)))
-    for column, batch_size in enumerate(config.batch_sizes):
-        n_steps = max(config.n_examples // check_batch_size(batch_size), 1)
-        for repeat in range(config.n_repeats):
-            stream = sample_stream(StreamConfig(config.source, batch_size, n_steps, config.seed + repeat), pool)
-            mean, variance = batch_moments(stream.batches)
-            moving_mean = exponential_average_last(mean, config.momenta, 0.0)
-            moving_variance = exponential_average_last(variance, config.momenta, 1.0)
-            errors[:, column] += inference_output_error(
-                moving_mean, moving_variance, stream.true_mean[-1], stream.true_variance[-1])
-    return errors / config.n_repeats
+    columns = []
+    for index, batch_size in enumerate(config.batch_sizes):
+        report(progress, index, len(config.batch_sizes), f"batch size {batch_size}")
+        columns.append(final_error_column(config, batch_size, pool))
+    report(progress, len(config.batch_sizes), len(config.batch_sizes), "done")
+    return np.stack(columns, axis=1)
 
 
 # ---- 2. axis: which cells share one mean and std ---------------------------------------------
@@ -366,6 +375,22 @@ def group_map(image_shape=(28, 28), axis=-1, flattened: bool = False) -> np.ndar
     for a in kept:
         groups = groups * image_shape[a - 1] + indices[a - 1]
     return groups
+
+
+def normalize_images(images: np.ndarray, axis=-1, flattened: bool = False,
+                     epsilon: float = KERAS_EPSILON) -> tuple[np.ndarray, np.ndarray]:
+    """Training-mode BN of a batch of images, placed before Flatten or (flattened=True) after it.
+
+    images: (batch, height, width). Returns (normalised images (batch, height, width), the batch mean of
+    each pixel's group drawn as an image (height, width)).
+    """
+    images = np.asarray(images, dtype=np.float64)
+    x = images.reshape(len(images), -1) if flattened else images
+    kept = normalized_axes(x.shape, axis)
+    mean, _ = batch_statistics(x, kept)
+    normalised = batch_normalize(x, kept, epsilon).reshape(images.shape)
+    mean_image = np.broadcast_to(_broadcastable(mean, x.ndim, kept), (1, *x.shape[1:]))[0]
+    return normalised, mean_image.reshape(images.shape[1:])
 
 
 # ---- 3. parameters of the book's model ---------------------------------------------------------

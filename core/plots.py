@@ -34,3 +34,116 @@ def band_traces(x, values: np.ndarray, name: str, color: str) -> list[go.Scatter
         go.Scatter(x=x, y=mean, name=f"{name} (mean of {len(values)})", line=dict(color=color, width=3),
                    legendgroup=name),
     ]
+
+
+# ---- Batch Normalization page ----
+
+def bn_moving_stats_figure(trajectories: dict, true_mean: np.ndarray, true_variance: np.ndarray,
+                           highlight: str | None = None) -> go.Figure:
+    """Moving mean (top) and moving variance (bottom) per momentum against the population truth.
+
+    trajectories: label -> (moving_mean (n_steps,), moving_variance (n_steps,)); true_*: (n_steps,).
+    """
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                           subplot_titles=("moving mean", "moving variance"))
+    steps = np.arange(1, len(true_mean) + 1)
+    for index, (label, (mean, variance)) in enumerate(trajectories.items()):
+        color = PALETTE[index % len(PALETTE)]
+        width = 4 if label == highlight else 2
+        figure.add_trace(go.Scatter(x=steps, y=mean, name=label, legendgroup=label,
+                                    line=dict(color=color, width=width)), row=1, col=1)
+        figure.add_trace(go.Scatter(x=steps, y=variance, name=label, legendgroup=label, showlegend=False,
+                                    line=dict(color=color, width=width)), row=2, col=1)
+    for row, truth in ((1, true_mean), (2, true_variance)):
+        figure.add_trace(go.Scatter(x=steps, y=truth, name="population", legendgroup="population",
+                                    showlegend=row == 1, line=dict(color=PALETTE[7], dash="dash", width=2)),
+                         row=row, col=1)
+    figure.update_xaxes(title_text="training step (batches seen)", row=2, col=1)
+    return styled(figure, height=560)
+
+
+def bn_error_heatmap(errors: np.ndarray, momenta, batch_sizes, highlight=None) -> go.Figure:
+    """Final inference-output error per (momentum row, batch size column), log colour, best cell per column marked."""
+    errors = np.asarray(errors, dtype=float)
+    rows = [f"{m:g}" for m in momenta]
+    columns = [str(b) for b in batch_sizes]
+    figure = go.Figure(go.Heatmap(
+        z=np.log10(np.maximum(errors, 1e-6)), x=columns, y=rows, text=np.vectorize(lambda v: f"{v:.2g}")(errors),
+        texttemplate="%{text}", colorscale="Viridis", reversescale=True, zmin=-2, zmax=1,
+        colorbar=dict(title="error", tickvals=[-2, -1, 0, 1], ticktext=["0.01", "0.1", "1", "10"]),
+        hovertemplate="momentum %{y}, batch %{x}: error %{text}<extra></extra>"))
+    best = errors.argmin(axis=0)
+    figure.add_trace(go.Scatter(x=columns, y=[rows[i] for i in best], mode="markers", name="best momentum",
+                                marker=dict(symbol="star", size=16, color="white", line=dict(color="black", width=1))))
+    if highlight is not None:
+        figure.add_trace(go.Scatter(x=[str(highlight[1])], y=[f"{highlight[0]:g}"], mode="markers",
+                                    name="your setting", marker=dict(symbol="square-open", size=34,
+                                                                     color=PALETTE[3], line=dict(width=3))))
+    figure.update_xaxes(title_text="batch size", type="category")
+    figure.update_yaxes(title_text="momentum", type="category")
+    return styled(figure, height=440)
+
+
+def bn_group_map_figure(groups: np.ndarray, title: str = "") -> go.Figure:
+    """Pixels of one image coloured by the statistic they share (colours cycle through the palette)."""
+    n_colors = len(PALETTE) - 1
+    colorscale = [[k / n_colors, PALETTE[k % (len(PALETTE) - 1)]] for k in range(n_colors + 1)]
+    figure = go.Figure(go.Heatmap(z=np.asarray(groups) % n_colors, customdata=groups, colorscale=colorscale,
+                                  zmin=0, zmax=n_colors, showscale=False,
+                                  hovertemplate="row %{y}, column %{x}: group %{customdata}<extra></extra>"))
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    figure.update_xaxes(showticklabels=False)
+    return styled(figure, title=title, height=360)
+
+
+def bn_image_row(images, titles, zmid: float | None = None, height: int = 260) -> go.Figure:
+    """A row of 2-D arrays as grey (or, with zmid, diverging) images under their titles."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=len(images), subplot_titles=list(titles), horizontal_spacing=0.02)
+    for column, image in enumerate(images, start=1):
+        image = np.asarray(image, dtype=float)
+        if zmid is None:
+            trace = go.Heatmap(z=image, colorscale="Greys", reversescale=True, showscale=False)
+        else:
+            bound = float(np.nanmax(np.abs(image - zmid))) or 1.0
+            trace = go.Heatmap(z=image, colorscale="RdBu", zmid=zmid, zmin=zmid - bound, zmax=zmid + bound,
+                               showscale=column == len(images))
+        figure.add_trace(trace, row=1, col=column)
+    figure.update_yaxes(autorange="reversed", showticklabels=False)
+    figure.update_xaxes(showticklabels=False)
+    for column in range(1, len(images) + 1):
+        figure.update_yaxes(scaleanchor=f"x{column if column > 1 else ''}", row=1, col=column)
+    return styled(figure, height=height)
+
+
+def bn_gap_figure(gap: np.ndarray, floor: float, window: float) -> go.Figure:
+    """RMS difference between training and inference outputs on one batch, after each training step."""
+    steps = np.arange(1, len(gap) + 1)
+    figure = go.Figure(go.Scatter(x=steps, y=gap, name="training vs inference output", line=dict(color=PALETTE[0], width=3)))
+    figure.add_hline(y=floor, line=dict(color=PALETTE[7], dash="dash"),
+                     annotation_text="floor: same gap with exact population statistics")
+    if window <= len(gap):
+        figure.add_vline(x=window, line=dict(color=PALETTE[1], dash="dot"),
+                         annotation_text="1 / (1 - momentum)")
+    figure.update_xaxes(title_text="training step")
+    figure.update_yaxes(title_text="RMS difference", type="log")
+    return styled(figure, height=380)
+
+
+def bn_tiny_batch_figure(batch_sizes, variance_ratio, expected_ratio, inference_std) -> go.Figure:
+    """Left: settled moving variance / population variance vs (n-1)/n. Right: std of inference outputs."""
+    from plotly.subplots import make_subplots
+
+    labels = [str(b) for b in batch_sizes]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("moving variance / true variance",
+                                                           "std of inference outputs (ideal 1)"))
+    figure.add_trace(go.Bar(x=labels, y=variance_ratio, name="measured", marker_color=PALETTE[0]), row=1, col=1)
+    figure.add_trace(go.Scatter(x=labels, y=expected_ratio, name="(n - 1) / n", mode="lines+markers",
+                                line=dict(color=PALETTE[3], dash="dash")), row=1, col=1)
+    figure.add_trace(go.Bar(x=labels, y=inference_std, name="inference std", marker_color=PALETTE[1]), row=1, col=2)
+    figure.update_yaxes(type="log", row=1, col=2)
+    figure.update_xaxes(title_text="batch size", type="category")
+    return styled(figure, height=380)

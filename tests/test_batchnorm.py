@@ -225,3 +225,18 @@ def test_bad_input_is_a_value_error_with_a_sentence(call):
 def test_momentum_message_explains_the_range():
     with pytest.raises(ValueError, match="below 1"):
         bn.check_momentum(1.5)
+
+
+@pytest.mark.parametrize("axis, flattened", [(-1, False), (1, False), ([1, 2], False), (-1, True)])
+def test_normalize_images_matches_keras_placements(axis, flattened):
+    images = _stream(1, 8, 784, seed=9).reshape(8, 28, 28)
+    normalised, mean_image = bn.normalize_images(images, axis, flattened)
+    if flattened or isinstance(axis, list):  # Keras 3: Flatten -> BN -> Reshape
+        layers = [keras.layers.Flatten(), keras.layers.BatchNormalization(), keras.layers.Reshape((28, 28))]
+        expected_mean = images.mean(axis=0)
+    else:
+        layers = [keras.layers.BatchNormalization(axis=axis)]
+        expected_mean = np.broadcast_to(images.mean(axis=(0, 3 - axis % 3), keepdims=True)[0], (28, 28))
+    model = keras.Sequential([keras.Input((28, 28)), *layers])
+    np.testing.assert_allclose(normalised, np.asarray(model(images, training=True)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(mean_image, expected_mean, rtol=1e-5)

@@ -17,6 +17,9 @@ class PageInfo:
 HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab is for and where to start.")
 
 # Concept pages, in teaching order. A page is listed here only once it exists.
-PAGES: tuple[PageInfo, ...] = ()
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo("pages/batchnorm.py", "Batch Normalization", ":material/equalizer:", "batch-norm",
+             "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer."),
+)
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
