@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.signal import lfilter
-
 from core.progress import report
 
 KERAS_MOMENTUM = 0.99  # Keras 3 default
@@ -94,15 +92,24 @@ def exponential_average(values: np.ndarray, momentum: float, initial) -> np.ndar
     """moving <- moving * momentum + value * (1 - momentum) along axis 0, starting from `initial`.
 
     values: (n_steps, ...); initial broadcasts to values[0]. Returns the moving value after each step.
+    Vectorised in blocks: inside a block of k steps, moving_k = m**(k+1) * start + (1 - m) * m**k *
+    cumsum(values_j / m**j), with blocks short enough that 1 / m**j stays below 1e100. (scipy's lfilter
+    does the same recursion, but importing scipy.signal costs seconds on a page's first paint.)
     """
     momentum = check_momentum(momentum)
     values = np.asarray(values, dtype=np.float64)
-    start = np.broadcast_to(np.asarray(initial, dtype=np.float64), values.shape[1:])
-    # A first-order IIR filter is exactly this recursion; its state holds momentum * previous value.
-    # It runs along the last, contiguous axis (several times faster than along axis 0).
-    moving, _ = lfilter([1.0 - momentum], [1.0, -momentum], np.ascontiguousarray(np.moveaxis(values, 0, -1)),
-                        axis=-1, zi=(momentum * start)[..., None])
-    return np.moveaxis(moving, -1, 0)
+    state = np.broadcast_to(np.asarray(initial, dtype=np.float64), values.shape[1:]).copy()
+    if momentum == 0.0:
+        return values.copy()
+    block = max(1, int(100 / -np.log10(momentum)))
+    moving = np.empty_like(values)
+    for begin in range(0, len(values), block):
+        chunk = values[begin:begin + block]
+        powers = (momentum ** np.arange(len(chunk))).reshape(-1, *[1] * (values.ndim - 1))
+        sums = np.cumsum(chunk / powers, axis=0)
+        moving[begin:begin + block] = momentum * powers * state + (1.0 - momentum) * powers * sums
+        state = moving[begin + len(chunk) - 1]
+    return moving
 
 
 def exponential_average_last(values: np.ndarray, momenta, initial) -> np.ndarray:

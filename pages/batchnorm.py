@@ -3,7 +3,6 @@
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core import batchnorm as bn
@@ -228,11 +227,11 @@ if parameters_tab.open:
                 cells[0].metric("total", f"{summary.total:,}")
                 cells[1].metric("trainable", f"{summary.trainable:,}")
                 cells[2].metric("non-trainable", f"{summary.non_trainable:,}")
-                st.dataframe(pd.DataFrame([row.__dict__ for row in summary.layers]), hide_index=True,
+                st.dataframe([row.__dict__ for row in summary.layers], hide_index=True,
                              key=f"bn_layers_{placement}")
         st.markdown("**Inside each BN layer** (book's model):")
-        variables = pd.DataFrame([row.__dict__ for row in parameter_summary("after").bn_variables])
-        variables["learned by"] = np.where(variables["trainable"], "backpropagation", "moving average of batches")
+        variables = [{**row.__dict__, "learned by": "backpropagation" if row.trainable else "moving average of batches"}
+                     for row in parameter_summary("after").bn_variables]
         st.dataframe(variables, hide_index=True, key="bn_variables")
         st.info(
             "\"Non-trainable\" only means that gradient descent never touches the moving mean and variance: "
