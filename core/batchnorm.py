@@ -47,7 +47,11 @@ def check_momentum(momentum) -> float:
 
 def check_batch_size(batch_size, maximum: int = MAX_BATCH_SIZE) -> int:
     """A batch holds 1..maximum examples."""
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size:
+    try:
+        whole = not isinstance(batch_size, bool) and int(batch_size) == batch_size
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
         raise ValueError(f"Batch size must be a whole number; got {batch_size!r}.")
     if not 1 <= int(batch_size) <= maximum:
         raise ValueError(f"Batch size must be between 1 and {maximum}; got {batch_size}. "

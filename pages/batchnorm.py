@@ -21,14 +21,22 @@ AXIS_CHOICES = ["-1", "1", "2", "[1, 2]"]
 
 # Cached so a rerun reuses the data set's pixels instead of slicing 55,000 images again.
 @st.cache_data(show_spinner=False)
+def cached_pixel_pool(_x_train: np.ndarray) -> np.ndarray:  # _: one data set per process, not hashed
+    return bn.pixel_pool(_x_train)
+
+
 def pixel_pool() -> np.ndarray:
-    return bn.pixel_pool(fashion_mnist_or_stop().x_train)
+    return cached_pixel_pool(fashion_mnist_or_stop().x_train)
+
+
+# The cached functions below take the pool as `_pool` (not hashed): it is fixed per process, and
+# config.source already tells the Fashion-MNIST and synthetic streams apart.
 
 
 # The batches of one run and the moving statistics of each momentum, for the plotted pixel.
 @st.cache_data(show_spinner=False, max_entries=32)
-def trajectories(config: bn.StreamConfig, momenta: tuple) -> tuple[dict, np.ndarray, np.ndarray]:
-    stream = bn.sample_stream(config, pixel_pool() if config.source == "fashion" else None, n_features=1)
+def trajectories(config: bn.StreamConfig, momenta: tuple, _pool) -> tuple[dict, np.ndarray, np.ndarray]:
+    stream = bn.sample_stream(config, _pool, n_features=1)
     curves = {}
     for momentum in momenta:
         moving = bn.moving_stats_trajectory(stream.batches, momentum)
@@ -38,32 +46,30 @@ def trajectories(config: bn.StreamConfig, momenta: tuple) -> tuple[dict, np.ndar
 
 # One cached call per heatmap column, so the progress bar can advance between columns.
 @st.cache_data(show_spinner=False, max_entries=200)
-def error_column(config: bn.HeatmapConfig, batch_size: int) -> np.ndarray:
-    return bn.final_error_column(config, batch_size, pixel_pool() if config.source == "fashion" else None)
+def error_column(config: bn.HeatmapConfig, batch_size: int, _pool) -> np.ndarray:
+    return bn.final_error_column(config, batch_size, _pool)
 
 
-def error_grid(config: bn.HeatmapConfig) -> np.ndarray:
+def error_grid(config: bn.HeatmapConfig, pool) -> np.ndarray:
     update, bar = progress_bar("Simulating every (momentum, batch size)")
     columns = []
     for index, batch_size in enumerate(config.batch_sizes):
         update(index, len(config.batch_sizes), f"batch size {batch_size}")
-        columns.append(error_column(config, batch_size))
+        columns.append(error_column(config, batch_size, pool))
     bar.empty()
     return np.stack(columns, axis=1)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def train_inference_gap(config: bn.StreamConfig, momentum: float) -> tuple[np.ndarray, float]:
-    pool = pixel_pool() if config.source == "fashion" else None
-    stream = bn.sample_stream(config, pool)
-    probe = bn.sample_stream(bn.StreamConfig(config.source, config.batch_size, 1, config.seed + 1), pool)
+def train_inference_gap(config: bn.StreamConfig, momentum: float, _pool) -> tuple[np.ndarray, float]:
+    stream = bn.sample_stream(config, _pool)
+    probe = bn.sample_stream(bn.StreamConfig(config.source, config.batch_size, 1, config.seed + 1), _pool)
     return bn.train_inference_gap(stream, momentum, probe.batches[0])
 
 
 @st.cache_data(show_spinner=False)
-def tiny_batches(source: str) -> bn.TinyBatchReport:
-    pool = pixel_pool() if source == "fashion" else None
-    return bn.tiny_batch_report(n_steps=600 if TINY else 3000, source=source, pool=pool)
+def tiny_batches(source: str, _pool) -> bn.TinyBatchReport:
+    return bn.tiny_batch_report(n_steps=600 if TINY else 3000, source=source, pool=_pool)
 
 
 # Keras work: built once per server, never on a rerun.
@@ -113,6 +119,7 @@ st.markdown(
 book_vs_keras_ui("bn")
 
 source, momentum_text, batch_text = stream_controls_ui()
+pool = pixel_pool() if source == "fashion" else None  # the pixels a Fashion-MNIST stream samples
 try:
     momentum = bn.check_momentum(momentum_text)
     batch_size = bn.check_batch_size(batch_text)
@@ -141,7 +148,7 @@ if momentum_tab.open:
                 "(moving mean 0, moving variance 1) or to follow a shift."
             )
             momenta = tuple(sorted({*bn.MOMENTUM_PRESETS, momentum}))
-            curves, true_mean, true_variance = trajectories(stream_config, momenta)
+            curves, true_mean, true_variance = trajectories(stream_config, momenta, pool)
             what = "the centre pixel's intensity" if source == "fashion" else "one synthetic feature"
             st.plotly_chart(plots.bn_moving_stats_figure(curves, true_mean, true_variance,
                                                          highlight=f"momentum {momentum:g}"),
@@ -154,7 +161,7 @@ if momentum_tab.open:
                                           value="55,000 (one epoch)", key="bn_examples", bind="query-params")
             grid_config = bn.HeatmapConfig.tiny() if TINY else bn.HeatmapConfig(n_examples=EXAMPLES_SEEN[seen_label])
             grid_config = dataclasses.replace(grid_config, source=source)
-            errors = error_grid(grid_config)
+            errors = error_grid(grid_config, pool)
             highlight = (momentum, batch_size) if (momentum in grid_config.momenta
                                                    and batch_size in grid_config.batch_sizes) else None
             st.plotly_chart(plots.bn_error_heatmap(errors, grid_config.momenta, grid_config.batch_sizes, highlight),
@@ -248,13 +255,13 @@ if modes_tab.open:
                 "`layer(x, training=False)` uses the moving averages. On the same batch the two outputs "
                 "differ until the moving statistics have settled."
             )
-            gap, floor = train_inference_gap(stream_config, momentum)
+            gap, floor = train_inference_gap(stream_config, momentum, pool)
             st.plotly_chart(plots.bn_gap_figure(gap, floor, bn.effective_window(momentum)), key="bn_gap_figure")
             st.caption(f"One probe batch of {batch_size} examples, momentum {momentum:g}. The floor is left by the "
                        "probe's own sampling noise, so it is high for small batches.")
 
             st.subheader("Tiny batches (1 to 4)")
-            report = tiny_batches(source)
+            report = tiny_batches(source, pool)
             st.plotly_chart(plots.bn_tiny_batch_figure(report.batch_sizes, report.variance_ratio,
                                                        report.expected_ratio, report.inference_std),
                             key="bn_tiny_figure")

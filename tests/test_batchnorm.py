@@ -209,6 +209,8 @@ def test_frozen_layer_runs_in_inference_mode():
     lambda: bn.sample_stream(bn.StreamConfig("shift", batch_size=0)),
     lambda: bn.sample_stream(bn.StreamConfig("shift", batch_size=2000)),
     lambda: bn.sample_stream(bn.StreamConfig("rain")),
+    lambda: bn.check_batch_size("many"),
+    lambda: bn.check_batch_size(2.5),
     lambda: bn.bn_parameter_shape(INPUT_3D, 3),
     lambda: bn.bn_parameter_shape(INPUT_3D, -4),
     lambda: bn.bn_parameter_shape(INPUT_3D, 0),
