@@ -86,9 +86,9 @@ def control_changes(repeats: int) -> dict[str, list[tuple[float, float]]]:
             "0.99" if back else "0.9"),
         "batch size 32 -> 64": lambda a, back: a.number_input(key="bn_batch").set_value(32 if back else 64),
         "data source fashion -> synthetic": lambda a, back: a.segmented_control(key="bn_source").set_value(
-            "fashion" if back else "shift"),
+            "Fashion-MNIST" if back else "Synthetic shift"),
         "examples seen 55k -> 5.5k": lambda a, back: a.select_slider(key="bn_examples").set_value(
-            "55,000 (one epoch)" if back else "5,500 (a tenth of the training set)"),
+            "55,000" if back else "5,500"),
     }
     times: dict[str, list[tuple[float, float]]] = {}
     for name, change in changes.items():

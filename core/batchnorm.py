@@ -22,7 +22,6 @@ KERAS_EPSILON = 1e-3  # Keras 3 default
 MOMENTUM_PRESETS = (0.9, 0.99, 0.999)  # the chapter's typical values
 MAX_BATCH_SIZE = 1024
 SOURCES = ("fashion", "shift")  # Fashion-MNIST pixels, or a synthetic stream whose mean jumps halfway
-SOURCE_LABELS = {"fashion": "Fashion-MNIST pixels", "shift": "Synthetic (shift)"}
 # The pixels a momentum stream follows: the image centre first (the one plotted), then seven others.
 STREAM_PIXELS = ((14, 14), (7, 7), (7, 21), (21, 7), (21, 21), (14, 4), (14, 24), (4, 14))
 # Synthetic source: Gaussian features with this mean and std, the mean jumping by SHIFT halfway.

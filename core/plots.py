@@ -86,11 +86,26 @@ def bn_error_heatmap(errors: np.ndarray, momenta, batch_sizes, highlight=None) -
 
 
 def bn_group_map_figure(groups: np.ndarray, title: str = "") -> go.Figure:
-    """Pixels of one image coloured by the statistic they share (colours cycle through the palette)."""
-    n_colors = len(PALETTE) - 1
-    colorscale = [[k / n_colors, PALETTE[k % (len(PALETTE) - 1)]] for k in range(n_colors + 1)]
-    figure = go.Figure(go.Heatmap(z=np.asarray(groups) % n_colors, customdata=groups, colorscale=colorscale,
-                                  zmin=0, zmax=n_colors, showscale=False,
+    """Pixels of one image coloured by the statistic they share (one palette colour per group, at random)."""
+    groups = np.asarray(groups)
+    n_colors = len(PALETTE) - 1  # black left out
+    # Greedy colouring: each group gets the first palette colour (in a fixed shuffled order) that no
+    # already-coloured neighbouring group has, so adjacent groups never look merged. (Group id modulo 7
+    # would paint the 784 per-pixel groups as 7 vertical stripes, since 28 is a multiple of 7.)
+    colors = np.full(int(groups.max()) + 1, -1)
+    order = np.random.default_rng(7).permutation(n_colors)
+    rows, cols = groups.shape
+    for r in range(rows):
+        for c in range(cols):
+            group = groups[r, c]
+            if colors[group] >= 0:
+                continue
+            taken = {colors[groups[rr, cc]] for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                     if 0 <= rr < rows and 0 <= cc < cols}
+            colors[group] = next(k for k in order if k not in taken)
+    colorscale = [[k / (n_colors - 1), PALETTE[k]] for k in range(n_colors)]
+    figure = go.Figure(go.Heatmap(z=colors[groups], customdata=groups, colorscale=colorscale,
+                                  zmin=0, zmax=n_colors - 1, showscale=False,
                                   hovertemplate="row %{y}, column %{x}: group %{customdata}<extra></extra>"))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     figure.update_xaxes(showticklabels=False)

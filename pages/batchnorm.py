@@ -14,8 +14,8 @@ from ui.sidebar import fashion_mnist_or_stop
 
 TINY = tiny_mode()
 MOMENTUM_CHOICES = [f"{m:g}" for m in bn.MOMENTUM_PRESETS] + ["other"]
-EXAMPLES_SEEN = {"5,500 (a tenth of the training set)": 5_500, "55,000 (one epoch)": 55_000,
-                 "275,000 (five epochs)": 275_000}
+SOURCE_OPTIONS = {"Fashion-MNIST": "fashion", "Synthetic shift": "shift"}  # label (also the URL value) -> source
+EXAMPLES_SEEN = {"5,500": 5_500, "55,000": 55_000, "275,000": 275_000}  # a tenth of an epoch, one, five
 AXIS_CHOICES = ["-1", "1", "2", "[1, 2]"]
 
 
@@ -87,8 +87,9 @@ def frozen_demo() -> bn.FrozenDemo:
 def stream_controls_ui() -> tuple[str, str, int]:
     source_column, momentum_column, batch_column = st.columns([1.2, 1.4, 1])
     source = source_column.segmented_control(
-        "Data source", list(bn.SOURCES), format_func=bn.SOURCE_LABELS.get, default="fashion",
-        key="bn_source", bind="query-params", required=True)
+        "Data source", list(SOURCE_OPTIONS), default="Fashion-MNIST", key="bn_source", bind="query-params",
+        required=True, help="Fashion-MNIST: pixel intensities of the book's 55,000 training images. Synthetic: "
+        "Gaussian values whose mean jumps halfway through training.")
     choice = momentum_column.segmented_control(
         "Momentum", MOMENTUM_CHOICES, default="0.99", key="bn_momentum", bind="query-params", required=True)
     if choice == "other":
@@ -96,7 +97,7 @@ def stream_controls_ui() -> tuple[str, str, int]:
                                               format="%.4f", key="bn_momentum_other", bind="query-params")
     batch_size = batch_column.number_input(f"Batch size (1 to {bn.MAX_BATCH_SIZE})", value=32, step=1,
                                            key="bn_batch", bind="query-params")
-    return source, choice, batch_size
+    return SOURCE_OPTIONS[source], choice, batch_size
 
 
 def axis_controls_ui() -> tuple[str, bool]:
@@ -157,8 +158,9 @@ if momentum_tab.open:
                        f"of batch size {batch_size}; dashed: the population value the layer should learn.")
 
             st.subheader("Which momentum for which batch size?")
-            seen_label = st.select_slider("Training examples seen", list(EXAMPLES_SEEN),
-                                          value="55,000 (one epoch)", key="bn_examples", bind="query-params")
+            seen_label = st.select_slider("Training examples seen (55,000 = one epoch of the book's training set)",
+                                          list(EXAMPLES_SEEN), value="55,000", key="bn_examples",
+                                          bind="query-params")
             grid_config = bn.HeatmapConfig.tiny() if TINY else bn.HeatmapConfig(n_examples=EXAMPLES_SEEN[seen_label])
             grid_config = dataclasses.replace(grid_config, source=source)
             errors = error_grid(grid_config, pool)

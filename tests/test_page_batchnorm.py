@@ -55,9 +55,9 @@ def test_link_opens_with_momentum_0999_and_batch_8():
 def test_momentum_presets_and_source(app):
     app.segmented_control(key="bn_momentum").set_value("0.9").run()
     assert not app.exception and "10 batches" in text_of(app)
-    app.segmented_control(key="bn_source").set_value("shift").run()
+    app.segmented_control(key="bn_source").set_value("Synthetic shift").run()
     assert not app.exception and "one synthetic feature" in text_of(app) and charts(app) == 2
-    app.select_slider(key="bn_examples").set_value("275,000 (five epochs)").run()
+    app.select_slider(key="bn_examples").set_value("275,000").run()
     assert not app.exception and charts(app) == 2
 
 
