@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+
 from core.progress import report
 
 KERAS_MOMENTUM = 0.99  # Keras 3 default
