@@ -26,6 +26,8 @@ HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab i
 
 # Concept pages, in teaching order. A page is listed here only once it exists.
 PAGES: tuple[PageInfo, ...] = (
+    PageInfo("pages/batchnorm.py", "Batch Normalization", ":material/equalizer:", "batch-norm",
+             "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer."),
     PageInfo("pages/clipping.py", "Gradient clipping", ":material/content_cut:", "gradient-clipping",
              "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
 )
