@@ -103,8 +103,9 @@ def test_copies_do_not_influence_each_other(tiny_data):
     assert np.array_equal(first.val_loss[1:], second.val_loss[1:])
 
 
-def test_initial_weights_are_each_seeds_keras_init():
-    config = engine.MLPConfig.tiny("before")
+@pytest.mark.parametrize("config", [engine.MLPConfig.tiny("before"), engine.MLPConfig.book_bn("after"),
+                                    engine.MLPConfig((5, 4), "relu", "lecun_normal", "none", False, 3, "softmax")])
+def test_initial_weights_are_each_seeds_keras_init(config):
     stacked = engine.initial_weights(config, (7, 8))
     for copy, seed in enumerate((7, 8)):
         for ours, theirs in zip(stacked, config.keras_model(seed).get_weights()):
