@@ -260,7 +260,7 @@ def _forward(config: MLPConfig, params, x, bn_training):
     plan, h, i, updates = layer_plan(config), x, 0, {}
     for index, layer in enumerate(plan):
         if layer.kind == "dense":
-            h = _shared_matmul(h, params[i]) if h.shape.rank == 2 else tf.linalg.matmul(h, params[i])
+            h = tf.einsum("bi,kio->kbo", h, params[i]) if h.shape.rank == 2 else tf.linalg.matmul(h, params[i])
             h = h + params[i + 1][:, None, :] if layer.use_bias else h
         else:
             h, updates = _batch_norm(config, params[i:i + 4], h, i, bn_training[index], updates)
@@ -268,15 +268,6 @@ def _forward(config: MLPConfig, params, x, bn_training):
             h = _activation(layer.activation)(h)
         i += layer.n_arrays
     return h, updates
-
-
-def _shared_matmul(x, kernels):
-    """(b, f) inputs shared by all copies times (K, f, u) kernels -> (K, b, u), as one large matmul."""
-    import tensorflow as tf
-
-    copies, fan_in, units = tf.shape(kernels)[0], tf.shape(kernels)[1], kernels.shape[2]
-    side_by_side = tf.reshape(tf.transpose(kernels, [1, 0, 2]), [fan_in, copies * units])
-    return tf.transpose(tf.reshape(tf.matmul(x, side_by_side), [tf.shape(x)[0], copies, units]), [1, 0, 2])
 
 
 def _batch_norm(config: MLPConfig, arrays, h, first_index: int, training: bool, updates: dict):
@@ -388,7 +379,7 @@ def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, 
         per_layer = [_per_copy_norm([by_index[i]]) if i in by_index else tf.fill([copies], np.nan) for i in kernels]
         return _per_copy_norm(grads), tf.stack(per_layer, axis=1)
 
-    shapes = [w.shape[1:] for w in initial_weights_shapes(config)]
+    shapes = weight_shapes(config)
     signature = (_specs(shapes), _specs([shapes[i] for i in trainable] if momentum else []),
                  _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False),
                  tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
@@ -424,7 +415,7 @@ def _eval_function(config: MLPConfig, per_copy_data: bool):
     import tensorflow as tf
 
     inference = (False,) * len(layer_plan(config))
-    shapes = [w.shape[1:] for w in initial_weights_shapes(config)]
+    shapes = weight_shapes(config)
     signature = (_specs(shapes), _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False))
 
     @tf.function(input_signature=signature)
@@ -458,12 +449,15 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 
 def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray):
-    """Mean loss and accuracy of every copy on (x, y), BN in inference mode: two (K,) arrays."""
+    """Mean loss and accuracy of every copy on (x, y), BN in inference mode: two (K,) arrays.
+
+    x, y: shared (n, 28, 28), (n,) or per copy (K, n, 28, 28), (K, n); weights as numpy or tensors.
+    """
     import tensorflow as tf
 
     copies = weights[0].shape[0]
     x, y, per_copy = _flat(x, y, copies, "evaluation")
-    function, params = _eval_function(config, per_copy), [tf.constant(w) for w in weights]
+    function, params = _eval_function(config, per_copy), [tf.convert_to_tensor(w, tf.float32) for w in weights]
     loss, hits = np.zeros(copies), np.zeros(copies)
     n = y.shape[-1]
     for start in range(0, n, EVAL_CHUNK):
@@ -474,21 +468,8 @@ def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x: np.ndarray, y:
     return (loss / n).astype(np.float32), (hits / n).astype(np.float32)
 
 
-def _check_run(config: MLPConfig, phases, seeds, batch_size, weights):
-    if len(seeds) == 0 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"Give at least one seed, each once; got {list(seeds)}.")
-    if batch_size < 1:
-        raise ValueError(f"The batch size must be at least 1, got {batch_size}.")
-    if len(phases) == 0:
-        raise ValueError("Give at least one training phase.")
-    expected = [w.shape[1:] for w in initial_weights_shapes(config)]
-    if weights is not None and ([w.shape[1:] for w in weights] != expected or
-                                any(w.shape[0] != len(seeds) for w in weights)):
-        raise ValueError(f"The initial weights do not fit this architecture and {len(seeds)} seeds.")
-
-
-def initial_weights_shapes(config: MLPConfig) -> list[np.ndarray]:
-    """Zero arrays with one copy, shaped like the weights (cheap: no Keras model is built)."""
+def weight_shapes(config: MLPConfig) -> list[tuple[int, ...]]:
+    """Shapes of one copy's weights in Keras get_weights() order (no Keras model is built)."""
     shapes, fan_in = [], 28 * 28
     for layer in layer_plan(config):
         if layer.kind == "dense":
@@ -496,53 +477,97 @@ def initial_weights_shapes(config: MLPConfig) -> list[np.ndarray]:
             fan_in = layer.units
         else:
             shapes += [(layer.units,)] * 4
-    return [np.zeros((1, *shape), np.float32) for shape in shapes]
+    return shapes
+
+
+def _check_run(config: MLPConfig, phases, seeds, batch_size, weights) -> None:
+    if len(seeds) == 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"Give at least one seed, each once; got {list(seeds)}.")
+    if batch_size < 1:
+        raise ValueError(f"The batch size must be at least 1, got {batch_size}.")
+    if len(phases) == 0:
+        raise ValueError("Give at least one training phase.")
+    n_layers = len(layer_plan(config))
+    if any(not -n_layers < phase.frozen_layers < n_layers for phase in phases):
+        raise ValueError(f"This net has {n_layers} layers with weights; frozen_layers must leave at least one "
+                         f"trainable, so it must lie between {1 - n_layers} and {n_layers - 1}.")
+    if weights is not None and ([tuple(w.shape[1:]) for w in weights] != weight_shapes(config) or
+                                any(w.shape[0] != len(seeds) for w in weights)):
+        raise ValueError(f"The initial weights do not fit this architecture and {len(seeds)} seeds.")
 
 
 def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequence[int], batch_size: int = 32,
-          initial: Optional[Sequence[np.ndarray]] = None, record_grad_norms: bool = False,
+          initial: Optional[Sequence[np.ndarray]] = None, first_epoch: int = 0, record_grad_norms: bool = False,
           progress: Optional[ProgressCallback] = None) -> RunResult:
-    """Train one copy per seed through the phases; copy k starts from `initial` or seed k's Keras init."""
-    import tensorflow as tf
+    """Train one copy per seed through the phases; copy k starts from `initial` or seed k's Keras init.
 
+    `first_epoch` numbers the epochs for shuffling: pass the epochs already run to continue a run
+    with fresh batch orders. `progress(done, total, message)` is called after every epoch.
+    """
     started = time.perf_counter()
     seeds = tuple(int(seed) for seed in seeds)
     _check_run(config, phases, seeds, batch_size, initial)
-    x, y, per_copy = _flat(data.x_train, data.y_train, len(seeds), "training")
+    for role, x, y in (("validation", data.x_valid, data.y_valid), ("test", data.x_test, data.y_test)):
+        if y is not None:
+            _flat(x, y, len(seeds), role)  # fail before training, not after the first epoch
+    run = _Run(config, data, seeds, batch_size, record_grad_norms, progress, sum(p.epochs for p in phases))
     weights = initial_weights(config, seeds) if initial is None else initial
-    params = [tf.constant(np.asarray(w, np.float32)) for w in weights]
-    x_tensor, y_tensor = tf.constant(x), tf.constant(y)
-    total = sum(phase.epochs for phase in phases)
-    history = {key: np.full((len(seeds), total), np.nan, np.float32) for key in ("loss", "acc", "vl", "va")}
-    norms, epoch_index = [], 0
     for number, phase in enumerate(phases, start=1):
-        function = _epoch_function(config, phase.frozen_layers, per_copy, phase.momentum > 0, record_grad_norms)
-        trainable, _ = _trainable_indices(config, phase.frozen_layers)
+        weights = run.phase(number, phase, weights, first_epoch)
+    test = evaluate(config, weights, data.x_test, data.y_test) if data.y_test is not None else (None, None)
+    return run.result(weights, test, time.perf_counter() - started)
+
+
+class _Run:
+    """The state of one train() call: data on the TensorFlow side, and the history filled epoch by epoch."""
+
+    def __init__(self, config, data, seeds, batch_size, record_grad_norms, progress, total_epochs):
+        import tensorflow as tf
+
+        self.config, self.data, self.seeds, self.record, self.progress = config, data, seeds, record_grad_norms, progress
+        x, y, self.per_copy = _flat(data.x_train, data.y_train, len(seeds), "training")
+        self.x, self.y, self.n = tf.constant(x), tf.constant(y), y.shape[-1]
+        self.batch_size, self.total, self.done = tf.constant(batch_size), total_epochs, 0
+        self.history = {key: np.full((len(seeds), total_epochs), np.nan, np.float32)
+                        for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
+        self.norms = []
+
+    def phase(self, number: int, phase: Phase, weights, first_epoch: int):
+        """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
+        import tensorflow as tf
+
+        function = _epoch_function(self.config, phase.frozen_layers, self.per_copy, phase.momentum > 0, self.record)
+        trainable, _ = _trainable_indices(self.config, phase.frozen_layers)
+        params = [tf.constant(np.asarray(w, np.float32)) for w in weights]
         velocity = [tf.zeros_like(params[i]) for i in trainable] if phase.momentum > 0 else []
+        settings = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
         for _ in range(phase.epochs):
-            order = np.stack([batch_order(seed, epoch_index, y.shape[-1]) for seed in seeds])
-            out = function(params, velocity, x_tensor, y_tensor, tf.constant(order), tf.constant(batch_size),
-                           tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
-            params, velocity = list(out[0]), list(out[1])
-            history["loss"][:, epoch_index], history["acc"][:, epoch_index] = out[2].numpy(), out[3].numpy()
-            norms.append(tuple(o.numpy() for o in out[4:]))
-            if data.y_valid is not None:
-                current = tuple(p.numpy() for p in params)
-                history["vl"][:, epoch_index], history["va"][:, epoch_index] = evaluate(
-                    config, current, data.x_valid, data.y_valid)
-            epoch_index += 1
-            report(progress, epoch_index, total, _progress_message(number, history, epoch_index - 1))
-    final = tuple(p.numpy() for p in params)
-    test = evaluate(config, final, data.x_test, data.y_test) if data.y_test is not None else (None, None)
-    grad_norm, layer_grad_norm = _stack_norms(norms) if record_grad_norms else (None, None)
-    return RunResult(seeds, history["loss"], history["acc"], history["vl"], history["va"], test[0], test[1],
-                     final, grad_norm, layer_grad_norm, time.perf_counter() - started)
+            order = np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds])
+            params, velocity, loss, accuracy, *norms = function(params, velocity, self.x, self.y, tf.constant(order),
+                                                                self.batch_size, *settings)
+            self.end_epoch(number, params, loss.numpy(), accuracy.numpy(), norms)
+        return tuple(p.numpy() for p in params)
+
+    def end_epoch(self, number: int, params, loss, accuracy, norms) -> None:
+        column, data = self.done, self.data
+        self.history["loss"][:, column], self.history["accuracy"][:, column] = loss, accuracy
+        if data.y_valid is not None:
+            self.history["val_loss"][:, column], self.history["val_accuracy"][:, column] = evaluate(
+                self.config, params, data.x_valid, data.y_valid)
+        self.norms.append(tuple(norm.numpy() for norm in norms))
+        self.done += 1
+        report(self.progress, self.done, self.total, _progress_message(number, self.history, column))
+
+    def result(self, weights, test, seconds: float) -> RunResult:
+        grad_norm, layer_grad_norm = _stack_norms(self.norms) if self.record and self.norms else (None, None)
+        return RunResult(self.seeds, **self.history, test_loss=test[0], test_accuracy=test[1], weights=tuple(weights),
+                         grad_norm=grad_norm, layer_grad_norm=layer_grad_norm, seconds=seconds)
 
 
 def _progress_message(phase_number: int, history: dict, epoch: int) -> str:
     message = f"phase {phase_number}, epoch {epoch + 1}: mean loss {np.nanmean(history['loss'][:, epoch]):.4f}"
-    if not np.isnan(history["va"][:, epoch]).all():
-        message += f", mean val accuracy {np.nanmean(history['va'][:, epoch]):.4f}"
+    if not np.isnan(history["val_accuracy"][:, epoch]).all():
+        message += f", mean val accuracy {np.nanmean(history['val_accuracy'][:, epoch]):.4f}"
     return message
 
 

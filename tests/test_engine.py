@@ -165,6 +165,17 @@ def test_gradient_norms_match_a_keras_gradient(tiny_data):
     assert result.layer_grad_norm[2, 0, 0] == pytest.approx(float(tf.norm(grads[0])), rel=1e-4)
 
 
+def test_continuing_a_run_equals_running_it_in_one_go(tiny_data):
+    x, y, xv, yv = tiny_data
+    config, data = engine.MLPConfig.tiny("after"), engine.Data(x, y, xv, yv)
+    whole = engine.train(config, data, [engine.Phase(3, 0.05)], SEEDS, BATCH)
+    first = engine.train(config, data, [engine.Phase(1, 0.05)], SEEDS, BATCH)
+    rest = engine.train(config, data, [engine.Phase(2, 0.05)], SEEDS, BATCH, initial=first.weights, first_epoch=1)
+    for ours, theirs in zip(whole.weights, rest.weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(whole.val_loss[:, 1:], rest.val_loss, rtol=1e-6)
+
+
 def test_progress_is_reported_once_per_epoch(tiny_data):
     x, y, xv, yv = tiny_data
     calls = []
@@ -174,7 +185,8 @@ def test_progress_is_reported_once_per_epoch(tiny_data):
 
 
 @pytest.mark.parametrize("change", [dict(seeds=()), dict(seeds=(1, 1)), dict(batch_size=0), dict(phases=[]),
-                                    dict(labels=np.zeros((2, 70))), dict(images=np.zeros((70, 784)))])
+                                    dict(labels=np.zeros((2, 70))), dict(images=np.zeros((70, 784))),
+                                    dict(phases=[engine.Phase(1, frozen_layers=3)])])
 def test_bad_input_is_a_readable_value_error(tiny_data, change):
     x, y, _, _ = tiny_data
     data = engine.Data(change.get("images", x), change.get("labels", y))
