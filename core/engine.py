@@ -22,6 +22,19 @@ Usage (model A of the transfer experiment for three seeds, then B on A from its 
     run_b.test_accuracy                 # (3,)
     engine.keras_model(b_config, run_b.weights, copy=0).summary()
 
+The public API:
+- `MLPConfig` (frozen): layer units, activation, initializer, BN placement ("after" / "before" /
+  "none"), input BN, outputs (softmax -> sparse categorical CE, sigmoid -> binary CE), BN momentum
+  and epsilon; presets `model_a()`, `model_b()`, `book_bn(placement)`, `tiny()`.
+- `Phase(epochs, learning_rate, momentum, frozen_layers)`: SGD settings for a stretch of epochs;
+  `frozen_layers=n` freezes the first n layers that carry weights (Dense and BatchNormalization, in
+  model order, as `[l for l in model.layers if l.weights]`); -1 freezes all but the output layer.
+- `train(config, data, phases, seeds, batch_size=32, initial=None, first_epoch=0,
+  record_grad_norms=False, progress=None) -> RunResult` with history arrays (n_seeds, n_epochs),
+  test metrics (n_seeds,), optional per-step gradient norms, the final weights and the wall time.
+- Weights: `initial_weights(config, seeds)`, `transfer_weights(...)`, `weights_from_keras(models)`,
+  `keras_model(config, weights, copy)`, `evaluate(config, weights, x, y)`, `batch_order(seed, epoch, n)`.
+
 Weights travel as a tuple of numpy arrays in Keras `model.get_weights()` order, each with the
 copy axis first, so copy k's Keras weights are `[w[k] for w in weights]`.
 Data is shared by all copies (x: (n, 28, 28), y: (n,)) or per copy (x: (K, n, 28, 28), y: (K, n)).
@@ -508,6 +521,8 @@ def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequenc
     seeds = tuple(int(seed) for seed in seeds)
     _check_run(config, phases, seeds, batch_size, initial)
     for role, x, y in (("validation", data.x_valid, data.y_valid), ("test", data.x_test, data.y_test)):
+        if (x is None) != (y is None):
+            raise ValueError(f"Give both {role} images and {role} labels, or neither.")
         if y is not None:
             _flat(x, y, len(seeds), role)  # fail before training, not after the first epoch
     run = _Run(config, data, seeds, batch_size, record_grad_norms, progress, sum(p.epochs for p in phases))

@@ -195,6 +195,12 @@ def test_bad_input_is_a_readable_value_error(tiny_data, change):
                      change.get("seeds", SEEDS), change.get("batch_size", BATCH))
 
 
+def test_validation_images_without_labels_are_rejected(tiny_data):
+    x, y, xv, _ = tiny_data
+    with pytest.raises(ValueError, match="validation"):
+        engine.train(engine.MLPConfig.tiny(), engine.Data(x, y, x_valid=xv), [engine.Phase(1)], SEEDS, BATCH)
+
+
 def test_bad_configs_are_rejected():
     with pytest.raises(ValueError):
         engine.MLPConfig(n_outputs=3, output_activation="sigmoid")
