@@ -177,6 +177,11 @@ def main(argv=None) -> None:
               f"{cpu:.2f} CPU", flush=True)
     print(f"    peak RSS so far: {peak_rss_mb():.0f} MB")
 
+    n_b, n_valid_b, n_test_b = len(b_data[1]), len(b_data[3]), len(b_data[5])
+    b_flop = B_SEEDS * (n_b * sum(b_epochs) * FLOP_PER_IMAGE_STEP
+                        + (n_valid_b * sum(b_epochs) + 2 * n_test_b) * FLOP_PER_IMAGE_STEP / 3)
+    print(f"(b) B phase: {n_b} training, {n_valid_b} validation (every epoch), {n_test_b} test images; FLOP limit "
+          f"for {B_SEEDS} seeds {b_flop / 1e12:.2f} TFLOP ({b_flop / 200e9:.1f} s at 200 GFLOP/s)")
     book_b = book_b_phase_seconds(b_data, book_seeds, b_epochs) * B_SEEDS
     print(f"(b) book loop, timed on {book_seeds} seed(s) and scaled to {B_SEEDS} (not run {B_SEEDS} times): "
           f"{book_b[0]:.1f} s, {book_b[1]:.1f} CPU s", flush=True)
