@@ -250,10 +250,10 @@ def transfer_weights(source: Sequence[np.ndarray], source_config: MLPConfig, tar
     if any(i >= len(source_plan) or source_plan[i] != target_plan[i] for i in reused):
         raise ValueError("The reused layers of the source and target architectures differ; "
                          "only identical leading layers can be transferred.")
-    fresh = list(initial_weights(target_config, seeds))
-    n_reused = sum(target_plan[i].n_arrays for i in reused)
     if source[0].shape[0] != len(seeds):
         raise ValueError(f"The source weights hold {source[0].shape[0]} copies but {len(seeds)} seeds were given.")
+    fresh = list(initial_weights(target_config, seeds))
+    n_reused = sum(target_plan[i].n_arrays for i in reused)
     return tuple(np.array(a, np.float32) for a in source[:n_reused]) + tuple(fresh[n_reused:])
 
 
@@ -330,7 +330,8 @@ def _trainable_indices(config: MLPConfig, frozen_layers: int) -> tuple[tuple[int
 
 
 def _kernel_indices(config: MLPConfig) -> tuple[int, ...]:
-    plan, starts = layer_plan(config), np.cumsum([0] + [layer.n_arrays for layer in layer_plan(config)])
+    plan = layer_plan(config)
+    starts = np.cumsum([0] + [layer.n_arrays for layer in plan])
     return tuple(int(starts[index]) for index, layer in enumerate(plan) if layer.kind == "dense")
 
 
