@@ -207,13 +207,15 @@ class VanishingConfig:
     def __post_init__(self):
         check_depth(self.depth)
         check_seeds(self.n_seeds)
+        check_learning_rate(self.learning_rate)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
         if self.activation not in SATURATING_ACTIVATIONS:
             raise ValueError(f"This experiment is about saturating activations: choose one of "
                              f"{', '.join(SATURATING_ACTIVATIONS)}; got {self.activation!r}.")
 
     @classmethod
     def tiny(cls) -> "VanishingConfig":
-        return cls(depth=5, units=16, epochs=2, batch_size=64, n_train=256, n_valid=128, n_seeds=2,
+        return cls(depth=4, units=16, epochs=2, batch_size=64, n_train=256, n_valid=128, n_seeds=1,
                    gradient_batch=64)
 
     def train_config(self, batch_norm: str) -> TrainConfig:
@@ -294,6 +296,7 @@ class SweepConfig:
             raise ValueError("Pick at least one learning rate.")
         for learning_rate in self.learning_rates:
             check_learning_rate(learning_rate)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
         if not self.initializers or any(name not in INITIALIZERS for name in self.initializers):
             raise ValueError(f"Pick initialisers among {', '.join(INITIALIZERS)}; got {list(self.initializers)}.")
 
@@ -354,6 +357,7 @@ class PlacementConfig:
     def __post_init__(self):
         check_learning_rate(self.learning_rate)
         check_seeds(self.n_seeds)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
 
     @classmethod
     def tiny(cls) -> "PlacementConfig":

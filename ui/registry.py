@@ -17,6 +17,9 @@ class PageInfo:
 HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab is for and where to start.")
 
 # Concept pages, in teaching order. A page is listed here only once it exists.
-PAGES: tuple[PageInfo, ...] = ()
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo("pages/bn_training.py", "BN in training", ":material/trending_up:", "bn-training",
+             "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?"),
+)
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
