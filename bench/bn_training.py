@@ -54,7 +54,8 @@ def main(argv=None) -> None:
               f"final val accuracy {final.mean():.3f} (seeds: {np.round(final, 3).tolist()})")
     for key, table in sweep.final_accuracy.items():
         for index, initializer in enumerate(sweep.initializers):
-            cells = ", ".join(f"{rate:g}: {acc:.2f}" for rate, acc in zip(sweep.learning_rates, table[index].mean(axis=1)))
+            finals = table[index].mean(axis=1)
+            cells = ", ".join(f"{rate:g}: {acc:.2f}" for rate, acc in zip(sweep.learning_rates, finals))
             print(f"sweep, BN={key:<5} {initializer:<15} {cells}")
     target = float(book["none"].val_accuracy[:, -1].mean())
     for key, runs in book.items():

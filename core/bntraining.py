@@ -460,7 +460,8 @@ def compiled_forward(model):
     """The inference forward pass as a tf.function: what serving code runs, without `predict`'s bookkeeping."""
     import tensorflow as tf
 
-    return tf.function(lambda batch: model(batch, training=False))
+    signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]  # one trace serves every batch size
+    return tf.function(lambda batch: model(batch, training=False), input_signature=signature)
 
 
 def time_predictions(forwards: dict, x: np.ndarray, repeats: int) -> dict:
@@ -518,7 +519,7 @@ def inference_latency(config: LatencyConfig, progress: ProgressCallback | None =
 
 
 def folding_error_example() -> str:
-    """The message fold_batchnorm gives for a net it cannot fold: BN -> tanh -> Dense (BN between two nonlinearities)."""
+    """fold_batchnorm's message for a net it cannot fold: BN -> tanh -> Dense (BN between two nonlinearities)."""
     import keras
     from keras import layers
 

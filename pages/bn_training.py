@@ -70,7 +70,7 @@ def trained_result_ui(name: str, config, label: str):
 
 def seeds_ui(name: str, default: int) -> int:
     return int(st.number_input("seeds", value=default, step=1, key=f"bnt_{name}_seeds", bind="query-params",
-                               help=f"Independent runs (initial weights and shuffling); at most {bntraining.MAX_SEEDS}."))
+                               help=f"Independent runs (weights and shuffling); at most {bntraining.MAX_SEEDS}."))
 
 
 def learning_rate_ui(name: str, default: float) -> float:
@@ -99,7 +99,8 @@ with columns[0]:
                                 bind="query-params"))
 with columns[1]:
     activation = st.radio("activation", bntraining.SATURATING_ACTIVATIONS, key="bnt_activation",
-                          bind="query-params", horizontal=True, help="sigmoid is Keras's name for the logistic function.")
+                          bind="query-params", horizontal=True,
+                          help="sigmoid is Keras's name for the logistic function.")
 with columns[2]:
     vanishing_lr = learning_rate_ui("deep", vanishing_defaults.learning_rate)
 with columns[3]:
@@ -108,7 +109,8 @@ vanishing_config = config_or_error_ui(lambda: replace(
     vanishing_defaults, depth=depth, activation=activation, learning_rate=vanishing_lr, n_seeds=vanishing_seeds))
 st.caption(f"{vanishing_defaults.units} units per layer, Glorot-uniform weights, SGD, batch "
            f"{vanishing_defaults.batch_size}, {vanishing_defaults.epochs} epochs on the first "
-           f"{vanishing_defaults.n_train:,} training images; BN variant: BN on the inputs and after every hidden layer.")
+           f"{vanishing_defaults.n_train:,} training images; the BN variant has BN on the inputs and after every "
+           "hidden layer.")
 result = trained_result_ui("deep", vanishing_config, "Training the deep nets")
 if result is not None:
     names = {"none": "no BN", "after": "BN"}
@@ -183,7 +185,8 @@ st.code(
 result = trained_result_ui("book", placement_config, "Training the book's model three ways")
 if result is not None:
     names = {"after": "BN after", "before": "BN before", "none": "no BN"}
-    by_epoch = {names[key]: (range(1, runs.val_accuracy.shape[1] + 1), runs.val_accuracy) for key, runs in result.items()}
+    by_epoch = {names[key]: (range(1, runs.val_accuracy.shape[1] + 1), runs.val_accuracy)
+                for key, runs in result.items()}
     by_time = {names[key]: (np.cumsum(runs.epoch_seconds, axis=1).mean(axis=0), runs.val_accuracy)
                for key, runs in result.items()}
     left, right = st.columns(2)
