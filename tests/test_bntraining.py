@@ -75,16 +75,18 @@ def test_train_seeds_matches_a_plain_keras_fit_and_reports_progress(fashion_mnis
     assert np.all(runs.epoch_seconds > 0)
     assert calls[-1] == (4, 4) and [done for done, _ in calls] == [1, 2, 3, 4]
 
-    # The book's plain code for seed 4: fresh model, SGD, fit with validation data.
-    splits_x = fashion_mnist.x_train[5000:5200].astype("float32") / 255.0
-    splits_y = fashion_mnist.y_train[5000:5200]
-    valid_x = fashion_mnist.x_train[:100].astype("float32") / 255.0
-    model = bntraining.build_model(config, 4)
+    # Plain Keras for seed 4: a fresh model and optimizer, fit on the same batches (the book's splits, first
+    # 200 training and 100 validation images, shuffled by seed 4). train_seeds reuses one compiled model across
+    # seeds and runs 16 steps per call; neither may change the numbers.
+    train, valid = bntraining.datasets(fashion_mnist.x_train[5000:5200].astype("float32") / 255.0,
+                                       fashion_mnist.y_train[5000:5200],
+                                       fashion_mnist.x_train[:100].astype("float32") / 255.0,
+                                       fashion_mnist.y_train[:100], batch_size=32, seed=4)
+    model = bntraining.build_model(config, 0)
+    bntraining.reinitialize(model, 4)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.05),
                   metrics=["accuracy"])
-    keras.utils.set_random_seed(4)
-    history = model.fit(splits_x, splits_y, epochs=2, batch_size=32, verbose=0,
-                        validation_data=(valid_x, fashion_mnist.y_train[:100])).history
+    history = model.fit(train, epochs=2, verbose=0, validation_data=valid).history
     np.testing.assert_allclose(runs.train_loss[1], history["loss"], rtol=1e-4)
     np.testing.assert_allclose(runs.val_loss[1], history["val_loss"], rtol=1e-4)
 
@@ -97,6 +99,32 @@ def test_sweep_and_placement_shapes(fashion_mnist):
     placement = bntraining.placement_runs(bntraining.PlacementConfig.tiny())
     assert list(placement) == ["after", "before", "none"]
     assert all(runs.val_accuracy.shape == (1, 2) for runs in placement.values())
+
+
+def test_reinitialize_draws_seeded_weights_from_each_layers_initializer():
+    config = _tiny_train_config(initializer="he_normal")
+    first, second = bntraining.build_model(config, 0), bntraining.build_model(config, 1)
+    bntraining.reinitialize(first, 7)
+    bntraining.reinitialize(second, 7)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same seed, same weights, whatever the build seed was
+    bntraining.reinitialize(second, 8)
+    kernel = np.asarray(second.layers[2].kernel)  # Flatten, BN, Dense(16): fan_in 784
+    assert not np.array_equal(kernel, np.asarray(first.layers[2].kernel))
+    assert abs(kernel.std() - np.sqrt(2 / 784)) < 0.2 * np.sqrt(2 / 784)  # He normal (truncated) scale
+    bn = second.layers[1]
+    np.testing.assert_array_equal(np.asarray(bn.moving_variance), 1.0)
+    np.testing.assert_array_equal(np.asarray(bn.gamma), 1.0)
+
+
+def test_a_shared_trainer_gives_the_same_runs_as_a_fresh_one(fashion_mnist):
+    shared = {}
+    bntraining.train_seeds(_tiny_train_config(initializer="glorot_uniform", epochs=1), (0,), trainers=shared)
+    config = _tiny_train_config(initializer="random_normal", learning_rate=0.2, epochs=1)
+    reused = bntraining.train_seeds(config, (1,), trainers=shared)
+    fresh = bntraining.train_seeds(config, (1,))
+    np.testing.assert_allclose(reused.train_loss, fresh.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(reused.val_loss, fresh.val_loss, rtol=1e-5)
 
 
 def test_time_to_reach_a_target():
