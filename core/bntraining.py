@@ -153,7 +153,7 @@ def _trainer(config: TrainConfig, trainers: dict):
         # Warm-up on a slice that ends with a partial batch, as real epochs do, so both shapes are traced.
         size = config.batch_size * (STEPS_PER_EXECUTION + 1) + config.batch_size // 2
         train, valid = datasets(x_train[:size], y_train[:size], x_valid, y_valid, config.batch_size, seed=0)
-        model.fit(train, epochs=1, verbose=0, validation_data=valid)
+        model.fit(train, epochs=1, verbose=0, validation_data=valid, shuffle=False)  # the dataset shuffles
         trainers[key] = model
     return trainers[key]
 
@@ -230,7 +230,8 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
                 report(progress, done, total, f"seed {seed}, epoch {epoch + 1}/{config.epochs}")
 
         train, valid = datasets(x_train, y_train, x_valid, y_valid, config.batch_size, seed)  # seed: shuffling
-        history = model.fit(train, epochs=config.epochs, validation_data=valid, verbose=0, callbacks=[EpochClock()])
+        history = model.fit(train, epochs=config.epochs, validation_data=valid, verbose=0, shuffle=False,
+                            callbacks=[EpochClock()])
         histories.append(history.history)
         times.append(epoch_times)
 
