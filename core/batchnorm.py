@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from core.batchnorm_fold import fold_batchnorm  # noqa: F401  (BN folded into Dense layers for inference)
 from core.progress import report
 
 KERAS_MOMENTUM = 0.99  # Keras 3 default

@@ -28,6 +28,8 @@ HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab i
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/batchnorm.py", "Batch Normalization", ":material/equalizer:", "batch-norm",
              "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer."),
+    PageInfo("pages/bn_training.py", "BN in training", ":material/trending_up:", "bn-training",
+             "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?"),
     PageInfo("pages/clipping.py", "Gradient clipping", ":material/content_cut:", "gradient-clipping",
              "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
 )

@@ -1,0 +1,78 @@
+"""Benchmark of the "BN in training" page: how long its default runs take, and prediction latency ratios.
+
+    python -m bench.bn_training            # the page's default settings (what a user waits for)
+    python -m bench.bn_training --quick    # the tiny presets (smoke test)
+
+Part 1 times each experiment's default run from cold (no cache), wall clock and CPU seconds of this process;
+CPU time far below wall time x 2 cores means other processes were sharing the machine. It also prints what
+each run shows for the chapter's claims. Part 2 reports inference latency per batch size as ratios to the
+book's plain Keras model without BN, measured in the same run (interleaved calls, medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def timed(label: str, function, config):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(config)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label:<28} {wall:7.1f} s wall   {cpu:7.1f} s CPU")
+    return result, wall
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny presets instead of the page defaults")
+    args = parser.parse_args(argv)
+
+    from core import bntraining
+    from core.data import load_book_splits
+
+    load_book_splits()
+    pick = (lambda cls: cls.tiny()) if args.quick else (lambda cls: cls())
+    print(f"== default runs ({'tiny' if args.quick else 'page defaults'}), {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    deep, t1 = timed("1. deep sigmoid net", bntraining.vanishing_gradients, pick(bntraining.VanishingConfig))
+    sweep, t2 = timed("2. LR x initialiser sweep", bntraining.lr_sweep, pick(bntraining.SweepConfig))
+    book, t3 = timed("3. BN placement", bntraining.placement_runs, pick(bntraining.PlacementConfig))
+    latency, t4 = timed("4. latency + folding", bntraining.inference_latency, pick(bntraining.LatencyConfig))
+    print(f"{'total':<28} {t1 + t2 + t3 + t4:7.1f} s wall")
+
+    print("\n== what the default runs show")
+    for key, norms in deep.gradient_norms.items():
+        ratio = np.median(norms[:, 0] / norms[:, -2])
+        final = deep.runs[key].val_accuracy[:, -1]
+        print(f"deep net, BN={key:<5}: first/last hidden gradient norm {ratio:.2g}; "
+              f"final val accuracy {final.mean():.3f} (seeds: {np.round(final, 3).tolist()})")
+    for key, table in sweep.final_accuracy.items():
+        for index, initializer in enumerate(sweep.initializers):
+            finals = table[index].mean(axis=1)
+            cells = ", ".join(f"{rate:g}: {acc:.2f}" for rate, acc in zip(sweep.learning_rates, finals))
+            print(f"sweep, BN={key:<5} {initializer:<15} {cells}")
+    target = float(book["none"].val_accuracy[:, -1].mean())
+    for key, runs in book.items():
+        reach = bntraining.seconds_to_reach(runs, target)
+        print(f"book model, BN {key:<6}: final val accuracy {runs.val_accuracy[:, -1].mean():.3f}, "
+              f"median epoch {np.median(runs.epoch_seconds):.2f} s, "
+              f"seconds to reach {target:.3f}: {np.round(reach, 1).tolist()}")
+
+    print("\n== inference latency, median ms per call and ratio to the book's model without BN")
+    reference = np.median(latency.milliseconds["no BN"], axis=1)
+    for name, times in latency.milliseconds.items():
+        median = np.median(times, axis=1)
+        cells = "   ".join(f"batch {size}: {ms:.3f} ms (x{ms / ref:.2f})"
+                           for size, ms, ref in zip(latency.batch_sizes, median, reference))
+        print(f"{name:<18} {cells}")
+    print(f"max |folded - original| on the 10,000 test images: {latency.max_abs_difference}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,589 @@
+"""Batch Normalization during training: the experiments behind the "BN in training" page.
+
+Four experiments, each a pure function of a frozen config (so pages can cache them):
+
+1. `gradient_norms`: per-layer gradient norms of a deep saturating MLP at the start of training,
+   with and without BN (the vanishing-gradient picture), plus `train_seeds` learning curves.
+2. `lr_sweep`: final validation accuracy over learning rates x initialisers, with and without BN.
+3. `placement_runs`: the book's model with BN after / before the activation / none, with the
+   wall-clock time of every epoch, so accuracy can be plotted against seconds as well as epochs.
+4. `inference_latency`: prediction time per batch for BN, no BN and BN folded into the Dense layers.
+
+All multi-seed training goes through ONE function, `train_seeds(config, seeds, progress)`, that
+returns arrays shaped (n_seeds, n_epochs). It trains plain Keras models one seed after another
+today; the stacked-seed engine (`core.engine`) can replace its body later without touching callers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.progress import ProgressCallback, report
+
+MAX_SEEDS = 8  # cap on seeds per run: each seed is a full training run
+MAX_DEPTH = 30  # cap on hidden layers of the deep MLP
+SATURATING_ACTIVATIONS = ("sigmoid", "tanh")  # Keras's name for the logistic function is "sigmoid"
+INITIALIZERS = ("glorot_uniform", "he_normal", "random_normal")  # Keras RandomNormal: stddev 0.05
+PLACEMENTS = ("after", "before", "none")
+BATCH_SIZES = (1, 32, 1024)
+
+
+# ---- validation -------------------------------------------------------------------------------
+
+def check_seeds(n_seeds: int) -> None:
+    if not 1 <= int(n_seeds) <= MAX_SEEDS:
+        raise ValueError(f"Choose between 1 and {MAX_SEEDS} seeds (each seed is a full training run); "
+                         f"got {n_seeds}.")
+
+
+def check_learning_rate(learning_rate: float) -> None:
+    if not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"The learning rate must be a positive number; got {learning_rate}.")
+
+
+def check_depth(depth: int) -> None:
+    if not 1 <= int(depth) <= MAX_DEPTH:
+        raise ValueError(f"The deep net needs between 1 and {MAX_DEPTH} hidden layers; got {depth}.")
+
+
+def _check_sizes(epochs: int, batch_size: int, n_train: int, n_valid: int) -> None:
+    if epochs < 1:
+        raise ValueError(f"Train for at least one epoch; got {epochs}.")
+    if batch_size < 1:
+        raise ValueError(f"The batch size must be at least 1; got {batch_size}.")
+    if not 1 <= n_train <= 55_000 or not 1 <= n_valid <= 5_000:
+        raise ValueError(f"Use 1..55,000 training and 1..5,000 validation images; got {n_train} and {n_valid}.")
+
+
+# ---- one training configuration, many seeds --------------------------------------------------
+
+@dataclass(frozen=True)
+class TrainConfig:
+    hidden_units: tuple[int, ...] = (100,) * 10  # units per hidden layer (len = depth)
+    activation: str = "sigmoid"  # hidden activation
+    initializer: str = "glorot_uniform"  # kernel initialiser of the hidden layers
+    batch_norm: str = "none"  # "after" the activation, "before" it (Dense without bias), or "none"
+    input_batch_norm: bool = False  # a BN layer on the flattened inputs (the book's first BN)
+    book_model: bool = False  # True: core.models.book_bn_model(batch_norm); the four fields above are ignored
+    learning_rate: float = 0.01  # plain SGD, as in the book's BN listing
+    epochs: int = 5  # passes over the training subset
+    batch_size: int = 32  # mini-batch size
+    n_train: int = 3000  # training images: the first n of the book's 55,000
+    n_valid: int = 1000  # validation images: the first n of the book's 5,000
+
+    def __post_init__(self):
+        check_depth(len(self.hidden_units))
+        check_learning_rate(self.learning_rate)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
+
+
+@dataclass(frozen=True)
+class SeedRuns:
+    seeds: tuple[int, ...]
+    train_loss: np.ndarray  # (n_seeds, n_epochs) mean training loss of each epoch (nan when diverged)
+    train_accuracy: np.ndarray  # (n_seeds, n_epochs)
+    val_loss: np.ndarray  # (n_seeds, n_epochs) validation loss after each epoch
+    val_accuracy: np.ndarray  # (n_seeds, n_epochs) validation accuracy after each epoch
+    epoch_seconds: np.ndarray  # (n_seeds, n_epochs) wall-clock seconds of each epoch (training + validation)
+
+
+def build_model(config: TrainConfig, seed: int):
+    """The uncompiled Keras model a config describes, initialised from `seed`."""
+    from core import models
+
+    if config.book_model:
+        return models.book_bn_model(config.batch_norm, seed=seed)
+    return models.mlp(config.hidden_units, activation=config.activation, initializer=config.initializer,
+                      batch_norm=config.batch_norm, input_batch_norm=config.input_batch_norm, seed=seed)
+
+
+def _subset(config: TrainConfig):
+    from core.data import load_book_splits
+
+    splits = load_book_splits()
+    return (splits.x_train[:config.n_train], splits.y_train[:config.n_train],
+            splits.x_valid[:config.n_valid], splits.y_valid[:config.n_valid])
+
+
+STEPS_PER_EXECUTION = 16  # training steps per TensorFlow call: less Python work per step, same maths
+
+
+def datasets(x_train, y_train, x_valid, y_valid, batch_size: int, seed: int):
+    """tf.data pipelines: training shuffled anew each epoch in an order fixed by `seed`; validation in one batch.
+
+    (Keras's own shuffling of numpy arrays costs about a second per `fit` call on 2 cores; a tf.data
+    pipeline does not, which matters when a page trains dozens of short runs.)
+    """
+    import tensorflow as tf
+
+    # Tensors, not numpy arrays: a numpy array would be embedded into the dataset's graph as a constant on
+    # every call, which alone costs about a second per run here.
+    x_train, y_train, x_valid, y_valid = (tf.convert_to_tensor(a) for a in (x_train, y_train, x_valid, y_valid))
+    train = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+             .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
+    valid = tf.data.Dataset.from_tensor_slices((x_valid, y_valid)).batch(len(x_valid))
+    return train, valid
+
+
+def _architecture(config: TrainConfig) -> tuple:
+    """What decides the graph: configs that differ only in initialiser, learning rate or seed share one."""
+    if config.book_model:
+        return ("book", config.batch_norm)
+    return (config.hidden_units, config.activation, config.batch_norm, config.input_batch_norm)
+
+
+def _trainer(config: TrainConfig, trainers: dict):
+    """A compiled model for the config's architecture, traced once (a warm-up fit) and reused across runs.
+
+    Reuse keeps graph tracing (seconds per new model) out of the timed epochs; each run then starts
+    from freshly initialised weights (`reinitialize`) and its own learning rate.
+    """
+    import keras
+
+    key = _architecture(config)
+    if key not in trainers:
+        model = build_model(config, seed=0)
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      optimizer=keras.optimizers.SGD(learning_rate=config.learning_rate),
+                      steps_per_execution=STEPS_PER_EXECUTION)
+        x_train, y_train, x_valid, y_valid = _subset(config)
+        # Warm-up on a slice that ends with a partial batch, as real epochs do, so both shapes are traced.
+        size = config.batch_size * (STEPS_PER_EXECUTION + 1) + config.batch_size // 2
+        train, valid = datasets(x_train[:size], y_train[:size], x_valid, y_valid, config.batch_size, seed=0)
+        model.fit(train, epochs=1, verbose=0, validation_data=valid, shuffle=False)  # the dataset shuffles
+        trainers[key] = model
+    return trainers[key]
+
+
+INITIALIZED = (("kernel", "kernel_initializer"), ("bias", "bias_initializer"), ("gamma", "gamma_initializer"),
+               ("beta", "beta_initializer"), ("moving_mean", "moving_mean_initializer"),
+               ("moving_variance", "moving_variance_initializer"))
+
+
+def reinitialize(model, seed: int) -> None:
+    """Draw fresh initial weights for every layer from its own initialiser, seeded by (seed, layer index).
+
+    Unlike `keras.utils.set_random_seed`, this leaves TensorFlow's global seed alone: resetting that clears
+    TensorFlow's caches of compiled functions and costs more than a second per run on this machine.
+    """
+    for index, layer in enumerate(model.layers):
+        for variable_name, initializer_name in INITIALIZED:
+            variable, initializer = getattr(layer, variable_name, None), getattr(layer, initializer_name, None)
+            if variable is None or initializer is None:
+                continue
+            settings = initializer.get_config()
+            if "seed" in settings:
+                settings["seed"] = seed * 1000 + index
+            variable.assign(type(initializer).from_config(settings)(variable.shape, dtype=variable.dtype))
+
+
+def _use_initializer(model, config: TrainConfig) -> None:
+    """Point the hidden Dense layers of a shared trainer at this config's initialiser (the output layer keeps
+    Keras's default, as core.models.mlp builds it; the book's model has its own he_normal)."""
+    import keras
+
+    if not config.book_model:
+        for layer in dense_layers(model)[:-1]:
+            layer.kernel_initializer = keras.initializers.get(config.initializer)
+
+
+def _reinitialized(model, seed: int):
+    reinitialize(model, seed)
+    return model
+
+
+def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
+                progress_offset: int = 0, progress_total: int | None = None,
+                trainers: dict | None = None) -> SeedRuns:
+    """Train one model per seed (plain Keras `fit`, one after another) and stack the per-epoch histories.
+
+    seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes both the initial
+    weights (`reinitialize`) and the shuffling order. Progress is reported once per epoch as
+    (progress_offset + epochs done, progress_total); the defaults count this call alone. `trainers`
+    is an optional per-experiment dict that lets calls with the same architecture share a traced graph.
+    """
+    import keras
+    import tensorflow as tf
+
+    seeds = tuple(int(seed) for seed in seeds)
+    check_seeds(len(seeds))
+    x_train, y_train, x_valid, y_valid = (tf.convert_to_tensor(a) for a in _subset(config))  # once for all seeds
+    total = progress_total if progress_total is not None else len(seeds) * config.epochs
+    model = _trainer(config, {} if trainers is None else trainers)
+    histories, times = [], []
+    for index, seed in enumerate(seeds):
+        _use_initializer(model, config)
+        reinitialize(model, seed)
+        model.optimizer.learning_rate = config.learning_rate
+        epoch_times: list[float] = []
+
+        class EpochClock(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                epoch_times.append(time.perf_counter() - self.start)
+                done = progress_offset + index * config.epochs + epoch + 1
+                report(progress, done, total, f"seed {seed}, epoch {epoch + 1}/{config.epochs}")
+
+        train, valid = datasets(x_train, y_train, x_valid, y_valid, config.batch_size, seed)  # seed: shuffling
+        history = model.fit(train, epochs=config.epochs, validation_data=valid, verbose=0, shuffle=False,
+                            callbacks=[EpochClock()])
+        histories.append(history.history)
+        times.append(epoch_times)
+
+    def stack(name: str) -> np.ndarray:
+        return np.array([np.asarray(history[name], dtype=float) for history in histories])
+
+    return SeedRuns(seeds=seeds, train_loss=stack("loss"), train_accuracy=stack("accuracy"),
+                    val_loss=stack("val_loss"), val_accuracy=stack("val_accuracy"),
+                    epoch_seconds=np.array(times, dtype=float))
+
+
+# ---- 1. vanishing gradients -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VanishingConfig:
+    depth: int = 10  # hidden layers
+    units: int = 100  # units per hidden layer
+    activation: str = "sigmoid"  # saturating activation: "sigmoid" (logistic) or "tanh"
+    initializer: str = "glorot_uniform"  # Keras's default
+    learning_rate: float = 0.01  # SGD
+    epochs: int = 4  # enough for the BN net to leave its plateau on 3,000 images
+    batch_size: int = 32
+    n_train: int = 3000  # first n of the book's training images
+    n_valid: int = 1000  # first n of the book's validation images
+    n_seeds: int = 3  # independent runs (initial weights and shuffling)
+    gradient_batch: int = 256  # images in the batch whose gradient is measured at initialisation
+
+    def __post_init__(self):
+        check_depth(self.depth)
+        check_seeds(self.n_seeds)
+        check_learning_rate(self.learning_rate)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
+        if self.activation not in SATURATING_ACTIVATIONS:
+            raise ValueError(f"This experiment is about saturating activations: choose one of "
+                             f"{', '.join(SATURATING_ACTIVATIONS)}; got {self.activation!r}.")
+
+    @classmethod
+    def tiny(cls) -> "VanishingConfig":
+        return cls(depth=4, units=16, epochs=2, batch_size=64, n_train=256, n_valid=128, n_seeds=1,
+                   gradient_batch=64)
+
+    def train_config(self, batch_norm: str) -> TrainConfig:
+        return TrainConfig(hidden_units=(self.units,) * self.depth, activation=self.activation,
+                           initializer=self.initializer, batch_norm=batch_norm,
+                           input_batch_norm=batch_norm != "none", learning_rate=self.learning_rate,
+                           epochs=self.epochs, batch_size=self.batch_size, n_train=self.n_train,
+                           n_valid=self.n_valid)
+
+
+def dense_layers(model) -> list:
+    """The model's Dense layers, input side first (the last one is the output layer)."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def layer_gradient_norms(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """L2 norm of the loss gradient w.r.t. each Dense kernel, in training mode (BN uses batch statistics).
+
+    x: (batch, 28, 28); y: (batch,). Returns (n_dense,), input side first. The loss is the mean
+    sparse categorical cross-entropy, as in training.
+    """
+    import keras
+    import tensorflow as tf
+
+    kernels = [layer.kernel for layer in dense_layers(model)]
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    gradients = tape.gradient(loss, kernels)
+    return np.array([float(tf.norm(gradient)) for gradient in gradients])
+
+
+@dataclass(frozen=True)
+class VanishingResult:
+    gradient_norms: dict  # batch_norm ("none"/"after") -> (n_seeds, n_dense) norms at initialisation
+    runs: dict  # batch_norm -> SeedRuns
+
+
+def vanishing_gradients(config: VanishingConfig, progress: ProgressCallback | None = None) -> VanishingResult:
+    """Gradient norms at initialisation and learning curves of the deep net, without and with BN."""
+    seeds = tuple(range(config.n_seeds))
+    splits_x, splits_y, _, _ = _subset(config.train_config("none"))
+    x, y = splits_x[:config.gradient_batch], splits_y[:config.gradient_batch]
+    norms, runs = {}, {}
+    total = 2 * config.n_seeds * config.epochs
+    for index, batch_norm in enumerate(("none", "after")):
+        train_config = config.train_config(batch_norm)
+        model = build_model(train_config, 0)
+        norms[batch_norm] = np.array([layer_gradient_norms(_reinitialized(model, seed), x, y) for seed in seeds])
+        runs[batch_norm] = train_seeds(train_config, seeds, progress, progress_offset=index * total // 2,
+                                       progress_total=total, trainers={})
+    return VanishingResult(gradient_norms=norms, runs=runs)
+
+
+# ---- 2. learning-rate tolerance and initialisation sensitivity --------------------------------
+
+@dataclass(frozen=True)
+class SweepConfig:
+    learning_rates: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)  # SGD learning rates, log-spaced
+    initializers: tuple[str, ...] = ("glorot_uniform", "random_normal")  # 2-3 of INITIALIZERS
+    depth: int = 4  # hidden layers
+    units: int = 64  # units per hidden layer
+    activation: str = "tanh"  # hidden activation
+    epochs: int = 2  # short on purpose: 2 x 3 x 4 runs per seed
+    batch_size: int = 64
+    n_train: int = 1500  # first n of the book's training images
+    n_valid: int = 1000  # first n of the book's validation images
+    n_seeds: int = 1  # independent runs per cell of the sweep
+
+    def __post_init__(self):
+        check_depth(self.depth)
+        check_seeds(self.n_seeds)
+        if self.activation not in ("sigmoid", "tanh", "elu", "relu", "selu"):
+            raise ValueError(f"Unknown activation {self.activation!r}.")
+        if not self.learning_rates:
+            raise ValueError("Pick at least one learning rate.")
+        for learning_rate in self.learning_rates:
+            check_learning_rate(learning_rate)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
+        if not self.initializers or any(name not in INITIALIZERS for name in self.initializers):
+            raise ValueError(f"Pick initialisers among {', '.join(INITIALIZERS)}; got {list(self.initializers)}.")
+
+    @classmethod
+    def tiny(cls) -> "SweepConfig":
+        return cls(learning_rates=(0.01, 1.0), initializers=("glorot_uniform",), depth=2, units=16, epochs=1,
+                   n_train=256, n_valid=128, n_seeds=1)
+
+    def train_config(self, batch_norm: str, initializer: str, learning_rate: float) -> TrainConfig:
+        return TrainConfig(hidden_units=(self.units,) * self.depth, activation=self.activation,
+                           initializer=initializer, batch_norm=batch_norm, input_batch_norm=batch_norm != "none",
+                           learning_rate=learning_rate, epochs=self.epochs, batch_size=self.batch_size,
+                           n_train=self.n_train, n_valid=self.n_valid)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    learning_rates: tuple[float, ...]
+    initializers: tuple[str, ...]
+    final_accuracy: dict  # batch_norm -> (n_initializers, n_learning_rates, n_seeds) last-epoch val accuracy
+
+
+def lr_sweep(config: SweepConfig, progress: ProgressCallback | None = None) -> SweepResult:
+    """Final validation accuracy for every (BN, initialiser, learning rate), each over n_seeds seeds.
+
+    A run whose loss became nan (divergence) counts as chance-level accuracy, 0.1.
+    """
+    seeds = tuple(range(config.n_seeds))
+    per_run = config.n_seeds * config.epochs
+    total = 2 * len(config.initializers) * len(config.learning_rates) * per_run
+    done = 0
+    accuracy, trainers = {}, {}
+    for batch_norm in ("none", "after"):
+        table = np.zeros((len(config.initializers), len(config.learning_rates), config.n_seeds))
+        for i, initializer in enumerate(config.initializers):
+            for j, learning_rate in enumerate(config.learning_rates):
+                runs = train_seeds(config.train_config(batch_norm, initializer, learning_rate), seeds, progress,
+                                   progress_offset=done, progress_total=total, trainers=trainers)
+                done += per_run
+                final = runs.val_accuracy[:, -1]
+                diverged = ~np.isfinite(runs.train_loss[:, -1]) | ~np.isfinite(final)
+                table[i, j] = np.where(diverged, 0.1, final)
+        accuracy[batch_norm] = table
+    return SweepResult(tuple(config.learning_rates), tuple(config.initializers), accuracy)
+
+
+# ---- 3. where to put BN: epochs and wall-clock seconds ----------------------------------------
+
+@dataclass(frozen=True)
+class PlacementConfig:
+    learning_rate: float = 0.01  # SGD (the book used 1e-3 on 55,000 images for 10 epochs)
+    epochs: int = 4
+    batch_size: int = 32  # the book's (Keras's default) batch size
+    n_train: int = 3000  # first n of the book's training images
+    n_valid: int = 1000  # first n of the book's validation images
+    n_seeds: int = 3  # runs per placement; placements are interleaved seed by seed
+
+    def __post_init__(self):
+        check_learning_rate(self.learning_rate)
+        check_seeds(self.n_seeds)
+        _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
+
+    @classmethod
+    def tiny(cls) -> "PlacementConfig":
+        return cls(epochs=2, batch_size=64, n_train=256, n_valid=128, n_seeds=1)
+
+    def train_config(self, batch_norm: str) -> TrainConfig:
+        return TrainConfig(book_model=True, batch_norm=batch_norm, learning_rate=self.learning_rate,
+                           epochs=self.epochs, batch_size=self.batch_size, n_train=self.n_train,
+                           n_valid=self.n_valid)
+
+
+def placement_runs(config: PlacementConfig, progress: ProgressCallback | None = None) -> dict:
+    """The book's model with BN after / before the activation / none -> SeedRuns, seeds 0..n_seeds-1.
+
+    Placements are interleaved seed by seed so that a change in machine load hits all three alike.
+    """
+    per_seed = {placement: [] for placement in PLACEMENTS}
+    total = len(PLACEMENTS) * config.n_seeds * config.epochs
+    done, trainers = 0, {}
+    for seed in range(config.n_seeds):
+        for placement in PLACEMENTS:
+            per_seed[placement].append(train_seeds(config.train_config(placement), (seed,), progress,
+                                                   progress_offset=done, progress_total=total, trainers=trainers))
+            done += config.epochs
+    return {placement: _concat(runs) for placement, runs in per_seed.items()}
+
+
+def _concat(runs: list[SeedRuns]) -> SeedRuns:
+    return SeedRuns(seeds=tuple(seed for run in runs for seed in run.seeds),
+                    **{name: np.concatenate([getattr(run, name) for run in runs])
+                       for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds")})
+
+
+def epochs_to_reach(val_accuracy: np.ndarray, target: float) -> np.ndarray:
+    """First epoch (1-based) where each seed's validation accuracy reaches target; nan if never.
+
+    val_accuracy: (n_seeds, n_epochs). Returns (n_seeds,).
+    """
+    reached = np.asarray(val_accuracy) >= target
+    first = np.argmax(reached, axis=1).astype(float) + 1
+    first[~reached.any(axis=1)] = np.nan
+    return first
+
+
+def seconds_to_reach(runs: SeedRuns, target: float) -> np.ndarray:
+    """Wall-clock seconds until each seed first reaches target validation accuracy; nan if never. (n_seeds,)"""
+    epochs = epochs_to_reach(runs.val_accuracy, target)
+    cumulative = np.cumsum(runs.epoch_seconds, axis=1)
+    out = np.full(len(epochs), np.nan)
+    for index, epoch in enumerate(epochs):
+        if np.isfinite(epoch):
+            out[index] = cumulative[index, int(epoch) - 1]
+    return out
+
+
+# ---- 4. prediction-time cost and folding ------------------------------------------------------
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    batch_sizes: tuple[int, ...] = BATCH_SIZES  # images per predict call
+    repeats: int = 30  # timed calls per (model, batch size); the median is reported
+    seed: int = 0  # initial weights and the random BN statistics
+
+    def __post_init__(self):
+        if not self.batch_sizes or min(self.batch_sizes) < 1 or max(self.batch_sizes) > 10_000:
+            raise ValueError(f"Batch sizes must be between 1 and 10,000; got {list(self.batch_sizes)}.")
+        if self.repeats < 3:
+            raise ValueError(f"Time at least 3 calls per batch size; got {self.repeats}.")
+
+    @classmethod
+    def tiny(cls) -> "LatencyConfig":
+        return cls(batch_sizes=(1, 32), repeats=3)
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    batch_sizes: tuple[int, ...]
+    milliseconds: dict  # variant -> (n_batch_sizes, repeats) ms per call; variants in LATENCY_VARIANTS
+    max_abs_difference: dict  # "after"/"before" -> max |folded - original| over the 10,000 test images
+
+
+LATENCY_VARIANTS = ("no BN", "BN after", "BN after, folded", "BN before", "BN before, folded")
+
+
+def randomize_batchnorm(model, seed: int) -> None:
+    """Give every BN layer non-trivial statistics and parameters, as if trained (tests and demos)."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[-1]
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+            layer.beta.assign(rng.normal(0.0, 0.3, n).astype("float32"))
+            layer.moving_mean.assign(rng.normal(0.0, 0.5, n).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.2, 2.0, n).astype("float32"))
+
+
+def compiled_forward(model):
+    """The inference forward pass as a tf.function: what serving code runs, without `predict`'s bookkeeping."""
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]  # one trace serves every batch size
+    return tf.function(lambda batch: model(batch, training=False), input_signature=signature, autograph=False)
+
+
+def time_predictions(forwards: dict, x: np.ndarray, repeats: int) -> dict:
+    """Milliseconds per call of each compiled forward pass on batch x, after one warm-up call each.
+
+    The variants are timed in turn within every repeat (not one after another), so a change in machine
+    load hits all of them alike. Returns {name: (repeats,)}.
+    """
+    import tensorflow as tf
+
+    batch = tf.constant(x)
+    for forward in forwards.values():
+        forward(batch).numpy()
+    out = {name: np.empty(repeats) for name in forwards}
+    for index in range(repeats):
+        for name, forward in forwards.items():
+            start = time.perf_counter()
+            forward(batch).numpy()
+            out[name][index] = (time.perf_counter() - start) * 1000
+    return out
+
+
+def build_latency_models(seed: int) -> dict:
+    """The book's model without BN, with BN after / before (random non-trivial BN statistics), and folded."""
+    from core import models
+    from core.batchnorm_fold import fold_batchnorm
+
+    built = {"no BN": models.book_bn_model("none", seed=seed)}
+    for placement in ("after", "before"):
+        model = models.book_bn_model(placement, seed=seed)
+        randomize_batchnorm(model, seed)
+        built[f"BN {placement}"], built[f"BN {placement}, folded"] = model, fold_batchnorm(model)
+    return built
+
+
+def inference_latency(config: LatencyConfig, progress: ProgressCallback | None = None) -> LatencyResult:
+    """Latency of the book's model without BN, with BN (after/before) and with BN folded away."""
+    from core.data import load_book_splits
+
+    x_test = load_book_splits().x_test
+    built = build_latency_models(config.seed)
+    differences = {}
+    for placement in ("after", "before"):
+        original = built[f"BN {placement}"].predict(x_test, batch_size=1000, verbose=0)
+        folded = built[f"BN {placement}, folded"].predict(x_test, batch_size=1000, verbose=0)
+        differences[placement] = float(np.max(np.abs(folded - original)))
+    forwards = {name: compiled_forward(built[name]) for name in LATENCY_VARIANTS}
+    timings = {name: np.zeros((len(config.batch_sizes), config.repeats)) for name in LATENCY_VARIANTS}
+    for i, batch_size in enumerate(config.batch_sizes):
+        x = np.resize(x_test, (batch_size, 28, 28)).astype("float32")
+        for name, times in time_predictions(forwards, x, config.repeats).items():
+            timings[name][i] = times
+        report(progress, i + 1, len(config.batch_sizes), f"batch size {batch_size}")
+    return LatencyResult(tuple(config.batch_sizes), timings, differences)
+
+
+def folding_error_example() -> str:
+    """fold_batchnorm's message for a net it cannot fold: BN -> tanh -> Dense (BN between two nonlinearities)."""
+    import keras
+    from keras import layers
+
+    from core.batchnorm_fold import fold_batchnorm
+
+    model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(30, activation="elu"),
+                              layers.BatchNormalization(), layers.Activation("tanh"), layers.Dense(10)])
+    try:
+        fold_batchnorm(model)
+    except ValueError as error:
+        return str(error)
+    raise AssertionError("folding BN -> tanh -> Dense should have been refused")

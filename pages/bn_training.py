@@ -1,0 +1,240 @@
+"""BN in training: test the chapter's claims about Batch Normalization during training, over several seeds."""
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from core import bntraining, plots
+from ui.callout import book_vs_keras_ui
+from ui.presets import tiny_mode
+from ui.progress import progress_bar
+from ui.sidebar import fashion_mnist_or_stop
+
+TINY = tiny_mode()
+LR_CHOICES = (0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+USABLE = 0.5  # a run "trains" when its final validation accuracy passes this (chance is 0.1)
+
+
+# Results cached per (experiment, frozen config). The cached function only stores and returns: training runs
+# outside it, so the progress bar is never recorded into the cache (a cached function that draws on a bar
+# created outside it breaks Streamlit's replay on the next cache hit). A miss raises, and exceptions are not cached.
+@st.cache_data(show_spinner=False, max_entries=64)
+def stored_result(experiment: str, config, _result=None):
+    if _result is None:
+        raise LookupError(experiment)
+    return _result
+
+
+def latency_and_refusal(config, progress):
+    return bntraining.inference_latency(config, progress), bntraining.folding_error_example()
+
+
+EXPERIMENTS = {
+    "deep": bntraining.vanishing_gradients,
+    "sweep": bntraining.lr_sweep,
+    "book": bntraining.placement_runs,
+    "latency": latency_and_refusal,
+}
+
+
+# Builds a config from widget values; core's ValueError becomes an on-page message and None.
+def config_or_error_ui(build):
+    try:
+        return build()
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
+
+
+# Trains only on a button press; afterwards the run's config is remembered and its cached result shown.
+def trained_result_ui(name: str, config, label: str):
+    remembered = f"bnt_ran_{name}"
+    if st.button("Train" if name != "latency" else "Measure", key=f"bnt_go_{name}", type="primary",
+                 disabled=config is None):
+        st.session_state[remembered] = config
+    ran = st.session_state.get(remembered)
+    if ran is None:
+        st.info("Press the button to run this experiment with the settings above.", icon=":material/play_arrow:")
+        return None
+    if ran != config:
+        st.caption("Showing the last run; the settings above changed since. Press the button to run them.")
+    try:
+        return stored_result(name, ran)
+    except LookupError:
+        update, bar = progress_bar(label)
+        result = EXPERIMENTS[name](ran, update)
+        bar.empty()
+        return stored_result(name, ran, _result=result)
+
+
+def seeds_ui(name: str, default: int) -> int:
+    return int(st.number_input("seeds", value=default, step=1, key=f"bnt_{name}_seeds", bind="query-params",
+                               help=f"Independent runs (weights and shuffling); at most {bntraining.MAX_SEEDS}."))
+
+
+def learning_rate_ui(name: str, default: float) -> float:
+    return float(st.number_input("SGD learning rate", value=default, format="%g", step=0.005,
+                                 key=f"bnt_{name}_lr", bind="query-params"))
+
+
+st.title("Batch Normalization in training")
+st.markdown(
+    "The chapter credits BN with four things during training: deep nets with saturating activations "
+    "(logistic, tanh) become trainable because gradients stop vanishing; much larger learning rates work; "
+    "the initialisation matters less; and although every epoch costs more, fewer epochs are needed, so "
+    "training finishes sooner. It also warns of a cost at prediction time. Each section below runs one of "
+    "these claims on a small slice of Fashion-MNIST, over several seeds, so you can see whether it holds "
+    "here and by how much."
+)
+fashion_mnist_or_stop()
+book_vs_keras_ui("bn")
+
+# ---- 1. vanishing gradients ----
+st.header("1. Saturating activations and vanishing gradients")
+vanishing_defaults = bntraining.VanishingConfig.tiny() if TINY else bntraining.VanishingConfig()
+columns = st.columns(4)
+with columns[0]:
+    depth = int(st.number_input("hidden layers", value=vanishing_defaults.depth, step=1, key="bnt_depth",
+                                bind="query-params"))
+with columns[1]:
+    activation = st.radio("activation", bntraining.SATURATING_ACTIVATIONS, key="bnt_activation",
+                          bind="query-params", horizontal=True,
+                          help="sigmoid is Keras's name for the logistic function.")
+with columns[2]:
+    vanishing_lr = learning_rate_ui("deep", vanishing_defaults.learning_rate)
+with columns[3]:
+    vanishing_seeds = seeds_ui("deep", vanishing_defaults.n_seeds)
+vanishing_config = config_or_error_ui(lambda: replace(
+    vanishing_defaults, depth=depth, activation=activation, learning_rate=vanishing_lr, n_seeds=vanishing_seeds))
+st.caption(f"{vanishing_defaults.units} units per layer, Glorot-uniform weights, SGD, batch "
+           f"{vanishing_defaults.batch_size}, {vanishing_defaults.epochs} epochs on the first "
+           f"{vanishing_defaults.n_train:,} training images; the BN variant has BN on the inputs and after every "
+           "hidden layer.")
+result = trained_result_ui("deep", vanishing_config, "Training the deep nets")
+if result is not None:
+    names = {"none": "no BN", "after": "BN"}
+    norms = {names[key]: value for key, value in result.gradient_norms.items()}
+    st.plotly_chart(plots.gradient_norms_figure(norms), key="bnt_fig_gradients")
+    ratios = {name: float(np.median(value[:, 0] / value[:, -2])) for name, value in norms.items()}
+    st.markdown(
+        f"First hidden layer's gradient norm divided by the last hidden layer's (median over seeds): "
+        f"**{ratios['no BN']:.2g}** without BN, **{ratios['BN']:.2g}** with BN. A ratio far below 1 is the "
+        "vanishing-gradient picture: the layers next to the input barely move."
+    )
+    curves = {names[key]: (range(1, runs.val_accuracy.shape[1] + 1), runs.val_accuracy)
+              for key, runs in result.runs.items()}
+    st.plotly_chart(plots.accuracy_curves_figure(curves, "epoch", "Does the deep net learn?"), key="bnt_fig_deep")
+    finals = {name: float(values[:, -1].mean()) for name, (_, values) in curves.items()}
+    st.markdown(f"Final validation accuracy (mean over seeds): **{finals['no BN']:.3f}** without BN, "
+                f"**{finals['BN']:.3f}** with BN (chance: 0.100).")
+
+# ---- 2. learning rates and initialisers ----
+st.header("2. Learning-rate tolerance and initialisation")
+sweep_defaults = bntraining.SweepConfig.tiny() if TINY else bntraining.SweepConfig()
+columns = st.columns([3, 2, 1, 1])
+with columns[0]:
+    learning_rates = st.multiselect("learning rates", LR_CHOICES, default=list(sweep_defaults.learning_rates),
+                                    key="bnt_sweep_lrs", bind="query-params")
+with columns[1]:
+    initializers = st.multiselect("initialisers", bntraining.INITIALIZERS, default=list(sweep_defaults.initializers),
+                                  key="bnt_sweep_inits", bind="query-params",
+                                  help="random_normal is Keras's RandomNormal(stddev=0.05): too small for a deep net.")
+with columns[2]:
+    sweep_activation = st.selectbox("activation", ("tanh", "sigmoid", "elu"), key="bnt_sweep_activation",
+                                    bind="query-params")
+with columns[3]:
+    sweep_seeds = seeds_ui("sweep", sweep_defaults.n_seeds)
+sweep_config = config_or_error_ui(lambda: replace(
+    sweep_defaults, learning_rates=tuple(sorted(learning_rates)), initializers=tuple(initializers),
+    activation=sweep_activation, n_seeds=sweep_seeds))
+st.caption(f"{sweep_defaults.depth} hidden layers of {sweep_defaults.units} units, SGD, {sweep_defaults.epochs} "
+           f"epochs on {sweep_defaults.n_train:,} images: short runs, so this is about what starts to train. "
+           "A run whose loss became nan counts as chance (0.1).")
+result = trained_result_ui("sweep", sweep_config, "Sweeping learning rates")
+if result is not None:
+    named = {"no BN": result.final_accuracy["none"], "BN": result.final_accuracy["after"]}
+    st.plotly_chart(plots.lr_sweep_figure(result.learning_rates, result.initializers, named), key="bnt_fig_sweep")
+    lines = []
+    for name, table in named.items():
+        for index, initializer in enumerate(result.initializers):
+            usable = [f"{rate:g}" for rate, accuracy in zip(result.learning_rates, table[index].mean(axis=1))
+                      if accuracy > USABLE]
+            lines.append(f"- {name}, {initializer}: {', '.join(usable) if usable else 'none'}")
+    st.markdown(f"Learning rates that reached validation accuracy above {USABLE}:\n" + "\n".join(lines))
+
+# ---- 3. where to put BN ----
+st.header("3. BN after or before the activation, and the wall-clock bill")
+placement_defaults = bntraining.PlacementConfig.tiny() if TINY else bntraining.PlacementConfig()
+columns = st.columns(3)
+with columns[0]:
+    placement_lr = learning_rate_ui("book", placement_defaults.learning_rate)
+with columns[1]:
+    placement_epochs = int(st.number_input("epochs", value=placement_defaults.epochs, min_value=1, max_value=30,
+                                           key="bnt_book_epochs", bind="query-params"))
+with columns[2]:
+    placement_seeds = seeds_ui("book", placement_defaults.n_seeds)
+placement_config = config_or_error_ui(lambda: replace(
+    placement_defaults, learning_rate=placement_lr, epochs=placement_epochs, n_seeds=placement_seeds))
+st.code(
+    "# after (the book's listing): Dense(300, activation='elu', kernel_initializer='he_normal'), BatchNormalization()\n"
+    "# before: Dense(300, kernel_initializer='he_normal', use_bias=False), BatchNormalization(), Activation('elu')\n"
+    "# none:   Dense(300, activation='elu', kernel_initializer='he_normal')",
+    language="python",
+)
+result = trained_result_ui("book", placement_config, "Training the book's model three ways")
+if result is not None:
+    names = {"after": "BN after", "before": "BN before", "none": "no BN"}
+    by_epoch = {names[key]: (range(1, runs.val_accuracy.shape[1] + 1), runs.val_accuracy)
+                for key, runs in result.items()}
+    by_time = {names[key]: (np.cumsum(runs.epoch_seconds, axis=1).mean(axis=0), runs.val_accuracy)
+               for key, runs in result.items()}
+    left, right = st.columns(2)
+    left.plotly_chart(plots.accuracy_curves_figure(by_epoch, "epoch", "Against epochs"), key="bnt_fig_epochs")
+    right.plotly_chart(plots.accuracy_curves_figure(by_time, "seconds of training (mean over seeds)",
+                                                    "Against wall-clock time"), key="bnt_fig_seconds")
+    seconds = {names[key]: runs.epoch_seconds for key, runs in result.items()}
+    st.plotly_chart(plots.epoch_seconds_figure(seconds), key="bnt_fig_epoch_time")
+    target = float(result["none"].val_accuracy[:, -1].mean())
+    cells = st.columns(3)
+    for cell, (key, runs) in zip(cells, result.items()):
+        reach = bntraining.seconds_to_reach(runs, target)
+        cell.metric(f"{names[key]}: s per epoch (median)", f"{np.median(runs.epoch_seconds):.2f}")
+        cell.metric(f"{names[key]}: s to reach {target:.3f}",
+                    f"{np.nanmean(reach):.1f}" if np.isfinite(reach).any() else "not reached",
+                    help="The accuracy the BN-free model ends with, averaged over seeds.")
+    st.caption("Times are measured on this server while the run happened, after a warm-up that excludes the "
+               "one-off graph tracing; other load on the machine makes them noisy.")
+
+# ---- 4. prediction time ----
+st.header("4. The prediction-time cost, and folding BN away")
+st.markdown(
+    "At prediction time a BN layer uses its moving mean and variance, so it is a fixed scale and shift per "
+    "feature: `y = x * s + t` with `s = gamma / sqrt(moving_var + epsilon)` and `t = beta - moving_mean * s`. "
+    "A fixed affine map next to a Dense layer can be merged into its weights:\n"
+    "- **BN before the activation** (`Dense(use_bias=False) -> BN -> Activation`): the BN acts on the Dense "
+    "output, so `W' = W * s` column by column and `b' = b * s + t`.\n"
+    "- **BN after the activation**, or on the inputs: the BN acts on the *inputs* of the next Dense layer, so "
+    "`W' = s[:, None] * W` and `b' = t @ W + b`.\n\n"
+    "Both rewrites are exact algebra, so the folded model differs only by float32 rounding. Folding is impossible "
+    "when a nonlinearity separates the BN from every Dense layer it could merge with, e.g. `BN -> tanh -> Dense`, "
+    "or when BN is the last layer. During training nothing can be folded: there BN uses each batch's own statistics."
+)
+latency_defaults = bntraining.LatencyConfig.tiny() if TINY else bntraining.LatencyConfig()
+repeats = int(st.number_input("timed calls per batch size", value=latency_defaults.repeats, min_value=3,
+                              max_value=500, key="bnt_repeats", bind="query-params"))
+latency_config = config_or_error_ui(lambda: replace(latency_defaults, repeats=repeats))
+result = trained_result_ui("latency", latency_config, "Timing predictions")
+if result is not None:
+    timing, refusal = result
+    cells = st.columns(2)
+    for cell, placement_name in zip(cells, ("after", "before")):
+        cell.metric(f"max |folded - original|, BN {placement_name}",
+                    f"{timing.max_abs_difference[placement_name]:.1e}",
+                    help="Over the 10,000 test images' softmax outputs, with random non-trivial BN statistics.")
+    st.plotly_chart(plots.latency_figure(timing.batch_sizes, timing.milliseconds, "no BN"), key="bnt_fig_latency")
+    st.caption("Median of the timed calls of a compiled forward pass (`model(x, training=False)` in a "
+               "`tf.function`), the variants interleaved call by call.")
+    with st.expander("What folding says when it cannot fold"):
+        st.code("Dense(30, activation='elu') -> BatchNormalization() -> Activation('tanh') -> Dense(10)")
+        st.error(refusal, icon=":material/block:")

@@ -1,0 +1,168 @@
+"""core.bntraining: gradient norms against a hand-written forward pass, training bookkeeping, bad input."""
+
+import numpy as np
+import pytest
+
+from core import bntraining, models
+
+
+def _manual_norms(model, x, y, batch_norm: str, input_batch_norm: bool):
+    """The same network written out with raw TensorFlow ops (BN with the batch's own statistics)."""
+    import keras
+    import tensorflow as tf
+
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    norm = iter([layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)])
+    kernels = [tf.Variable(np.asarray(layer.kernel)) for layer in dense]
+
+    def batch_norm_op(h):
+        layer = next(norm)
+        mean, variance = tf.nn.moments(h, axes=[0])
+        return (h - mean) / tf.sqrt(variance + layer.epsilon) * np.asarray(layer.gamma) + np.asarray(layer.beta)
+
+    with tf.GradientTape() as tape:
+        h = tf.reshape(tf.constant(x), (len(x), -1))
+        if input_batch_norm:
+            h = batch_norm_op(h)
+        for layer, kernel in zip(dense[:-1], kernels[:-1]):
+            h = h @ kernel + (np.asarray(layer.bias) if layer.use_bias else 0.0)
+            if batch_norm == "before":
+                h = tf.sigmoid(batch_norm_op(h))
+            else:
+                h = tf.sigmoid(h)
+                h = batch_norm_op(h) if batch_norm == "after" else h
+        logits = h @ kernels[-1] + np.asarray(dense[-1].bias)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(y, tf.int32), logits))
+    return np.array([float(tf.norm(g)) for g in tape.gradient(loss, kernels)])
+
+
+@pytest.mark.parametrize("batch_norm", ["none", "after", "before"])
+def test_gradient_norms_match_a_direct_gradient_tape(batch_norm, fashion_mnist):
+    x = fashion_mnist.x_train[:64].astype("float32") / 255.0
+    y = fashion_mnist.y_train[:64]
+    model = models.mlp((12, 10, 8), activation="sigmoid", initializer="glorot_uniform", batch_norm=batch_norm,
+                       input_batch_norm=batch_norm != "none", seed=7)
+    ours = bntraining.layer_gradient_norms(model, x, y)
+    reference = _manual_norms(model, x, y, batch_norm, batch_norm != "none")
+    assert ours.shape == (4,)
+    np.testing.assert_allclose(ours, reference, rtol=2e-3, atol=1e-9)
+
+
+def test_deep_sigmoid_gradients_vanish_without_bn_and_not_with_it(fashion_mnist):
+    x = fashion_mnist.x_train[:256].astype("float32") / 255.0
+    y = fashion_mnist.y_train[:256]
+    config = bntraining.VanishingConfig(depth=10, units=100)
+    plain = bntraining.layer_gradient_norms(bntraining.build_model(config.train_config("none"), 0), x, y)
+    normed = bntraining.layer_gradient_norms(bntraining.build_model(config.train_config("after"), 0), x, y)
+    assert plain[0] / plain[-2] < 1e-3  # first hidden layer vs last hidden layer
+    assert normed[0] / normed[-2] > 0.1
+
+
+def _tiny_train_config(**changes):
+    base = dict(hidden_units=(16, 16), activation="tanh", batch_norm="after", input_batch_norm=True,
+                learning_rate=0.05, epochs=2, batch_size=32, n_train=200, n_valid=100)
+    base.update(changes)
+    return bntraining.TrainConfig(**base)
+
+
+def test_train_seeds_matches_a_plain_keras_fit_and_reports_progress(fashion_mnist):
+    import keras
+
+    config = _tiny_train_config()
+    calls = []
+    runs = bntraining.train_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
+    assert runs.val_accuracy.shape == runs.epoch_seconds.shape == runs.train_loss.shape == (2, 2)
+    assert np.all(runs.epoch_seconds > 0)
+    assert calls[-1] == (4, 4) and [done for done, _ in calls] == [1, 2, 3, 4]
+
+    # Plain Keras for seed 4: a fresh model and optimizer, fit on the same batches (the book's splits, first
+    # 200 training and 100 validation images, shuffled by seed 4). train_seeds reuses one compiled model across
+    # seeds and runs 16 steps per call; neither may change the numbers.
+    train, valid = bntraining.datasets(fashion_mnist.x_train[5000:5200].astype("float32") / 255.0,
+                                       fashion_mnist.y_train[5000:5200],
+                                       fashion_mnist.x_train[:100].astype("float32") / 255.0,
+                                       fashion_mnist.y_train[:100], batch_size=32, seed=4)
+    model = bntraining.build_model(config, 0)
+    bntraining.reinitialize(model, 4)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.05),
+                  metrics=["accuracy"])
+    history = model.fit(train, epochs=2, verbose=0, validation_data=valid, shuffle=False).history
+    np.testing.assert_allclose(runs.train_loss[1], history["loss"], rtol=1e-4)
+    np.testing.assert_allclose(runs.val_loss[1], history["val_loss"], rtol=1e-4)
+
+
+def test_sweep_and_placement_shapes(fashion_mnist):
+    sweep = bntraining.lr_sweep(bntraining.SweepConfig.tiny())
+    assert set(sweep.final_accuracy) == {"none", "after"}
+    for table in sweep.final_accuracy.values():
+        assert table.shape == (1, 2, 1) and np.all((0 <= table) & (table <= 1))
+    placement = bntraining.placement_runs(bntraining.PlacementConfig.tiny())
+    assert list(placement) == ["after", "before", "none"]
+    assert all(runs.val_accuracy.shape == (1, 2) for runs in placement.values())
+
+
+def test_reinitialize_draws_seeded_weights_from_each_layers_initializer():
+    config = _tiny_train_config(initializer="he_normal")
+    first, second = bntraining.build_model(config, 0), bntraining.build_model(config, 1)
+    bntraining.reinitialize(first, 7)
+    bntraining.reinitialize(second, 7)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same seed, same weights, whatever the build seed was
+    bntraining.reinitialize(second, 8)
+    kernel = np.asarray(second.layers[2].kernel)  # Flatten, BN, Dense(16): fan_in 784
+    assert not np.array_equal(kernel, np.asarray(first.layers[2].kernel))
+    assert abs(kernel.std() - np.sqrt(2 / 784)) < 0.2 * np.sqrt(2 / 784)  # He normal (truncated) scale
+    bn = second.layers[1]
+    np.testing.assert_array_equal(np.asarray(bn.moving_variance), 1.0)
+    np.testing.assert_array_equal(np.asarray(bn.gamma), 1.0)
+
+
+def test_a_shared_trainer_gives_the_same_runs_as_a_fresh_one(fashion_mnist):
+    shared = {}
+    bntraining.train_seeds(_tiny_train_config(initializer="glorot_uniform", epochs=1), (0,), trainers=shared)
+    config = _tiny_train_config(initializer="random_normal", learning_rate=0.2, epochs=1)
+    reused = bntraining.train_seeds(config, (1,), trainers=shared)
+    fresh = bntraining.train_seeds(config, (1,))
+    np.testing.assert_allclose(reused.train_loss, fresh.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(reused.val_loss, fresh.val_loss, rtol=1e-5)
+
+
+def test_time_to_reach_a_target():
+    accuracy = np.array([[0.5, 0.7, 0.9], [0.6, 0.65, 0.68]])
+    np.testing.assert_array_equal(bntraining.epochs_to_reach(accuracy, 0.7), [2, np.nan])
+    runs = bntraining.SeedRuns(seeds=(0, 1), train_loss=accuracy, train_accuracy=accuracy, val_loss=accuracy,
+                               val_accuracy=accuracy, epoch_seconds=np.array([[1.0, 2.0, 4.0], [1.0, 1.0, 1.0]]))
+    np.testing.assert_array_equal(bntraining.seconds_to_reach(runs, 0.7), [3.0, np.nan])
+
+
+@pytest.mark.parametrize("build, fragment", [
+    (lambda: bntraining.VanishingConfig(depth=0), "between 1 and 30 hidden layers"),
+    (lambda: bntraining.VanishingConfig(learning_rate=0.0), "positive"),
+    (lambda: bntraining.PlacementConfig(learning_rate=-0.01), "positive"),
+    (lambda: bntraining.VanishingConfig(n_seeds=bntraining.MAX_SEEDS + 1), "seeds"),
+    (lambda: bntraining.SweepConfig(learning_rates=()), "at least one learning rate"),
+    (lambda: bntraining.SweepConfig(learning_rates=(0.1, -1.0)), "positive"),
+    (lambda: bntraining.SweepConfig(initializers=("zeros",)), "initialisers"),
+    (lambda: bntraining.VanishingConfig(activation="relu"), "saturating"),
+    (lambda: bntraining.TrainConfig(epochs=0), "at least one epoch"),
+    (lambda: bntraining.LatencyConfig(batch_sizes=(0,)), "Batch sizes"),
+])
+def test_bad_input_is_a_sentence(build, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        build()
+
+
+def test_train_seeds_refuses_too_many_seeds():
+    with pytest.raises(ValueError, match="seeds"):
+        bntraining.train_seeds(_tiny_train_config(), range(bntraining.MAX_SEEDS + 1))
+
+
+def test_latency_reports_every_variant_and_exact_folding(fashion_mnist):
+    result = bntraining.inference_latency(bntraining.LatencyConfig.tiny())
+    assert set(result.milliseconds) == set(bntraining.LATENCY_VARIANTS)
+    assert all(times.shape == (2, 3) and np.all(times > 0) for times in result.milliseconds.values())
+    assert max(result.max_abs_difference.values()) < 1e-4
+
+
+def test_folding_error_example_names_the_problem():
+    assert "nonlinearity" in bntraining.folding_error_example()
