@@ -1,0 +1,517 @@
+"""Stacked-seed training: K independent copies of one MLP trained in a single TensorFlow graph.
+
+Every weight carries a leading copy axis (a Dense kernel is (K, fan_in, fan_out)), every layer
+runs as one batched matmul over the copies, and the loss is the sum of the copies' own mean
+losses, so the gradient that reaches copy k is exactly the gradient its own Keras model would get.
+Each copy starts from the weights `core.models.mlp(..., seed=s)` gives for its seed and draws its
+own batch order. A whole epoch runs inside one `tf.function` loop: Python does no work per step.
+tests/test_engine.py checks the central claim against separate Keras models, to float32 tolerance.
+
+Usage (model A of the transfer experiment for three seeds, then B on A from its hidden layers):
+
+    from core import engine
+    a_config = engine.MLPConfig.model_a()
+    run_a = engine.train(a_config, engine.Data(x_a, y_a, x_valid_a, y_valid_a),
+                         [engine.Phase(epochs=20, learning_rate=1e-3)], seeds=(0, 1, 2))
+    run_a.val_accuracy                  # (3, 20): one row per seed
+    b_config = engine.MLPConfig.model_b()
+    start = engine.transfer_weights(run_a.weights, a_config, b_config, seeds=(0, 1, 2))
+    phases = [engine.Phase(4, 1e-3, frozen_layers=-1), engine.Phase(16, 1e-4)]
+    run_b = engine.train(b_config, engine.Data(x_b, y_b, x_vb, y_vb, x_tb, y_tb), phases,
+                         seeds=(0, 1, 2), initial=start)
+    run_b.test_accuracy                 # (3,)
+    engine.keras_model(b_config, run_b.weights, copy=0).summary()
+
+Weights travel as a tuple of numpy arrays in Keras `model.get_weights()` order, each with the
+copy axis first, so copy k's Keras weights are `[w[k] for w in weights]`.
+Data is shared by all copies (x: (n, 28, 28), y: (n,)) or per copy (x: (K, n, 28, 28), y: (K, n)).
+Semantics follow Keras 3: a frozen BatchNormalization layer runs in inference mode, each phase
+starts with a fresh optimizer (the book recompiles after every freeze/unfreeze), the epoch loss is
+the mean over the epoch's samples measured before each step's update, the last batch may be short.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from core import models
+from core.progress import ProgressCallback, report
+
+LOSS_FOR_OUTPUT = {"softmax": "sparse_categorical_crossentropy", "sigmoid": "binary_crossentropy"}
+EVAL_CHUNK = 2048  # images per copy evaluated at once (bounds memory for many copies)
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """The architecture every copy shares: Flatten(28x28) -> [BN] -> hidden blocks -> output Dense."""
+
+    hidden_units: tuple[int, ...] = models.TRANSFER_HIDDEN  # units of each hidden Dense layer
+    activation: str = "selu"  # hidden activation: selu, elu, relu, tanh, sigmoid, softmax, linear
+    initializer: str = "glorot_uniform"  # hidden kernel initializer (any Keras name: he_normal, ...)
+    batch_norm: str = "none"  # BN per hidden layer: "after" the activation, "before" it (no bias), "none"
+    input_batch_norm: bool = False  # BN on the flattened inputs, as in the book's BN model
+    n_outputs: int = 8  # output units (1 for a sigmoid output)
+    output_activation: str = "softmax"  # softmax -> sparse categorical CE; sigmoid -> binary CE
+    bn_momentum: float = 0.99  # Keras 3 default
+    bn_epsilon: float = 1e-3  # Keras 3 default
+
+    def __post_init__(self):
+        models._check_choice("batch_norm", self.batch_norm, models.BN_PLACEMENTS)
+        models._check_choice("activation", self.activation, models.ACTIVATIONS)
+        models._check_choice("output_activation", self.output_activation, tuple(LOSS_FOR_OUTPUT))
+        if len(self.hidden_units) == 0 or min(self.hidden_units) < 1:
+            raise ValueError(f"An MLP needs at least one hidden layer of at least one unit; "
+                             f"got {list(self.hidden_units)}.")
+        if self.output_activation == "sigmoid" and self.n_outputs != 1:
+            raise ValueError(f"A sigmoid output (binary cross-entropy) needs 1 output unit, got {self.n_outputs}.")
+        if not 0.0 <= self.bn_momentum < 1.0:
+            raise ValueError(f"BN momentum must be in [0, 1), got {self.bn_momentum}.")
+
+    @classmethod
+    def model_a(cls) -> "MLPConfig":
+        """Model A of the transfer experiment: five selu layers, 8-way softmax."""
+        return cls()
+
+    @classmethod
+    def model_b(cls) -> "MLPConfig":
+        """Model B: model A's hidden stack with one sigmoid output."""
+        return cls(n_outputs=1, output_activation="sigmoid")
+
+    @classmethod
+    def book_bn(cls, batch_norm: str = "after") -> "MLPConfig":
+        """The chapter's BN model (BN on the inputs, Dense 300 and 100 elu/he_normal, softmax 10)."""
+        return cls((300, 100), "elu", "he_normal", batch_norm, batch_norm != "none", 10, "softmax")
+
+    @classmethod
+    def tiny(cls, batch_norm: str = "none", output_activation: str = "softmax") -> "MLPConfig":
+        """A small net for tests and tiny presets."""
+        n_outputs = 1 if output_activation == "sigmoid" else 4
+        return cls((8, 6), "selu", "glorot_uniform", batch_norm, batch_norm != "none", n_outputs,
+                   output_activation)
+
+    @property
+    def loss(self) -> str:
+        return LOSS_FOR_OUTPUT[self.output_activation]
+
+    def keras_model(self, seed: int):
+        """The ordinary Keras model of one copy, initialised as Keras would for this seed."""
+        model = models.mlp(self.hidden_units, self.activation, self.initializer, self.batch_norm,
+                           self.input_batch_norm, self.n_outputs, self.output_activation, seed=seed)
+        for layer in model.layers:
+            if layer.__class__.__name__ == "BatchNormalization":
+                layer.momentum, layer.epsilon = self.bn_momentum, self.bn_epsilon
+        return model
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer that carries weights, in Keras order; `activation` is applied after it."""
+
+    kind: str  # "dense" or "batch_norm"
+    units: int  # output features
+    activation: str  # applied to this layer's output ("linear" for none)
+    use_bias: bool = True  # dense only
+
+    @property
+    def n_arrays(self) -> int:
+        return 4 if self.kind == "batch_norm" else 1 + self.use_bias
+
+
+def layer_plan(config: MLPConfig) -> tuple[Layer, ...]:
+    """The weighted layers of the Keras model in model order (Flatten and Activation carry none)."""
+    plan = [Layer("batch_norm", 28 * 28, "linear")] if config.input_batch_norm else []
+    for units in config.hidden_units:
+        if config.batch_norm == "before":
+            plan += [Layer("dense", units, "linear", use_bias=False), Layer("batch_norm", units, config.activation)]
+        else:
+            plan.append(Layer("dense", units, config.activation))
+            if config.batch_norm == "after":
+                plan.append(Layer("batch_norm", units, "linear"))
+    plan.append(Layer("dense", config.n_outputs, config.output_activation))
+    return tuple(plan)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of training with one optimizer setting and one set of frozen layers."""
+
+    epochs: int  # epochs in this phase
+    learning_rate: float = 1e-3  # SGD learning rate (the book's 1e-3)
+    momentum: float = 0.0  # SGD momentum (0: plain SGD, as in the book)
+    frozen_layers: int = 0  # freeze weighted_layers[:frozen_layers]; -1 = all but the output layer
+
+    def __post_init__(self):
+        if self.epochs < 0 or self.learning_rate < 0 or not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"A phase needs epochs >= 0, learning_rate >= 0 and momentum in [0, 1); got {self}.")
+
+
+@dataclass(frozen=True, eq=False)
+class Data:
+    """Training data plus optional validation and test sets; each shared (n, ...) or per copy (K, n, ...)."""
+
+    x_train: np.ndarray  # (n, 28, 28) or (K, n, 28, 28) float32
+    y_train: np.ndarray  # (n,) or (K, n): class ids, or 0/1 for a sigmoid output
+    x_valid: Optional[np.ndarray] = None
+    y_valid: Optional[np.ndarray] = None
+    x_test: Optional[np.ndarray] = None
+    y_test: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """Everything a run measured; every array has the seeds on its first axis."""
+
+    seeds: tuple[int, ...]
+    loss: np.ndarray  # (n_seeds, n_epochs) training loss (mean over the epoch's samples)
+    accuracy: np.ndarray  # (n_seeds, n_epochs)
+    val_loss: np.ndarray  # (n_seeds, n_epochs); NaN without validation data
+    val_accuracy: np.ndarray  # (n_seeds, n_epochs)
+    test_loss: Optional[np.ndarray]  # (n_seeds,) after the last epoch, or None without test data
+    test_accuracy: Optional[np.ndarray]  # (n_seeds,)
+    weights: tuple[np.ndarray, ...]  # final weights, Keras get_weights() order, copy axis first
+    grad_norm: Optional[np.ndarray]  # (n_seeds, n_steps) global norm of the trainable gradients
+    layer_grad_norm: Optional[np.ndarray]  # (n_seeds, n_steps, n_dense) kernel gradient norms; NaN if frozen
+    seconds: float  # wall time of the run
+
+
+# ---- weights ----
+
+def initial_weights(config: MLPConfig, seeds: Sequence[int]) -> tuple[np.ndarray, ...]:
+    """Stack the Keras initial weights of each seed's model: copy k is `config.keras_model(seeds[k])`."""
+    return weights_from_keras([config.keras_model(seed) for seed in seeds])
+
+
+def weights_from_keras(keras_models) -> tuple[np.ndarray, ...]:
+    """Stack the current weights of same-architecture Keras models along a new copy axis."""
+    per_model = [model.get_weights() for model in keras_models]
+    return tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*per_model))
+
+
+def keras_model(config: MLPConfig, weights: Sequence[np.ndarray], copy: int):
+    """Copy `copy` as an ordinary Keras model (for summaries, saving as .keras, inspection)."""
+    model = config.keras_model(seed=0)
+    model.set_weights([array[copy] for array in weights])
+    return model
+
+
+def transfer_weights(source: Sequence[np.ndarray], source_config: MLPConfig, target_config: MLPConfig,
+                     seeds: Sequence[int], reused_layers: int = -1) -> tuple[np.ndarray, ...]:
+    """Target weights: the first `reused_layers` weighted layers copied from `source`, the rest fresh per seed.
+
+    The default -1 reuses every layer but the output, as B on A does with model A.
+    """
+    source_plan, target_plan = layer_plan(source_config), layer_plan(target_config)
+    reused = range(len(target_plan))[:reused_layers]
+    if any(i >= len(source_plan) or source_plan[i] != target_plan[i] for i in reused):
+        raise ValueError("The reused layers of the source and target architectures differ; "
+                         "only identical leading layers can be transferred.")
+    fresh = list(initial_weights(target_config, seeds))
+    n_reused = sum(target_plan[i].n_arrays for i in reused)
+    if source[0].shape[0] != len(seeds):
+        raise ValueError(f"The source weights hold {source[0].shape[0]} copies but {len(seeds)} seeds were given.")
+    return tuple(np.array(a, np.float32) for a in source[:n_reused]) + tuple(fresh[n_reused:])
+
+
+# ---- the graph ----
+
+def _activation(name: str):
+    import tensorflow as tf
+
+    return {"selu": tf.nn.selu, "elu": tf.nn.elu, "relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid,
+            "softmax": tf.nn.softmax, "linear": tf.identity}[name]
+
+
+def _forward(config: MLPConfig, params, x, bn_training):
+    """Logits (K, b, n_outputs) and {index: new moving statistic}; x is (b, f) shared or (K, b, f)."""
+    import tensorflow as tf
+
+    plan, h, i, updates = layer_plan(config), x, 0, {}
+    for index, layer in enumerate(plan):
+        if layer.kind == "dense":
+            h = tf.einsum("bi,kio->kbo", h, params[i]) if h.shape.rank == 2 else tf.linalg.matmul(h, params[i])
+            h = h + params[i + 1][:, None, :] if layer.use_bias else h
+        else:
+            h, updates = _batch_norm(config, params[i:i + 4], h, i, bn_training[index], updates)
+        if index < len(plan) - 1:
+            h = _activation(layer.activation)(h)
+        i += layer.n_arrays
+    return h, updates
+
+
+def _batch_norm(config: MLPConfig, arrays, h, first_index: int, training: bool, updates: dict):
+    """Per-copy BN over the batch axis; in training mode also the new moving mean and variance."""
+    import tensorflow as tf
+
+    gamma, beta, moving_mean, moving_var = arrays
+    if h.shape.rank == 2:  # shared inputs: give every copy its own view
+        h = tf.broadcast_to(h[None], [tf.shape(gamma)[0], tf.shape(h)[0], h.shape[1]])
+    if training:
+        mean, var = tf.nn.moments(h, axes=[1])
+        m = config.bn_momentum
+        updates = {**updates, first_index + 2: moving_mean * m + mean * (1.0 - m),
+                   first_index + 3: moving_var * m + var * (1.0 - m)}
+    else:
+        mean, var = moving_mean, moving_var
+    out = tf.nn.batch_normalization(h, mean[:, None], var[:, None], beta[:, None], gamma[:, None], config.bn_epsilon)
+    return out, updates
+
+
+def _losses_and_hits(config: MLPConfig, logits, y):
+    """Per-sample losses and correct-prediction flags, both (K, b)."""
+    import tensorflow as tf
+
+    if config.output_activation == "softmax":
+        y = tf.broadcast_to(tf.cast(y, tf.int32), tf.shape(logits)[:2])  # float32 class ids are exact
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
+    else:
+        y = tf.broadcast_to(tf.cast(y, tf.float32), tf.shape(logits)[:2])
+        losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits[..., 0])
+        hits = tf.equal(tf.cast(tf.sigmoid(logits[..., 0]) > 0.5, tf.float32), y)
+    return losses, tf.cast(hits, tf.float32)
+
+
+def _trainable_indices(config: MLPConfig, frozen_layers: int) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """Indices of the trainable arrays, and per layer whether BN runs in training mode (not frozen)."""
+    plan = layer_plan(config)
+    frozen = set(range(len(plan))[:frozen_layers])
+    trainable, i = [], 0
+    for index, layer in enumerate(plan):
+        learned = 2 if layer.kind == "batch_norm" else layer.n_arrays  # gamma, beta; not the moving stats
+        if index not in frozen:
+            trainable += range(i, i + learned)
+        i += layer.n_arrays
+    return tuple(trainable), tuple(index not in frozen for index in range(len(plan)))
+
+
+def _kernel_indices(config: MLPConfig) -> tuple[int, ...]:
+    plan, starts = layer_plan(config), np.cumsum([0] + [layer.n_arrays for layer in layer_plan(config)])
+    return tuple(int(starts[index]) for index, layer in enumerate(plan) if layer.kind == "dense")
+
+
+def _per_copy_norm(tensors):
+    import tensorflow as tf
+
+    return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(t), axis=list(range(1, t.shape.rank))) for t in tensors]))
+
+
+def _specs(shapes) -> list:
+    """Tensor specs for weight arrays with any number of copies."""
+    import tensorflow as tf
+
+    return [tf.TensorSpec([None, *shape], tf.float32) for shape in shapes]
+
+
+def _data_spec(per_copy: bool, x: bool):
+    """Images (n, 784) or (K, n, 784); labels (n,) or (K, n), always float32 (class ids are exact)."""
+    import tensorflow as tf
+
+    return tf.TensorSpec([None] * (1 + per_copy) + ([28 * 28] if x else []), tf.float32)
+
+
+@functools.lru_cache(maxsize=32)
+def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, momentum: bool, record_norms: bool):
+    """A compiled function running one whole epoch of SGD over all copies (cached per configuration)."""
+    import tensorflow as tf
+
+    trainable, bn_training = _trainable_indices(config, frozen_layers)
+    kernels = _kernel_indices(config)
+
+    def gradients(params, x, y, batch):
+        xb = tf.gather(x, batch, batch_dims=1) if per_copy_data else tf.gather(x, batch)
+        yb = tf.gather(y, batch, batch_dims=1) if per_copy_data else tf.gather(y, batch)
+        watched = [params[i] for i in trainable]
+        with tf.GradientTape() as tape:
+            tape.watch(watched)
+            logits, updates = _forward(config, params, xb, bn_training)
+            losses, hits = _losses_and_hits(config, logits, yb)
+            total = tf.reduce_sum(tf.reduce_mean(losses, axis=1))  # the copies' own means, summed
+        return tape.gradient(total, watched), updates, losses, hits
+
+    def sgd(params, velocity, grads, updates, lr, beta):
+        """Keras 3 SGD: w -= lr * g, or with momentum v = beta * v - lr * g; w += v."""
+        params = list(params)
+        if momentum:
+            velocity = [beta * v - lr * g for v, g in zip(velocity, grads)]
+            for i, v in zip(trainable, velocity):
+                params[i] = params[i] + v
+        else:
+            for i, g in zip(trainable, grads):
+                params[i] = params[i] - lr * g
+        for i, value in updates.items():
+            params[i] = value
+        return params, velocity
+
+    def norms_of(grads, copies):
+        by_index = dict(zip(trainable, grads))
+        per_layer = [_per_copy_norm([by_index[i]]) if i in by_index else tf.fill([copies], np.nan) for i in kernels]
+        return _per_copy_norm(grads), tf.stack(per_layer, axis=1)
+
+    shapes = [w.shape[1:] for w in initial_weights_shapes(config)]
+    signature = (_specs(shapes), _specs([shapes[i] for i in trainable] if momentum else []),
+                 _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False),
+                 tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
+                 tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32))
+
+    @tf.function(input_signature=signature)
+    def epoch(params, velocity, x, y, order, batch_size, lr, beta):
+        copies, n = tf.shape(order)[0], tf.shape(order)[1]
+        n_steps = (n + batch_size - 1) // batch_size
+        loss_sum, hit_sum = tf.zeros([copies]), tf.zeros([copies])
+        norms = tf.TensorArray(tf.float32, size=n_steps, element_shape=[None])
+        layer_norms = tf.TensorArray(tf.float32, size=n_steps, element_shape=[None, len(kernels)])
+        params, velocity = list(params), list(velocity)
+        for s in tf.range(n_steps):
+            batch = order[:, s * batch_size:tf.minimum((s + 1) * batch_size, n)]
+            grads, updates, losses, hits = gradients(params, x, y, batch)
+            params, velocity = sgd(params, velocity, grads, updates, lr, beta)
+            loss_sum += tf.reduce_sum(losses, axis=1)
+            hit_sum += tf.reduce_sum(hits, axis=1)
+            if record_norms:
+                global_norm, per_layer = norms_of(grads, copies)
+                norms, layer_norms = norms.write(s, global_norm), layer_norms.write(s, per_layer)
+        n_float = tf.cast(n, tf.float32)
+        outputs = (params, velocity, loss_sum / n_float, hit_sum / n_float)
+        return outputs + ((norms.stack(), layer_norms.stack()) if record_norms else ())
+
+    return epoch
+
+
+@functools.lru_cache(maxsize=32)
+def _eval_function(config: MLPConfig, per_copy_data: bool):
+    """A compiled function: summed loss and hits per copy on one chunk, BN in inference mode."""
+    import tensorflow as tf
+
+    inference = (False,) * len(layer_plan(config))
+    shapes = [w.shape[1:] for w in initial_weights_shapes(config)]
+    signature = (_specs(shapes), _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False))
+
+    @tf.function(input_signature=signature)
+    def evaluate_chunk(params, x, y):
+        logits, _ = _forward(config, params, x, inference)
+        losses, hits = _losses_and_hits(config, logits, y)
+        return tf.reduce_sum(losses, axis=1), tf.reduce_sum(hits, axis=1)
+
+    return evaluate_chunk
+
+
+# ---- running ----
+
+def _flat(x: np.ndarray, y: np.ndarray, copies: int, role: str):
+    """Check one (x, y) pair and flatten the images: (n, f) shared or (K, n, f) per copy."""
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    per_copy = y.ndim == 2
+    if per_copy and y.shape[0] != copies:
+        raise ValueError(f"Per-copy {role} labels hold {y.shape[0]} copies, but {copies} seeds were given.")
+    if y.ndim not in (1, 2) or x.shape[:y.ndim] != y.shape or x.shape[y.ndim:] != (28, 28):
+        raise ValueError(f"{role} images must be (n, 28, 28) with labels (n,), or (K, n, 28, 28) with labels (K, n); "
+                         f"got images {x.shape} and labels {y.shape}.")
+    if y.shape[-1] == 0:
+        raise ValueError(f"The {role} set is empty.")
+    return x.reshape(*y.shape, 28 * 28), y.astype(np.float32), per_copy
+
+
+def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The shuffled sample order a copy with this seed uses in this epoch (counted over the whole run)."""
+    return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
+
+
+def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray):
+    """Mean loss and accuracy of every copy on (x, y), BN in inference mode: two (K,) arrays."""
+    import tensorflow as tf
+
+    copies = weights[0].shape[0]
+    x, y, per_copy = _flat(x, y, copies, "evaluation")
+    function, params = _eval_function(config, per_copy), [tf.constant(w) for w in weights]
+    loss, hits = np.zeros(copies), np.zeros(copies)
+    n = y.shape[-1]
+    for start in range(0, n, EVAL_CHUNK):
+        part = slice(start, start + EVAL_CHUNK)
+        chunk = (x[:, part], y[:, part]) if per_copy else (x[part], y[part])
+        chunk_loss, chunk_hits = function(params, tf.constant(chunk[0]), tf.constant(chunk[1]))
+        loss, hits = loss + chunk_loss.numpy(), hits + chunk_hits.numpy()
+    return (loss / n).astype(np.float32), (hits / n).astype(np.float32)
+
+
+def _check_run(config: MLPConfig, phases, seeds, batch_size, weights):
+    if len(seeds) == 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"Give at least one seed, each once; got {list(seeds)}.")
+    if batch_size < 1:
+        raise ValueError(f"The batch size must be at least 1, got {batch_size}.")
+    if len(phases) == 0:
+        raise ValueError("Give at least one training phase.")
+    expected = [w.shape[1:] for w in initial_weights_shapes(config)]
+    if weights is not None and ([w.shape[1:] for w in weights] != expected or
+                                any(w.shape[0] != len(seeds) for w in weights)):
+        raise ValueError(f"The initial weights do not fit this architecture and {len(seeds)} seeds.")
+
+
+def initial_weights_shapes(config: MLPConfig) -> list[np.ndarray]:
+    """Zero arrays with one copy, shaped like the weights (cheap: no Keras model is built)."""
+    shapes, fan_in = [], 28 * 28
+    for layer in layer_plan(config):
+        if layer.kind == "dense":
+            shapes += [(fan_in, layer.units)] + ([(layer.units,)] if layer.use_bias else [])
+            fan_in = layer.units
+        else:
+            shapes += [(layer.units,)] * 4
+    return [np.zeros((1, *shape), np.float32) for shape in shapes]
+
+
+def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequence[int], batch_size: int = 32,
+          initial: Optional[Sequence[np.ndarray]] = None, record_grad_norms: bool = False,
+          progress: Optional[ProgressCallback] = None) -> RunResult:
+    """Train one copy per seed through the phases; copy k starts from `initial` or seed k's Keras init."""
+    import tensorflow as tf
+
+    started = time.perf_counter()
+    seeds = tuple(int(seed) for seed in seeds)
+    _check_run(config, phases, seeds, batch_size, initial)
+    x, y, per_copy = _flat(data.x_train, data.y_train, len(seeds), "training")
+    weights = initial_weights(config, seeds) if initial is None else initial
+    params = [tf.constant(np.asarray(w, np.float32)) for w in weights]
+    x_tensor, y_tensor = tf.constant(x), tf.constant(y)
+    total = sum(phase.epochs for phase in phases)
+    history = {key: np.full((len(seeds), total), np.nan, np.float32) for key in ("loss", "acc", "vl", "va")}
+    norms, epoch_index = [], 0
+    for number, phase in enumerate(phases, start=1):
+        function = _epoch_function(config, phase.frozen_layers, per_copy, phase.momentum > 0, record_grad_norms)
+        trainable, _ = _trainable_indices(config, phase.frozen_layers)
+        velocity = [tf.zeros_like(params[i]) for i in trainable] if phase.momentum > 0 else []
+        for _ in range(phase.epochs):
+            order = np.stack([batch_order(seed, epoch_index, y.shape[-1]) for seed in seeds])
+            out = function(params, velocity, x_tensor, y_tensor, tf.constant(order), tf.constant(batch_size),
+                           tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
+            params, velocity = list(out[0]), list(out[1])
+            history["loss"][:, epoch_index], history["acc"][:, epoch_index] = out[2].numpy(), out[3].numpy()
+            norms.append(tuple(o.numpy() for o in out[4:]))
+            if data.y_valid is not None:
+                current = tuple(p.numpy() for p in params)
+                history["vl"][:, epoch_index], history["va"][:, epoch_index] = evaluate(
+                    config, current, data.x_valid, data.y_valid)
+            epoch_index += 1
+            report(progress, epoch_index, total, _progress_message(number, history, epoch_index - 1))
+    final = tuple(p.numpy() for p in params)
+    test = evaluate(config, final, data.x_test, data.y_test) if data.y_test is not None else (None, None)
+    grad_norm, layer_grad_norm = _stack_norms(norms) if record_grad_norms else (None, None)
+    return RunResult(seeds, history["loss"], history["acc"], history["vl"], history["va"], test[0], test[1],
+                     final, grad_norm, layer_grad_norm, time.perf_counter() - started)
+
+
+def _progress_message(phase_number: int, history: dict, epoch: int) -> str:
+    message = f"phase {phase_number}, epoch {epoch + 1}: mean loss {np.nanmean(history['loss'][:, epoch]):.4f}"
+    if not np.isnan(history["va"][:, epoch]).all():
+        message += f", mean val accuracy {np.nanmean(history['va'][:, epoch]):.4f}"
+    return message
+
+
+def _stack_norms(norms) -> tuple[np.ndarray, np.ndarray]:
+    """Per-epoch (n_steps, K) and (n_steps, K, n_dense) pieces -> (K, total_steps), (K, total_steps, n_dense)."""
+    global_norm = np.concatenate([piece[0] for piece in norms], axis=0).T
+    layer_norm = np.concatenate([piece[1] for piece in norms], axis=0).transpose(1, 0, 2)
+    return global_norm, layer_norm

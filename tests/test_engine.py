@@ -1,0 +1,191 @@
+"""The engine's central claim: K stacked copies train exactly like K separate Keras models.
+
+Each reference model is an ordinary Keras model with the same initial weights, fed the same batch
+order (pre-shuffled data, shuffle=False), compiled with Keras's own SGD and losses.
+"""
+
+import numpy as np
+import pytest
+
+from core import engine
+
+SEEDS = (3, 4, 5)
+BATCH = 16  # 70 images -> 4 full batches and a short one of 6, as model.fit would do
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.random((70, 28, 28), dtype=np.float32)
+    xv = rng.random((30, 28, 28), dtype=np.float32)
+    return x, rng.integers(0, 4, 70).astype(np.uint8), xv, rng.integers(0, 4, 30).astype(np.uint8)
+
+
+def _compile(model, config, phase):
+    import keras
+
+    weighted = [layer for layer in model.layers if layer.weights]
+    for index, layer in enumerate(weighted):
+        layer.trainable = index not in range(len(weighted))[:phase.frozen_layers]
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=phase.learning_rate, momentum=phase.momentum),
+                  loss=config.loss, metrics=["accuracy"])
+
+
+def _keras_epoch(model, x, y, order, data):
+    """One model.fit epoch on data pre-shuffled in the engine's order; [loss, accuracy, val_loss, val_accuracy]."""
+    fit = model.fit(x[order], y[order], batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
+                    validation_data=(data.x_valid, data.y_valid))
+    return [fit.history[key][0] for key in ("loss", "accuracy", "val_loss", "val_accuracy")]
+
+
+def keras_reference(config, data, phases, seeds, initial):
+    """Train one Keras model per seed with the engine's batch order; returns stacked weights and history."""
+    histories, finals = [], []
+    for copy, seed in enumerate(seeds):
+        model = engine.keras_model(config, initial, copy)
+        x, y = (data.x_train[copy], data.y_train[copy]) if data.y_train.ndim == 2 else (data.x_train, data.y_train)
+        rows, epoch = [], 0
+        for phase in phases:
+            _compile(model, config, phase)
+            for _ in range(phase.epochs):
+                rows.append(_keras_epoch(model, x, y, engine.batch_order(seed, epoch, len(y)), data))
+                epoch += 1
+        histories.append(np.array(rows).T)
+        finals.append(model)
+    return engine.weights_from_keras(finals), np.stack(histories)  # history: (K, 4, epochs)
+
+
+def assert_same_training(config, data, phases, seeds=SEEDS):
+    initial = engine.initial_weights(config, seeds)
+    result = engine.train(config, data, phases, seeds, batch_size=BATCH, initial=initial)
+    weights, history = keras_reference(config, data, phases, seeds, initial)
+    for ours, theirs in zip(result.weights, weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)
+    for index, ours in enumerate((result.loss, result.accuracy, result.val_loss, result.val_accuracy)):
+        np.testing.assert_allclose(ours, history[:, index], rtol=1e-4, atol=2e-5)
+    return result
+
+
+def test_plain_sgd_matches_keras(tiny_data):
+    result = assert_same_training(engine.MLPConfig.tiny(), engine.Data(*tiny_data), [engine.Phase(3, 0.05)])
+    assert result.loss.shape == (3, 3) and not np.allclose(result.loss[0], result.loss[1])
+
+
+def test_batch_norm_after_with_input_bn_and_momentum_matches_keras(tiny_data):
+    assert_same_training(engine.MLPConfig.tiny("after"), engine.Data(*tiny_data),
+                         [engine.Phase(3, 0.02, momentum=0.9)])
+
+
+def test_freeze_then_unfreeze_with_bn_before_and_a_new_learning_rate_matches_keras(tiny_data):
+    phases = [engine.Phase(2, 0.05, frozen_layers=-1), engine.Phase(2, 0.01)]
+    assert_same_training(engine.MLPConfig.tiny("before"), engine.Data(*tiny_data), phases)
+
+
+def test_binary_output_with_per_copy_data_matches_keras(tiny_data):
+    x, _, xv, _ = tiny_data
+    rng = np.random.default_rng(1)
+    per_copy_x = np.stack([x[rng.permutation(70)[:40]] for _ in SEEDS])
+    per_copy_y = rng.integers(0, 2, (3, 40)).astype(np.float32)
+    data = engine.Data(per_copy_x, per_copy_y, xv, rng.integers(0, 2, 30).astype(np.float32))
+    assert_same_training(engine.MLPConfig.tiny(output_activation="sigmoid"), data, [engine.Phase(3, 0.05)])
+
+
+def test_copies_do_not_influence_each_other(tiny_data):
+    x, y, xv, yv = tiny_data
+    config, phases = engine.MLPConfig.tiny("after"), [engine.Phase(2, 0.05, 0.9), engine.Phase(1, 0.01)]
+    per_copy_x, per_copy_y = np.stack([x] * 3), np.stack([y] * 3)
+    first = engine.train(config, engine.Data(per_copy_x, per_copy_y, xv, yv), phases, SEEDS, BATCH)
+    per_copy_x[0], per_copy_y[0] = 1.0 - x, (y + 1) % 4
+    second = engine.train(config, engine.Data(per_copy_x, per_copy_y, xv, yv), phases, SEEDS, BATCH)
+    assert not np.array_equal(first.weights[0][0], second.weights[0][0])
+    for before, after in zip(first.weights, second.weights):
+        assert np.array_equal(before[1:], after[1:])
+    assert np.array_equal(first.val_loss[1:], second.val_loss[1:])
+
+
+def test_initial_weights_are_each_seeds_keras_init():
+    config = engine.MLPConfig.tiny("before")
+    stacked = engine.initial_weights(config, (7, 8))
+    for copy, seed in enumerate((7, 8)):
+        for ours, theirs in zip(stacked, config.keras_model(seed).get_weights()):
+            assert np.array_equal(ours[copy], theirs)
+    first_kernel = next(array for array in stacked if array.ndim == 3)
+    assert not np.array_equal(first_kernel[0], first_kernel[1])
+
+
+def test_round_trip_through_a_keras_file(tiny_data, tmp_path):
+    import keras
+
+    x, y, xv, yv = tiny_data
+    config = engine.MLPConfig.tiny("after")
+    result = engine.train(config, engine.Data(x, y), [engine.Phase(1, 0.05)], SEEDS, BATCH)
+    path = tmp_path / "copy1.keras"
+    engine.keras_model(config, result.weights, copy=1).save(path)
+    reloaded = keras.models.load_model(path)
+    for ours, theirs in zip(result.weights, reloaded.get_weights()):
+        assert np.array_equal(ours[1], theirs)
+    loss, accuracy = engine.evaluate(config, result.weights, xv, yv)
+    reloaded.compile(loss=config.loss, metrics=["accuracy"])
+    keras_loss, keras_accuracy = reloaded.evaluate(xv, yv, verbose=0)
+    assert loss[1] == pytest.approx(keras_loss, rel=1e-5) and accuracy[1] == pytest.approx(keras_accuracy)
+
+
+def test_transfer_keeps_hidden_layers_and_gives_a_fresh_output(tiny_data):
+    x, y, _, _ = tiny_data
+    source_config, target_config = engine.MLPConfig.tiny(), engine.MLPConfig.tiny(output_activation="sigmoid")
+    source = engine.train(source_config, engine.Data(x, y), [engine.Phase(1, 0.05)], SEEDS, BATCH).weights
+    start = engine.transfer_weights(source, source_config, target_config, SEEDS)
+    assert all(np.array_equal(a, b) for a, b in zip(start[:-2], source[:-2]))
+    assert start[-2].shape == (3, 6, 1)
+    fresh = target_config.keras_model(SEEDS[0]).get_weights()
+    assert np.array_equal(start[-2][0], fresh[-2])
+    frozen = engine.train(target_config, engine.Data(x, (y > 1).astype(np.float32)),
+                          [engine.Phase(2, 0.05, frozen_layers=-1)], SEEDS, BATCH, initial=start)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen.weights[:-2], start[:-2]))
+    assert not np.array_equal(frozen.weights[-2], start[-2])
+
+
+def test_gradient_norms_match_a_keras_gradient(tiny_data):
+    import tensorflow as tf
+    import keras
+
+    x, y, _, _ = tiny_data
+    config = engine.MLPConfig.tiny()
+    initial = engine.initial_weights(config, SEEDS)
+    result = engine.train(config, engine.Data(x, y), [engine.Phase(1, 0.0)], SEEDS, BATCH,
+                          initial=initial, record_grad_norms=True)
+    assert result.grad_norm.shape == (3, 5) and result.layer_grad_norm.shape == (3, 5, 3)
+    model = engine.keras_model(config, initial, copy=2)
+    batch = engine.batch_order(SEEDS[2], 0, 70)[:BATCH]
+    with tf.GradientTape() as tape:
+        loss = keras.losses.SparseCategoricalCrossentropy()(y[batch], model(x[batch], training=True))
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert result.grad_norm[2, 0] == pytest.approx(float(tf.linalg.global_norm(grads)), rel=1e-4)
+    assert result.layer_grad_norm[2, 0, 0] == pytest.approx(float(tf.norm(grads[0])), rel=1e-4)
+
+
+def test_progress_is_reported_once_per_epoch(tiny_data):
+    x, y, xv, yv = tiny_data
+    calls = []
+    engine.train(engine.MLPConfig.tiny(), engine.Data(x, y, xv, yv), [engine.Phase(1), engine.Phase(2)], (1,),
+                 BATCH, progress=lambda done, total, message: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.parametrize("change", [dict(seeds=()), dict(seeds=(1, 1)), dict(batch_size=0), dict(phases=[]),
+                                    dict(labels=np.zeros((2, 70))), dict(images=np.zeros((70, 784)))])
+def test_bad_input_is_a_readable_value_error(tiny_data, change):
+    x, y, _, _ = tiny_data
+    data = engine.Data(change.get("images", x), change.get("labels", y))
+    with pytest.raises(ValueError):
+        engine.train(engine.MLPConfig.tiny(), data, change.get("phases", [engine.Phase(1)]),
+                     change.get("seeds", SEEDS), change.get("batch_size", BATCH))
+
+
+def test_bad_configs_are_rejected():
+    with pytest.raises(ValueError):
+        engine.MLPConfig(n_outputs=3, output_activation="sigmoid")
+    with pytest.raises(ValueError):
+        engine.MLPConfig(hidden_units=())
+    with pytest.raises(ValueError):
+        engine.Phase(epochs=1, momentum=1.5)
