@@ -17,6 +17,9 @@ class PageInfo:
 HOME = PageInfo("pages/home.py", "Home", ":material/home:", "", "What this lab is for and where to start.")
 
 # Concept pages, in teaching order. A page is listed here only once it exists.
-PAGES: tuple[PageInfo, ...] = ()
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo("pages/transfer.py", "Transfer learning", ":material/swap_horiz:", "transfer",
+             "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
+)
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
