@@ -626,3 +626,10 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
         label = f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
         run_comparison(config.with_pair(pair), seeds, store,
                        lambda done, total, message: report(progress, done, total, f"{label}: {message}"), chunk_size)
+
+
+def job_key(kind: str, config, seeds=()) -> tuple:
+    """The core.jobs key of one training: same kind, config and seeds -> the same (shared) job."""
+    from core.store import config_key
+
+    return ("transfer", kind, config_key(config), tuple(int(seed) for seed in seeds))

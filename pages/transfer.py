@@ -5,7 +5,7 @@ import streamlit as st
 from core import plots, store, transfer
 from core.data import CLASS_NAMES
 from ui.callout import book_vs_keras_ui
-from ui.jobs import job_panel_ui, job_pending, submit_job
+from ui.jobs import job_panel_ui, submit_job
 from ui.presets import tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
@@ -26,20 +26,14 @@ st.markdown(
 fashion_mnist_or_stop()
 
 
-def class_label(number: int) -> str:
-    return f"{number}: {CLASS_NAMES[number]}"
-
-
-# Sidebar-free settings, all bound to the URL so a result can be shared as a link.
+# Sidebar-free settings, all bound to the URL (plain names, so a shared link reads well).
 def settings_ui() -> tuple[str, tuple[int, int], int, bool, bool]:
     left, middle, right = st.columns([2, 3, 2])
-    name = left.selectbox("Protocol", list(PROTOCOL_LABELS), format_func=PROTOCOL_LABELS.get,
-                          key="tl_protocol", bind="query-params")
+    name = left.selectbox("Protocol", list(PROTOCOL_LABELS), key="tl_protocol", bind="query-params")
+    left.caption(PROTOCOL_LABELS[name])
     first, second = middle.columns(2)
-    negative = first.selectbox("Task B: label 0", range(10), index=5, format_func=class_label,
-                               key="tl_negative", bind="query-params")
-    positive = second.selectbox("Task B: label 1", range(10), index=6, format_func=class_label,
-                                key="tl_positive", bind="query-params")
+    negative = first.selectbox("Task B: label 0", CLASS_NAMES, index=5, key="tl_negative", bind="query-params")
+    positive = second.selectbox("Task B: label 1", CLASS_NAMES, index=6, key="tl_positive", bind="query-params")
     n_seeds = right.number_input(f"Seeds ({transfer.MIN_SEEDS} to {transfer.MAX_SEEDS})", min_value=0,
                                  max_value=100_000, value=3 if tiny_mode() else 20, step=1,
                                  key="tl_seeds", bind="query-params")
@@ -48,7 +42,7 @@ def settings_ui() -> tuple[str, tuple[int, int], int, bool, bool]:
                                     key="tl_vary_subset", bind="query-params")
     vary_a = toggles[1].toggle("Each seed trains its own model A", value=False,
                                key="tl_vary_a", bind="query-params")
-    return name, (int(negative), int(positive)), int(n_seeds), vary_subset, vary_a
+    return name, (CLASS_NAMES.index(negative), CLASS_NAMES.index(positive)), int(n_seeds), vary_subset, vary_a
 
 
 # A damaged results file stops the page with a way out that keeps the old file.
@@ -94,7 +88,7 @@ book_pending, _ = job_panel_ui("tl_book_job", "Single run")
 book = transfer.stored_book_run(protocol, results)
 if book is None and not book_pending:
     if st.button("Train the single run", key="tl_train_book", type="primary"):
-        submit_job("tl_book_job", ("transfer-book", store.config_key(transfer.book_run_config(protocol))),
+        submit_job("tl_book_job", transfer.job_key("book", transfer.book_run_config(protocol)),
                    lambda progress: transfer.book_run(protocol, results, progress))
         st.rerun()
 if book is not None:
@@ -120,7 +114,7 @@ if pitfall is not None:
     st.session_state.setdefault("tl_pitfall", {})[protocol] = pitfall
 pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
 if not pitfall_pending and st.button("Train B on A twice: shared layers, then a clone", key="tl_pitfall_button"):
-    submit_job("tl_pitfall_job", ("transfer-pitfall", protocol),
+    submit_job("tl_pitfall_job", transfer.job_key("pitfall", protocol),
                lambda progress: transfer.pitfall_run(protocol, results, progress))
     st.rerun()
 if pitfall is not None:
@@ -136,13 +130,12 @@ if pitfall is not None:
 # ---- (b) the honest comparison ----
 st.header(f"2. The same comparison over {len(seeds)} seeds")
 st.caption(f"Paired by seed: {config.describe()}.")
-comparison_key = ("transfer-comparison", store.config_key(config), len(seeds))
 comparison_pending, _ = job_panel_ui("tl_comparison_job", "Comparison")
 rows = transfer.stored_rows(config, seeds, results)
 if len(rows) < len(seeds) and not comparison_pending:
     st.info(f"{len(rows)} of {len(seeds)} seeds are in the results store.", icon=":material/database:")
     if st.button(f"Train the {len(seeds) - len(rows)} missing seeds", key="tl_train_seeds", type="primary"):
-        submit_job("tl_comparison_job", comparison_key,
+        submit_job("tl_comparison_job", transfer.job_key("comparison", config, seeds),
                    lambda progress: transfer.run_comparison(config, seeds, results, progress))
         st.rerun()
 summary = None
@@ -202,7 +195,7 @@ pairs_pending, _ = job_panel_ui("tl_pairs_job", "Class pairs")
 if missing_pairs and not pairs_pending:
     st.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs.")
     if st.button(f"Compute the {len(missing_pairs)} missing pairs", key="tl_train_pairs"):
-        submit_job("tl_pairs_job", ("transfer-pairs", store.config_key(config), len(seeds)),
+        submit_job("tl_pairs_job", transfer.job_key("pairs", config, seeds),
                    lambda progress: transfer.run_pairs(config, seeds, results, missing_pairs, progress))
         st.rerun()
 
