@@ -43,11 +43,14 @@ BOOK_ERROR_RATIO = 4.0  # the book's "factor of 4": error rate 2.8% -> 0.7%
 
 def transfer_learning_curves(a_val_accuracy, scratch_val_accuracy, transfer_val_accuracy,
                              frozen_epochs: int) -> go.Figure:
-    """Validation accuracy per epoch of model A (task A), B from scratch and B on A (task B); each (n_epochs,)."""
+    """Validation accuracy per epoch of model A (task A; None to leave it out), B from scratch and B on A
+    (task B); each (n_epochs,)."""
     figure = go.Figure()
     for values, name, color in ((a_val_accuracy, "model A (task A)", PALETTE[2]),
                                 (scratch_val_accuracy, "B from scratch", PALETTE[0]),
                                 (transfer_val_accuracy, "B on A", PALETTE[1])):
+        if values is None:
+            continue
         values = np.asarray(values, dtype=float)
         figure.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=values, name=name, mode="lines+markers",
                                     line=dict(color=color, width=3)))

@@ -3,7 +3,10 @@
 Protocols are frozen dataclasses (one comment per field); `PROTOCOLS` holds the book's text, its
 companion notebook and the third edition's variant. This module holds the data preparation and the
 plain-Keras reference run (the book's code, in Keras 3 style); the many-seed comparison trains the
-same protocol with the stacked-seed engine.
+same protocol with the stacked-seed engine (`run_comparison`), a chunk of seeds per engine call, saving
+each seed's row in the results store as its chunk ends and keeping model A as a `.keras` file, so an
+interrupted run resumes and a finished one is never trained again. The book's single run is seed 42 of
+that comparison with the first task-B images (`book_run`).
 """
 
 from __future__ import annotations
@@ -508,24 +511,29 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
         raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
     seeds = [int(seed) for seed in seeds]
 
+    furthest = [0]  # seed-scale progress only moves forward (a chunk's epochs, then its seeds' rows)
+
+    def seed_scale(done: int, message: str) -> None:
+        furthest[0] = max(furthest[0], done)
+        report(progress, furthest[0], 100 * len(seeds), message)
+
     def run_batch(_config, missing, on_seed_done):
         done_before = len(seeds) - len(missing)
         for number, chunk in enumerate(_chunks(list(missing), chunk_size)):
             finished = done_before + number * chunk_size
 
             def chunk_progress(done, total, message, finished=finished, chunk=chunk):
-                if message.startswith("model A"):
+                if message.startswith("model A"):  # its own scale: epochs of model A
                     report(progress, done, total, message)
                 else:  # epochs of this chunk, spread over its share of the seeds
                     share = finished + len(chunk) * done / max(total, 1)
-                    report(progress, int(round(100 * share)), 100 * len(seeds),
-                           f"seeds {chunk[0]}-{chunk[-1]}: {message}")
+                    seed_scale(int(round(100 * share)), f"seeds {chunk[0]}-{chunk[-1]}: {message}")
 
             for seed, row in train_comparison_chunk(config, chunk, store, chunk_progress).items():
                 on_seed_done(seed, row)
 
     def seed_progress(done, total, message):
-        report(progress, 100 * done, 100 * total, message)
+        seed_scale(100 * done, message)
 
     return store_module.run_missing(store, config, seeds, run_batch, seed_progress)
 
@@ -554,7 +562,8 @@ class BookRun:
     """The three learning curves and two test accuracies of the book's single run. Curves: (n_epochs,)."""
 
     protocol: TransferProtocol
-    a_val_accuracy: np.ndarray  # model A on task-A validation images, per epoch
+    a_val_accuracy: Optional[np.ndarray]  # model A on task-A validation images, per epoch (None: only its
+    # .keras file survived, e.g. after a damaged results file was moved aside)
     scratch_val_accuracy: np.ndarray  # B from scratch, task-B validation, per epoch
     transfer_val_accuracy: np.ndarray  # B on A, per epoch (frozen epochs first)
     scratch_test_accuracy: float
@@ -570,11 +579,12 @@ def book_run_config(protocol: TransferProtocol) -> ComparisonConfig:
 def stored_book_run(protocol: TransferProtocol, store) -> Optional[BookRun]:
     """The single run from the store, or None if it was never trained."""
     rows = store.results(book_run_config(protocol), [BOOK_RUN_SEED])
-    a_rows = store.results(ModelAConfig.of(protocol), [MODEL_A_SEED])
-    if not rows or not a_rows:
+    if not rows:
         return None
+    a_rows = store.results(ModelAConfig.of(protocol), [MODEL_A_SEED])
+    a_curve = np.array(a_rows[0].result["val_accuracy"]) if a_rows else None
     result = rows[0].result
-    return BookRun(protocol, np.array(a_rows[0].result["val_accuracy"]), np.array(result["scratch_val_accuracy"]),
+    return BookRun(protocol, a_curve, np.array(result["scratch_val_accuracy"]),
                    np.array(result["transfer_val_accuracy"]), result["scratch_test_accuracy"],
                    result["transfer_test_accuracy"], result["n_test"])
 

@@ -93,7 +93,8 @@ if book is None and not book_pending:
         st.rerun()
 if book is not None:
     columns = st.columns(3)
-    columns[0].metric("Model A, task-A validation accuracy", f"{book.a_val_accuracy[-1]:.2%}")
+    columns[0].metric("Model A, task-A validation accuracy",
+                      "not stored" if book.a_val_accuracy is None else f"{book.a_val_accuracy[-1]:.2%}")
     columns[1].metric("B from scratch, test accuracy", f"{book.scratch_test_accuracy:.2%}")
     columns[2].metric("B on A, test accuracy", f"{book.transfer_test_accuracy:.2%}",
                       delta=f"{100 * (book.transfer_test_accuracy - book.scratch_test_accuracy):+.2f} points")
@@ -130,6 +131,10 @@ if pitfall is not None:
 # ---- (b) the honest comparison ----
 st.header(f"2. The same comparison over {len(seeds)} seeds")
 st.caption(f"Paired by seed: {config.describe()}.")
+if vary_a and not tiny_mode():
+    st.warning("Each seed trains its own model A on 44,000 images: at full size that is minutes per seed "
+               "on a 2-core machine (model A dominates the cost; the B runs of 10 seeds share one graph).",
+               icon=":material/timer:")
 comparison_pending, _ = job_panel_ui("tl_comparison_job", "Comparison")
 rows = transfer.stored_rows(config, seeds, results)
 if len(rows) < len(seeds) and not comparison_pending:
@@ -193,7 +198,8 @@ st.plotly_chart(plots.pair_heatmap([cell.pair for cell in cells], [cell.mean_gai
 missing_pairs = [cell.pair for cell in cells if cell.n_seeds < len(seeds)]
 pairs_pending, _ = job_panel_ui("tl_pairs_job", "Class pairs")
 if missing_pairs and not pairs_pending:
-    st.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs.")
+    st.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A, "
+               "so at full size this takes hours; finished pairs are kept, so it can be stopped and resumed).")
     if st.button(f"Compute the {len(missing_pairs)} missing pairs", key="tl_train_pairs"):
         submit_job("tl_pairs_job", transfer.job_key("pairs", config, seeds),
                    lambda progress: transfer.run_pairs(config, seeds, results, missing_pairs, progress))
