@@ -59,7 +59,7 @@ def transfer_learning_curves(a_val_accuracy, scratch_val_accuracy, transfer_val_
                          annotation_text="B on A: unfreeze", annotation_position="bottom right")
     figure.update_xaxes(title="epoch")
     figure.update_yaxes(title="validation accuracy", tickformat=".0%")
-    return styled(figure, "Learning curves of the single run")
+    return styled(figure, "Learning curves of the single run").update_layout(margin=dict(t=90))
 
 
 def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
@@ -83,16 +83,18 @@ def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
                                     marker=dict(color="black", size=16, symbol="diamond"),
                                     hovertemplate="mean: %{y:.2f}%"))
     figure.update_yaxes(title="test accuracy (%)")
-    return styled(figure, f"Paired by seed ({len(scratch)} seeds)")
+    figure = styled(figure, f"Paired by seed ({len(scratch)} seeds)", height=460)
+    return figure.update_layout(margin=dict(t=110))  # room for the title above a two-row legend
 
 
 def paired_difference_histogram(differences, mean: float, low: float, high: float,
                                 book_gain: float) -> go.Figure:
     """Histogram of per-seed differences (points, (n_seeds,)), the mean with its CI, the book's gain marked."""
-    figure = go.Figure(go.Histogram(x=np.asarray(differences, float), name="seeds", marker_color=PALETTE[0],
-                                    opacity=0.8))
+    values = np.asarray(differences, float)
+    figure = go.Figure(go.Histogram(x=values, name="seeds", marker_color=PALETTE[0], opacity=0.8,
+                                    nbinsx=max(10, len(values) // 2)))
     figure.add_vrect(x0=low, x1=high, fillcolor=PALETTE[0], opacity=0.15, line_width=0,
-                     annotation_text="95% CI of the mean", annotation_position="top left")
+                     annotation_text="95% CI of the mean", annotation_position="bottom left")
     figure.add_vline(x=mean, line_color=PALETTE[0], line_width=3)
     figure.add_vline(x=0, line_color="gray", line_dash="dot")
     figure.add_vline(x=book_gain, line_color=PALETTE[3], line_width=3, line_dash="dash",
@@ -106,9 +108,9 @@ def error_ratio_histogram(per_seed_ratio, ratio: float, low: float, high: float)
     """Per-seed error-rate ratios scratch / B on A ((n_seeds,), add-half smoothed), the pooled ratio and its CI."""
     values = np.asarray(per_seed_ratio, float)
     figure = go.Figure(go.Histogram(x=np.log2(values), name="seeds", marker_color=PALETTE[4], opacity=0.8,
-                                    customdata=values, hovertemplate="log2 ratio %{x}<br>%{y} seeds"))
+                                    nbinsx=max(10, len(values) // 2), hovertemplate="log2 ratio %{x}<br>%{y} seeds"))
     figure.add_vrect(x0=np.log2(low), x1=np.log2(high), fillcolor=PALETTE[4], opacity=0.15, line_width=0,
-                     annotation_text="95% CI", annotation_position="top left")
+                     annotation_text="95% CI", annotation_position="bottom left")
     figure.add_vline(x=np.log2(ratio), line_color=PALETTE[4], line_width=3)
     figure.add_vline(x=0, line_color="gray", line_dash="dot")
     figure.add_vline(x=np.log2(BOOK_ERROR_RATIO), line_color=PALETTE[3], line_dash="dash", line_width=3,
@@ -139,7 +141,7 @@ def best_of_k_band(ks, quantiles, levels, target: float, k_for_target) -> go.Fig
                          annotation_text=f"k = {k_for_target}", annotation_position="bottom right")
     figure.update_xaxes(title="configurations tried, best one kept (k)")
     figure.update_yaxes(title="best gain reported (points)")
-    return styled(figure, "Seed shopping: the best of k runs")
+    return styled(figure, "Seed shopping: the best of k runs").update_layout(margin=dict(t=90))
 
 
 def pair_heatmap(pairs, mean_gain, low, high, n_seeds, class_names) -> go.Figure:

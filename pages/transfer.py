@@ -159,7 +159,8 @@ if summary is not None:
     metrics[0].caption(f"95% CI {mean.low:+.2f} to {mean.high:+.2f}")
     metrics[1].metric("Interquartile mean (points)", f"{iqm.value:+.2f}")
     metrics[1].caption(f"95% CI {iqm.low:+.2f} to {iqm.high:+.2f}")
-    metrics[2].metric("P(B on A beats B from scratch)", f"{prob.value:.2f}")
+    metrics[2].metric("P(B on A wins)", f"{prob.value:.2f}",
+                      help="Probability that B on A beats B from scratch for a new seed (ties count half)")
     metrics[2].caption(f"95% CI {prob.low:.2f} to {prob.high:.2f}")
     p_text = "n/a" if summary.wilcoxon.p_value is None else f"{summary.wilcoxon.p_value:.3g}"
     metrics[3].metric("Wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
@@ -208,10 +209,11 @@ if missing_pairs and not pairs_pending:
 # ---- (e) download ----
 st.header("5. The numbers behind the plots")
 downloads = st.columns(2)
-downloads[0].download_button("Download this comparison (CSV)", results.to_csv(config),
+# Callables: the CSV is written only when someone clicks (Streamlit's deferred downloads).
+downloads[0].download_button("Download this comparison (CSV)", lambda: results.to_csv(config),
                              file_name=f"transfer-{protocol.name}-{pair[0]}-{pair[1]}.csv", mime="text/csv",
                              key="tl_download", icon=":material/download:")
-downloads[1].download_button("Download the whole results store (CSV)", results.to_csv(),
+downloads[1].download_button("Download the whole results store (CSV)", results.to_csv,
                              file_name="lab-results.csv", mime="text/csv", key="tl_download_all")
 st.caption(f"Results store: `{results.path}`. The command line fills the same store: "
            f"`python -m core transfer --protocol {name} --pair {pair[0]},{pair[1]} --seeds {len(seeds)}"
