@@ -84,7 +84,7 @@ def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
                                     hovertemplate="mean: %{y:.2f}%"))
     figure.update_yaxes(title="test accuracy (%)")
     figure = styled(figure, f"Paired by seed ({len(scratch)} seeds)", height=460)
-    return figure.update_layout(margin=dict(t=110))  # room for the title above a two-row legend
+    return figure.update_layout(legend=dict(y=-0.12, yanchor="top"), margin=dict(b=90))  # legend under the axes
 
 
 def paired_difference_histogram(differences, mean: float, low: float, high: float,
