@@ -354,6 +354,11 @@ class ComparisonConfig:
     vary_subset: bool = True  # each seed draws its own task-B training images (off: the book's first ones)
     vary_a: bool = False  # each seed trains its own model A (off: one A, seed 42, shared by all seeds)
 
+    @classmethod
+    def tiny(cls, b_classes=(5, 6), **variance) -> "ComparisonConfig":
+        """The tiny protocol (tests, LAB_PRESET=tiny) with any task-B pair."""
+        return cls(PROTOCOLS["tiny"].with_pair(b_classes), **variance)
+
     def a_seed(self, seed: int) -> int:
         return seed if self.vary_a else MODEL_A_SEED
 
@@ -514,8 +519,11 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     furthest = [0]  # seed-scale progress only moves forward (a chunk's epochs, then its seeds' rows)
 
     def seed_scale(done: int, message: str) -> None:
+        total = 100 * len(seeds)
+        if furthest[0] == total:  # already full: a terminal bar ends its line once
+            return
         furthest[0] = max(furthest[0], done)
-        report(progress, furthest[0], 100 * len(seeds), message)
+        report(progress, furthest[0], total, message)
 
     def run_batch(_config, missing, on_seed_done):
         done_before = len(seeds) - len(missing)

@@ -71,10 +71,11 @@ try:
 except ValueError as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
-if tiny_mode():
-    protocol = transfer.PROTOCOLS["tiny"].with_pair(pair)
-    st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and epochs, so every path runs in seconds.")
 config = transfer.ComparisonConfig(protocol, vary_subset=vary_subset, vary_a=vary_a)
+if tiny_mode():
+    config = transfer.ComparisonConfig.tiny(pair, vary_subset=vary_subset, vary_a=vary_a)
+    protocol = config.protocol
+    st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and epochs, so every path runs in seconds.")
 results = results_store_or_stop()
 if "tl_moved_to" in st.session_state:
     st.success(f"The damaged file was kept as {st.session_state.pop('tl_moved_to')}; a new results file was started.")

@@ -11,7 +11,7 @@ from tests.test_pages import open_page
 PAGE = "pages/transfer.py"
 TINY = transfer.PROTOCOLS["tiny"]
 SEEDS = transfer.seed_list(3)  # the page's default under the tiny preset
-DEFAULT = transfer.ComparisonConfig(TINY.with_pair((5, 6)))
+DEFAULT = transfer.ComparisonConfig.tiny((5, 6))
 
 
 @pytest.fixture(autouse=True)
