@@ -3,13 +3,19 @@
 Protocols are frozen dataclasses (one comment per field); `PROTOCOLS` holds the book's text, its
 companion notebook and the third edition's variant. This module holds the data preparation and the
 plain-Keras reference run (the book's code, in Keras 3 style); the many-seed comparison trains the
-same protocol with the stacked-seed engine.
+same protocol with the stacked-seed engine (`run_comparison`), a chunk of seeds per engine call, saving
+each seed's row in the results store as its chunk ends and keeping model A as a `.keras` file, so an
+interrupted run resumes and a finished one is never trained again. The book's single run is seed 42 of
+that comparison with the first task-B images (`book_run`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 from dataclasses import dataclass
+from typing import ClassVar, Optional
 
 import numpy as np
 
@@ -17,6 +23,7 @@ from core import data
 from core.progress import ProgressCallback, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
+MIN_SEEDS = 3  # fewer seeds say nothing about a spread
 BOOK_GAIN_POINTS = 2.05  # the book's reported gain: 97.2% -> 99.25% test accuracy
 
 
@@ -303,3 +310,344 @@ model_B_on_A.compile(loss="binary_crossentropy",  # compile again after unfreezi
 model_B_on_A.fit(X_train_B, y_train_B, epochs={protocol.unfrozen_epochs}, validation_data=(X_valid_B, y_valid_B))
 model_B_on_A.evaluate(X_test_B, y_test_B)
 '''
+
+
+# ---- many seeds: the same protocol trained by the stacked-seed engine, resumable through the store ----
+
+MODEL_A_SEED = 42  # with vary_a off, the one model A every seed reuses (the seed the book's notebook uses)
+BOOK_RUN_SEED = 42  # the seed of the "one run as in the book" (B's initialisation and batch order)
+CHUNK_SEEDS = 10  # seeds per engine call: a killed run loses at most this many seeds in flight
+ALL_PAIRS = tuple(itertools.combinations(range(10), 2))  # the 45 task-B pairs, (negative, positive)
+
+
+@dataclass(frozen=True)
+class ModelAConfig:
+    """What model A depends on. Book and notebook differ only after the transfer, so they share their A."""
+
+    VERSION: ClassVar[int] = 1  # bump if the way A is trained changes meaning
+    b_classes: tuple[int, int]  # task A is the eight other classes
+    hidden_units: tuple[int, ...]  # A's hidden stack (reused by B on A)
+    activation: str  # hidden activation
+    initializer: str  # hidden kernel initializer
+    learning_rate: float  # SGD learning rate
+    a_epochs: int  # epochs on task A
+    batch_size: int  # mini-batch size
+    n_a_train: Optional[int]  # task-A training images (None: all)
+    n_eval: Optional[int]  # cap on validation images (the stored validation curve depends on it)
+
+    @classmethod
+    def of(cls, protocol: TransferProtocol) -> "ModelAConfig":
+        return cls(protocol.b_classes, protocol.hidden_units, protocol.activation, protocol.initializer,
+                   protocol.learning_rate, protocol.a_epochs, protocol.batch_size, protocol.n_a_train,
+                   protocol.n_eval)
+
+
+@dataclass(frozen=True)
+class ComparisonConfig:
+    """One multi-seed comparison: B from scratch vs B on A, paired by seed.
+
+    Every seed sets B's initial weights and its batch order (in both arms, so they are paired).
+    """
+
+    VERSION: ClassVar[int] = 1  # bump if the meaning of a stored row changes
+    protocol: TransferProtocol  # what is trained
+    vary_subset: bool = True  # each seed draws its own task-B training images (off: the book's first ones)
+    vary_a: bool = False  # each seed trains its own model A (off: one A, seed 42, shared by all seeds)
+
+    @classmethod
+    def tiny(cls, b_classes=(5, 6), **variance) -> "ComparisonConfig":
+        """The tiny protocol (tests, LAB_PRESET=tiny) with any task-B pair."""
+        return cls(PROTOCOLS["tiny"].with_pair(b_classes), **variance)
+
+    def a_seed(self, seed: int) -> int:
+        return seed if self.vary_a else MODEL_A_SEED
+
+    def subset_seed(self, seed: int) -> Optional[int]:
+        return seed if self.vary_subset else None
+
+    def with_pair(self, b_classes) -> "ComparisonConfig":
+        return dataclasses.replace(self, protocol=self.protocol.with_pair(b_classes))
+
+    def describe(self) -> str:
+        """The sources of variance, in words (for captions and the command line)."""
+        subset = f"a random {self.protocol.n_b_train}-image task-B subset per seed" if self.vary_subset \
+            else f"the first {self.protocol.n_b_train} task-B images (as in the book)"
+        a_text = "one model A per seed" if self.vary_a else f"one model A (seed {MODEL_A_SEED}) shared by all seeds"
+        return f"seeds vary B's initialisation and batch order; {subset}; {a_text}"
+
+
+def seed_list(n_seeds) -> tuple[int, ...]:
+    """Seeds 0..n-1 for a comparison of n seeds (the page and the command line use the same ones)."""
+    try:
+        n = int(n_seeds)
+    except (TypeError, ValueError):
+        raise ValueError(f"The number of seeds must be a whole number, got {n_seeds!r}.") from None
+    if n != n_seeds or not MIN_SEEDS <= n <= MAX_SEEDS:
+        raise ValueError(f"Choose between {MIN_SEEDS} and {MAX_SEEDS} seeds, got {n_seeds}.")
+    return tuple(range(n))
+
+
+def engine_configs(protocol: TransferProtocol):
+    """The engine's architectures of model A (8-way softmax) and model B (one sigmoid), same hidden stack."""
+    from core import engine
+
+    a_config = engine.MLPConfig(protocol.hidden_units, protocol.activation, protocol.initializer,
+                                n_outputs=8, output_activation="softmax")
+    return a_config, dataclasses.replace(a_config, n_outputs=1, output_activation="sigmoid")
+
+
+@functools.lru_cache(maxsize=4)
+def protocol_tasks(protocol: TransferProtocol) -> TaskData:
+    """The protocol's task arrays with the book's first task-B images (kept for a few protocols)."""
+    return task_data(protocol, data.load_book_splits())
+
+
+def b_training_sets(protocol: TransferProtocol, subset_seeds) -> tuple[np.ndarray, np.ndarray]:
+    """Per-seed task-B training sets: x (K, n_b_train, 28, 28), y (K, n_b_train); None seeds give the first ones."""
+    splits = data.load_book_splits()
+    _, (x_b, y_b) = data.split_task_a_b(splits.x_train, splits.y_train, protocol.b_classes)
+    chosen = [b_subset(len(x_b), protocol.n_b_train, seed) for seed in subset_seeds]
+    return np.stack([x_b[index] for index in chosen]), np.stack([y_b[index] for index in chosen])
+
+
+def _chunks(items, size: int):
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: ProgressCallback | None = None,
+                    chunk_size: int = CHUNK_SEEDS) -> tuple[np.ndarray, ...]:
+    """Model A's weights for each seed of `a_seeds` (repeats allowed), stacked in that order (copy axis first).
+
+    Each A is trained once by the engine (missing seeds stacked in chunks), then kept as a `.keras` file
+    under the store's folder, and its learning curve as a store row; later calls only load the files.
+    """
+    import keras
+
+    from core import engine
+    from core.store import atomic_path
+
+    a_key, (a_config, _) = ModelAConfig.of(protocol), engine_configs(protocol)
+    unique = list(dict.fromkeys(int(seed) for seed in a_seeds))
+    missing = [seed for seed in unique if not store.model_path(a_key, seed, "model_a").exists()]
+    if missing:
+        tasks = protocol_tasks(protocol)
+        a_data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
+        for chunk in _chunks(missing, chunk_size):
+            label = f"model A (seed {chunk[0]})" if len(chunk) == 1 else f"model A, seeds {chunk[0]}-{chunk[-1]}"
+            run = engine.train(a_config, a_data, [engine.Phase(protocol.a_epochs, protocol.learning_rate)], chunk,
+                               protocol.batch_size,
+                               progress=lambda done, total, _: report(progress, done, total,
+                                                                      f"{label}: epoch {done}/{total}"))
+            for copy, seed in enumerate(chunk):
+                store.save(a_key, seed, {"loss": run.loss[copy], "accuracy": run.accuracy[copy],
+                                         "val_loss": run.val_loss[copy], "val_accuracy": run.val_accuracy[copy],
+                                         "seconds_per_seed": run.seconds / len(chunk)})
+                with atomic_path(store.model_path(a_key, seed, "model_a")) as temporary:
+                    engine.keras_model(a_config, run.weights, copy).save(temporary)
+    loaded = {seed: keras.models.load_model(store.model_path(a_key, seed, "model_a"), compile=False).get_weights()
+              for seed in unique}
+    return tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*(loaded[int(s)] for s in a_seeds)))
+
+
+def model_a_keras(protocol: TransferProtocol, store, seed: int = MODEL_A_SEED, progress=None):
+    """A fresh Keras model A (trained or loaded from its `.keras` file); the caller may train it freely."""
+    from core import engine
+
+    weights = model_a_weights(protocol, [seed], store, progress)
+    return engine.keras_model(engine_configs(protocol)[0], weights, copy=0)
+
+
+def _arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
+    """(test accuracy, test errors) of one copy, as exact counts of the n_test test images."""
+    errors = int(round((1.0 - float(run.test_accuracy[copy])) * n_test))
+    return (n_test - errors) / n_test, errors
+
+
+def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: ProgressCallback | None = None) -> dict:
+    """Train both arms for `seeds` in two engine calls; returns {seed: row dict} (nothing is saved here)."""
+    from core import engine
+
+    protocol, seeds = config.protocol, [int(seed) for seed in seeds]
+    a_config, b_config = engine_configs(protocol)
+    a_weights = model_a_weights(protocol, [config.a_seed(seed) for seed in seeds], store, progress)
+    tasks = protocol_tasks(protocol)
+    if config.vary_subset:
+        x_b, y_b = b_training_sets(protocol, [config.subset_seed(seed) for seed in seeds])
+    else:
+        x_b, y_b = tasks.x_train_b, tasks.y_train_b
+    b_data = engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
+    total = protocol.b_epochs + protocol.total_b_epochs
+
+    def arm_progress(offset: int, label: str):
+        return lambda done, _total, _message: report(progress, offset + done, total, f"{label}, epoch {done}")
+
+    scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds,
+                           protocol.batch_size, progress=arm_progress(0, "B from scratch"))
+    start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
+    phases = [engine.Phase(protocol.frozen_epochs, protocol.learning_rate, frozen_layers=-1),
+              engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
+    transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
+                            progress=arm_progress(protocol.b_epochs, "B on A"))
+    n_test = len(tasks.y_test_b)
+    rows = {}
+    for copy, seed in enumerate(seeds):
+        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = (
+            _arm_row(scratch, copy, n_test), _arm_row(transfer, copy, n_test))
+        rows[seed] = {
+            "scratch_test_accuracy": scratch_acc, "transfer_test_accuracy": transfer_acc,
+            "scratch_test_errors": scratch_errors, "transfer_test_errors": transfer_errors, "n_test": n_test,
+            "scratch_val_accuracy": scratch.val_accuracy[copy], "transfer_val_accuracy": transfer.val_accuracy[copy],
+            "scratch_loss": scratch.loss[copy], "transfer_loss": transfer.loss[copy],
+            "a_seed": config.a_seed(seed), "subset_seed": config.subset_seed(seed),
+            "seconds_per_seed": (scratch.seconds + transfer.seconds) / len(seeds),
+        }
+    return rows
+
+
+def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCallback | None = None,
+                   chunk_size: int = CHUNK_SEEDS) -> list:
+    """Stored rows (core.store.Row) for every seed, training only the missing ones, `chunk_size` per engine call.
+
+    Each row is saved as soon as its chunk finishes, so a killed run resumes where it stopped.
+    """
+    from core import store as store_module
+
+    if chunk_size < 1:
+        raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
+    seeds = [int(seed) for seed in seeds]
+
+    furthest = [0]  # seed-scale progress only moves forward (a chunk's epochs, then its seeds' rows)
+
+    def seed_scale(done: int, message: str) -> None:
+        total = 100 * len(seeds)
+        if furthest[0] == total:  # already full: a terminal bar ends its line once
+            return
+        furthest[0] = max(furthest[0], done)
+        report(progress, furthest[0], total, message)
+
+    def run_batch(_config, missing, on_seed_done):
+        done_before = len(seeds) - len(missing)
+        for number, chunk in enumerate(_chunks(list(missing), chunk_size)):
+            finished = done_before + number * chunk_size
+
+            def chunk_progress(done, total, message, finished=finished, chunk=chunk):
+                if message.startswith("model A"):  # its own scale: epochs of model A
+                    report(progress, done, total, message)
+                else:  # epochs of this chunk, spread over its share of the seeds
+                    share = finished + len(chunk) * done / max(total, 1)
+                    seed_scale(int(round(100 * share)), f"seeds {chunk[0]}-{chunk[-1]}: {message}")
+
+            for seed, row in train_comparison_chunk(config, chunk, store, chunk_progress).items():
+                on_seed_done(seed, row)
+
+    def seed_progress(done, total, message):
+        seed_scale(100 * done, message)
+
+    return store_module.run_missing(store, config, seeds, run_batch, seed_progress)
+
+
+def stored_rows(config: ComparisonConfig, seeds, store) -> list:
+    """The rows already stored for these seeds (no training)."""
+    return store.results(config, seeds)
+
+
+def summarize_rows(rows, rng=0, n_resamples: Optional[int] = None):
+    """core.stats.PairedSummary of stored rows (test accuracies paired by seed)."""
+    from core import stats
+
+    if len(rows) < 2:
+        raise ValueError(f"A paired comparison needs at least 2 finished seeds, got {len(rows)}.")
+    scratch = [row.result["scratch_test_accuracy"] for row in rows]
+    transfer = [row.result["transfer_test_accuracy"] for row in rows]
+    options = {} if n_resamples is None else {"n_resamples": n_resamples}
+    return stats.summarize(scratch, transfer, rng, n_test=rows[0].result["n_test"], **options)
+
+
+# ---- one run as in the book (seed 42, the first task-B images, one model A) ----
+
+@dataclass(frozen=True, eq=False)
+class BookRun:
+    """The three learning curves and two test accuracies of the book's single run. Curves: (n_epochs,)."""
+
+    protocol: TransferProtocol
+    a_val_accuracy: Optional[np.ndarray]  # model A on task-A validation images, per epoch (None: only its
+    # .keras file survived, e.g. after a damaged results file was moved aside)
+    scratch_val_accuracy: np.ndarray  # B from scratch, task-B validation, per epoch
+    transfer_val_accuracy: np.ndarray  # B on A, per epoch (frozen epochs first)
+    scratch_test_accuracy: float
+    transfer_test_accuracy: float
+    n_test: int  # task-B test images
+
+
+def book_run_config(protocol: TransferProtocol) -> ComparisonConfig:
+    """The book's single run is seed 42 of the comparison with nothing but the seed varied."""
+    return ComparisonConfig(protocol, vary_subset=False, vary_a=False)
+
+
+def stored_book_run(protocol: TransferProtocol, store) -> Optional[BookRun]:
+    """The single run from the store, or None if it was never trained."""
+    rows = store.results(book_run_config(protocol), [BOOK_RUN_SEED])
+    if not rows:
+        return None
+    a_rows = store.results(ModelAConfig.of(protocol), [MODEL_A_SEED])
+    a_curve = np.array(a_rows[0].result["val_accuracy"]) if a_rows else None
+    result = rows[0].result
+    return BookRun(protocol, a_curve, np.array(result["scratch_val_accuracy"]),
+                   np.array(result["transfer_val_accuracy"]), result["scratch_test_accuracy"],
+                   result["transfer_test_accuracy"], result["n_test"])
+
+
+def book_run(protocol: TransferProtocol, store, progress: ProgressCallback | None = None) -> BookRun:
+    """Train (or load) the book's single run with the engine (one copy) and the cached model A."""
+    run_comparison(book_run_config(protocol), [BOOK_RUN_SEED], store, progress)
+    return stored_book_run(protocol, store)
+
+
+def pitfall_run(protocol: TransferProtocol, store, progress: ProgressCallback | None = None) -> SharingPitfall:
+    """The sharing pitfall on the cached model A (seed 42), with the plain Keras code of the book."""
+    model_a = model_a_keras(protocol, store, MODEL_A_SEED, progress)
+    report(progress, 0, 2, "training B on A with shared layers, then on a clone")
+    return sharing_pitfall(protocol, protocol_tasks(protocol), model_a, BOOK_RUN_SEED)
+
+
+# ---- the 45 class pairs ----
+
+@dataclass(frozen=True)
+class PairCell:
+    """What the store holds for one task-B pair (gains in points; NaN when fewer than 3 seeds are stored)."""
+
+    pair: tuple[int, int]
+    n_seeds: int  # stored seeds among those asked for
+    mean_gain: float
+    low: float
+    high: float
+
+
+def pair_cells(config: ComparisonConfig, seeds, store, rng=0, n_resamples: int = 2000) -> list[PairCell]:
+    """One cell per pair of ALL_PAIRS, `config` with that pair as task B, filled from the store only."""
+    cells = []
+    for pair in ALL_PAIRS:
+        rows = store.results(config.with_pair(pair), seeds)
+        if len(rows) >= MIN_SEEDS:
+            mean = summarize_rows(rows, rng, n_resamples).mean_difference
+            cells.append(PairCell(pair, len(rows), mean.value, mean.low, mean.high))
+        else:
+            cells.append(PairCell(pair, len(rows), float("nan"), float("nan"), float("nan")))
+    return cells
+
+
+def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress: ProgressCallback | None = None,
+              chunk_size: int = CHUNK_SEEDS) -> None:
+    """Fill the store for every pair in `pairs` (each pair trains its own model A: task A changes with it)."""
+    pairs = [data.check_class_pair(pair) for pair in pairs]
+    for number, pair in enumerate(pairs):
+        label = f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
+        run_comparison(config.with_pair(pair), seeds, store,
+                       lambda done, total, message: report(progress, done, total, f"{label}: {message}"), chunk_size)
+
+
+def job_key(kind: str, config, seeds=()) -> tuple:
+    """The core.jobs key of one training: same kind, config and seeds -> the same (shared) job."""
+    from core.store import config_key
+
+    return ("transfer", kind, config_key(config), tuple(int(seed) for seed in seeds))

@@ -32,6 +32,9 @@ PAGES: tuple[PageInfo, ...] = (
              "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?"),
     PageInfo("pages/clipping.py", "Gradient clipping", ":material/content_cut:", "gradient-clipping",
              "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
+
+    PageInfo("pages/transfer.py", "Transfer learning", ":material/swap_horiz:", "transfer-learning",
+             "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
 )
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)

@@ -1,0 +1,221 @@
+"""Transfer learning: the book's single run, then the same comparison over many seeds, told honestly."""
+
+import streamlit as st
+
+from core import plots, store, transfer
+from core.data import CLASS_NAMES
+from ui.callout import book_vs_keras_ui
+from ui.jobs import job_panel_ui, submit_job
+from ui.presets import tiny_mode
+from ui.sidebar import fashion_mnist_or_stop
+
+PROTOCOL_LABELS = {
+    "book": "book text (unfreeze at 1e-4)",
+    "notebook": "companion notebook (1e-3 throughout)",
+    "ml3": "third edition (3 x Dense(100, relu))",
+}
+
+st.title("Transfer learning: one lucky run, then many seeds")
+st.markdown(
+    "The chapter reuses a net trained on eight Fashion-MNIST classes (task A) to learn the other two "
+    "from only 200 images (task B), and reports 97.2% → 99.25% test accuracy, \"a factor of 4\" fewer "
+    "errors. A few lines later the author admits he tried many configurations and kept the best one. "
+    "This page reruns that experiment, then repeats it over many seeds, paired by seed, and reports "
+    "what a careful comparison finds."
+)
+fashion_mnist_or_stop()
+
+
+# Sidebar-free settings, all bound to the URL (plain names, so a shared link reads well).
+def settings_ui() -> tuple[str, tuple[int, int], int, bool, bool]:
+    left, middle, right = st.columns([2, 3, 2])
+    name = left.selectbox("Protocol", list(PROTOCOL_LABELS), key="tl_protocol", bind="query-params")
+    left.caption(PROTOCOL_LABELS[name])
+    first, second = middle.columns(2)
+    negative = first.selectbox("Task B: label 0", CLASS_NAMES, index=5, key="tl_negative", bind="query-params")
+    positive = second.selectbox("Task B: label 1", CLASS_NAMES, index=6, key="tl_positive", bind="query-params")
+    n_seeds = right.number_input(f"Seeds ({transfer.MIN_SEEDS} to {transfer.MAX_SEEDS})", min_value=0,
+                                 max_value=100_000, value=3 if tiny_mode() else 20, step=1,
+                                 key="tl_seeds", bind="query-params")
+    toggles = st.columns(2)
+    vary_subset = toggles[0].toggle("Each seed draws its own 200 task-B images", value=True,
+                                    key="tl_vary_subset", bind="query-params")
+    vary_a = toggles[1].toggle("Each seed trains its own model A", value=False,
+                               key="tl_vary_a", bind="query-params")
+    return name, (CLASS_NAMES.index(negative), CLASS_NAMES.index(positive)), int(n_seeds), vary_subset, vary_a
+
+
+# A damaged results file stops the page with a way out that keeps the old file.
+def results_store_or_stop() -> store.Store:
+    try:
+        return store.Store()
+    except store.StoreError as error:
+        st.error(str(error), icon=":material/database:")
+        if st.button("Move the damaged file aside and start a new one", key="tl_move_aside"):
+            st.session_state["tl_moved_to"] = str(store.move_aside(error.path))
+            st.rerun()
+        st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int):
+    from core import stats
+
+    return stats.summarize(scratch, transfer_acc, rng=0, n_test=n_test)
+
+
+name, pair, n_seeds, vary_subset, vary_a = settings_ui()
+try:
+    protocol = transfer.get_protocol(name, pair)
+    seeds = transfer.seed_list(n_seeds)
+except ValueError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+config = transfer.ComparisonConfig(protocol, vary_subset=vary_subset, vary_a=vary_a)
+if tiny_mode():
+    config = transfer.ComparisonConfig.tiny(pair, vary_subset=vary_subset, vary_a=vary_a)
+    protocol = config.protocol
+    st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and epochs, so every path runs in seconds.")
+results = results_store_or_stop()
+if "tl_moved_to" in st.session_state:
+    st.success(f"The damaged file was kept as {st.session_state.pop('tl_moved_to')}; a new results file was started.")
+pair_text = f"{CLASS_NAMES[pair[1]]} (1) vs {CLASS_NAMES[pair[0]]} (0)"
+
+# ---- (a) one run, as in the book ----
+st.header("1. One run, as in the book")
+st.markdown(f"Task B: **{pair_text}**, the first {protocol.n_b_train} training images, seed "
+            f"{transfer.BOOK_RUN_SEED}; model A trained once with seed {transfer.MODEL_A_SEED} and kept on disk.")
+book_pending, _ = job_panel_ui("tl_book_job", "Single run")
+book = transfer.stored_book_run(protocol, results)
+if book is None and not book_pending:
+    if st.button("Train the single run", key="tl_train_book", type="primary"):
+        submit_job("tl_book_job", transfer.job_key("book", transfer.book_run_config(protocol)),
+                   lambda progress: transfer.book_run(protocol, results, progress))
+        st.rerun()
+if book is not None:
+    columns = st.columns(3)
+    columns[0].metric("Model A, task-A validation accuracy",
+                      "not stored" if book.a_val_accuracy is None else f"{book.a_val_accuracy[-1]:.2%}")
+    columns[1].metric("B from scratch, test accuracy", f"{book.scratch_test_accuracy:.2%}")
+    columns[2].metric("B on A, test accuracy", f"{book.transfer_test_accuracy:.2%}",
+                      delta=f"{100 * (book.transfer_test_accuracy - book.scratch_test_accuracy):+.2f} points")
+    st.plotly_chart(plots.transfer_learning_curves(book.a_val_accuracy, book.scratch_val_accuracy,
+                                                   book.transfer_val_accuracy, protocol.frozen_epochs),
+                    key="tl_curves_chart")
+    st.caption("Trained by the lab's stacked-seed engine with one copy: the same computation as the Keras code "
+               "below (tested to float32 tolerance), except that the engine draws its own batch order per seed.")
+with st.expander("The Keras 3 code this run is equivalent to", icon=":material/code:"):
+    st.code(transfer.keras_code(protocol), language="python")
+book_vs_keras_ui("transfer")
+
+st.subheader("The sharing pitfall")
+st.markdown("Building B on A from A's own layer objects means training B also trains A. "
+            "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
+pitfall_pending, pitfall = job_panel_ui("tl_pitfall_job", "Sharing pitfall")
+if pitfall is not None:
+    st.session_state.setdefault("tl_pitfall", {})[protocol] = pitfall
+pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
+if not pitfall_pending and st.button("Train B on A twice: shared layers, then a clone", key="tl_pitfall_button"):
+    submit_job("tl_pitfall_job", transfer.job_key("pitfall", protocol),
+               lambda progress: transfer.pitfall_run(protocol, results, progress))
+    st.rerun()
+if pitfall is not None:
+    shared, cloned = st.columns(2)
+    shared.metric("Shared layers: model A accuracy after training B", f"{pitfall.a_accuracy_after_shared:.2%}",
+                  delta=f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points")
+    shared.caption(f"A's hidden weights moved by {pitfall.weight_change_shared:.4f} (L2 norm of the change).")
+    cloned.metric("Clone + set_weights: model A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
+                  delta=f"{100 * (pitfall.a_accuracy_after_cloned - pitfall.a_accuracy_before):+.2f} points")
+    cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
+                   f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
+
+# ---- (b) the honest comparison ----
+st.header(f"2. The same comparison over {len(seeds)} seeds")
+st.caption(f"Paired by seed: {config.describe()}.")
+if vary_a and not tiny_mode():
+    st.warning("Each seed trains its own model A on 44,000 images: at full size that is minutes per seed "
+               "on a 2-core machine (model A dominates the cost; the B runs of 10 seeds share one graph).",
+               icon=":material/timer:")
+comparison_pending, _ = job_panel_ui("tl_comparison_job", "Comparison")
+rows = transfer.stored_rows(config, seeds, results)
+if len(rows) < len(seeds) and not comparison_pending:
+    st.info(f"{len(rows)} of {len(seeds)} seeds are in the results store.", icon=":material/database:")
+    if st.button(f"Train the {len(seeds) - len(rows)} missing seeds", key="tl_train_seeds", type="primary"):
+        submit_job("tl_comparison_job", transfer.job_key("comparison", config, seeds),
+                   lambda progress: transfer.run_comparison(config, seeds, results, progress))
+        st.rerun()
+summary = None
+if len(rows) >= transfer.MIN_SEEDS:
+    summary = summary_of(tuple(row.result["scratch_test_accuracy"] for row in rows),
+                         tuple(row.result["transfer_test_accuracy"] for row in rows), rows[0].result["n_test"])
+if summary is not None:
+    if len(rows) < len(seeds):
+        st.warning(f"Showing the {len(rows)} seeds stored so far.")
+    mean, iqm, prob, ratio = (summary.mean_difference, summary.iqm_difference, summary.prob_improvement,
+                              summary.error_ratio)
+    verdict_box = st.success if mean.low > 0 else st.error if mean.high < 0 else st.info
+    verdict_box(summary.verdict)
+    metrics = st.columns(4)
+    metrics[0].metric("Mean difference (points)", f"{mean.value:+.2f}", help="B on A minus B from scratch")
+    metrics[0].caption(f"95% CI {mean.low:+.2f} to {mean.high:+.2f}")
+    metrics[1].metric("Interquartile mean (points)", f"{iqm.value:+.2f}")
+    metrics[1].caption(f"95% CI {iqm.low:+.2f} to {iqm.high:+.2f}")
+    metrics[2].metric("P(B on A wins)", f"{prob.value:.2f}",
+                      help="Probability that B on A beats B from scratch for a new seed (ties count half)")
+    metrics[2].caption(f"95% CI {prob.low:.2f} to {prob.high:.2f}")
+    p_text = "n/a" if summary.wilcoxon.p_value is None else f"{summary.wilcoxon.p_value:.3g}"
+    metrics[3].metric("Wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
+    metrics[3].caption(f"Wilcoxon signed-rank p = {p_text}. {summary.wilcoxon.reason}")
+    paired, histogram = st.columns(2)
+    paired.plotly_chart(plots.paired_seeds([row.seed for row in rows], summary.scratch_acc, summary.transfer_acc),
+                        key="tl_paired_chart")
+    histogram.plotly_chart(plots.paired_difference_histogram(summary.differences, mean.value, mean.low, mean.high,
+                                                             transfer.BOOK_GAIN_POINTS), key="tl_difference_chart")
+    st.plotly_chart(plots.error_ratio_histogram(summary.error_ratio_per_seed, ratio.value, ratio.low, ratio.high),
+                    key="tl_ratio_chart")
+    st.caption(f"Error-rate ratio of the mean error counts: {ratio.value:.2f} (95% CI {ratio.low:.2f} to "
+               f"{ratio.high:.2f}); above 1, B on A makes fewer errors. Counts are smoothed by +0.5.")
+
+    # ---- (c) seed shopping ----
+    st.header("3. Seed shopping: how to find +2.05 points by trying enough runs")
+    best = summary.best_of_k
+    st.plotly_chart(plots.best_of_k_band(best.ks, best.quantiles, best.quantile_levels, best.target,
+                                         best.k_for_target), key="tl_shopping_chart")
+    if best.k_for_target is None:
+        st.markdown(f"None of the {summary.n_seeds} seeds reached {best.target:+.2f} points, so among these "
+                    "results no amount of shopping reproduces the book's gain.")
+    else:
+        st.markdown(f"Keeping the best of **k = {best.k_for_target}** runs is enough for a gain of "
+                    f"{best.target:+.2f} points or more to show up at least half the time, even though the "
+                    f"typical seed gives {mean.value:+.2f}. (Drawn from the {summary.n_seeds} measured seeds.)")
+
+# ---- (d) the 45 class pairs ----
+st.header("4. Every pair of classes as task B")
+st.caption(f"Mean gain over the same {len(seeds)} seeds and settings, one cell per pair (A = the other eight "
+           "classes, so every pair trains its own model A). Hover a cell for its 95% CI.")
+cells = transfer.pair_cells(config, seeds, results)
+st.plotly_chart(plots.pair_heatmap([cell.pair for cell in cells], [cell.mean_gain for cell in cells],
+                                   [cell.low for cell in cells], [cell.high for cell in cells],
+                                   [cell.n_seeds for cell in cells], CLASS_NAMES), key="tl_pairs_chart")
+missing_pairs = [cell.pair for cell in cells if cell.n_seeds < len(seeds)]
+pairs_pending, _ = job_panel_ui("tl_pairs_job", "Class pairs")
+if missing_pairs and not pairs_pending:
+    st.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A, "
+               "so at full size this takes hours; finished pairs are kept, so it can be stopped and resumed).")
+    if st.button(f"Compute the {len(missing_pairs)} missing pairs", key="tl_train_pairs"):
+        submit_job("tl_pairs_job", transfer.job_key("pairs", config, seeds),
+                   lambda progress: transfer.run_pairs(config, seeds, results, missing_pairs, progress))
+        st.rerun()
+
+# ---- (e) download ----
+st.header("5. The numbers behind the plots")
+downloads = st.columns(2)
+# Callables: the CSV is written only when someone clicks (Streamlit's deferred downloads).
+downloads[0].download_button("Download this comparison (CSV)", lambda: results.to_csv(config),
+                             file_name=f"transfer-{protocol.name}-{pair[0]}-{pair[1]}.csv", mime="text/csv",
+                             key="tl_download", icon=":material/download:")
+downloads[1].download_button("Download the whole results store (CSV)", results.to_csv,
+                             file_name="lab-results.csv", mime="text/csv", key="tl_download_all")
+st.caption(f"Results store: `{results.path}`. The command line fills the same store: "
+           f"`python -m core transfer --protocol {name} --pair {pair[0]},{pair[1]} --seeds {len(seeds)}"
+           f"{'' if vary_subset else ' --fixed-subset'}{' --vary-a' if vary_a else ''}`.")

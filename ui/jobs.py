@@ -1,0 +1,79 @@
+"""Queued trainings in a page: start one through core.jobs, then show its status and progress until it ends.
+
+A session keeps its job handle in `st.session_state[state_key]`. While the job is pending, a fragment
+redraws the status line ("running", "waiting for the run already in progress", "queued: position 2")
+and the progress bar every second; when the job ends it reruns the whole page, which then reads the
+results (from the store, or from the value this module returns).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Hashable
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import script_runner
+
+from core import jobs
+
+POLL_SECONDS = 1.0  # how often a pending job's status is redrawn
+
+
+# Streamlit calls keras.backend.clear_session() after every script run, fragment polls included. That
+# swaps Keras's global state under a training running in core.jobs' worker thread: a model being built
+# gets two layers named "dense" (ValueError), or initial weights are drawn after the seed was wiped
+# (silently irreproducible). So while a job is pending, only the matplotlib part of that clean-up runs.
+def _keep_keras_state_while_training() -> None:
+    original = script_runner._clean_problem_modules
+    if getattr(original, "keeps_keras_state", False):
+        return
+
+    def clean_unless_training() -> None:
+        if jobs.pending() == 0:
+            original()
+        elif "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    clean_unless_training.keeps_keras_state = True
+    script_runner._clean_problem_modules = clean_unless_training
+
+
+_keep_keras_state_while_training()
+
+
+# Button handlers call this; the job runs in core.jobs' worker thread, never in the page's script.
+def submit_job(state_key: str, job_key: Hashable, fn: Callable) -> None:
+    st.session_state[state_key] = jobs.submit(job_key, fn)
+
+
+def job_pending(state_key: str) -> bool:
+    handle = st.session_state.get(state_key)
+    return handle is not None and not handle.done()
+
+
+# Draws the live status of this section's job; returns (pending, result). The result is None
+# until the job has finished; a failure becomes an st.error with the job's own message.
+def job_panel_ui(state_key: str, label: str) -> tuple[bool, Any]:
+    handle = st.session_state.get(state_key)
+    if handle is None:
+        return False, None
+    if handle.done():
+        del st.session_state[state_key]
+        try:
+            return False, handle.result(timeout=0)
+        except Exception as error:  # shown, not raised: a failed run must not break the page
+            st.error(f"{label} failed: {error}", icon=":material/error:")
+            return False, None
+    _live_status(state_key, label)
+    return True, None
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _live_status(state_key: str, label: str) -> None:
+    handle = st.session_state.get(state_key)
+    if handle is None or handle.done():
+        st.rerun()  # the whole page: it now shows the results (or the error)
+    status = handle.status()
+    st.info(f"{label}: {status}", icon=":material/hourglass_top:")
+    done, total, message = handle.progress() or (0, 1, "starting")
+    st.progress(min(max(done / max(total, 1), 0.0), 1.0), text=message)
