@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGE = "pages/batchnorm.py"
+PAGE = "app_pages/batchnorm.py"
 
 # Runs in a fresh interpreter: streamlit is imported first (a server has it loaded before any
 # session), then the page's first run is timed, paying for numpy/plotly/scipy/pandas imports,

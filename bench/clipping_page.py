@@ -49,7 +49,7 @@ def bench_2d(repeats: int) -> None:
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     app.run()
-    app.switch_page("pages/clipping.py")
+    app.switch_page("app_pages/clipping.py")
     app.run()  # first run pays imports and fills the caches of the other sections
     page_times, section_times = [], []
     for i in range(repeats):

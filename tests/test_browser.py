@@ -26,8 +26,11 @@ def test_first_request_to_a_page_runs_the_app_shell(browser, tmp_path):
     try:
         tab = context.new_page()
         goto(tab, f"{url}/{info.url_path}")
-        assert tab.get_by_text("Environment").count() >= 1, "app.py did not run: legacy pages/ mode"
+        assert tab.get_by_text("Environment").count() >= 1, "app.py did not run (Streamlit's legacy pages/ folder mode?)"
+        assert tab.get_by_text("Page not found").count() == 0
         assert tab.locator(EXCEPTION).count() == 0
+        menu = tab.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert len(menu) == len(ALL_PAGES) and all(info.title in " ".join(menu) for info in ALL_PAGES)
     finally:
         context.close()
         stop_server(process)

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.test_pages import APP
 
-PAGE = "pages/batchnorm.py"
+PAGE = "app_pages/batchnorm.py"
 
 
 def open_bn(query: dict | None = None) -> AppTest:

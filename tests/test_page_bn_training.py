@@ -5,7 +5,7 @@ import pytest
 from core import bntraining
 from tests.test_pages import open_page
 
-PAGE = "pages/bn_training.py"
+PAGE = "app_pages/bn_training.py"
 
 
 def _button(app, key):

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.test_pages import APP, open_page
 
-PAGE = "pages/clipping.py"
+PAGE = "app_pages/clipping.py"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from core import jobs, store, transfer
 from tests.test_pages import open_page
 
-PAGE = "pages/transfer.py"
+PAGE = "app_pages/transfer.py"
 TINY = transfer.PROTOCOLS["tiny"]
 SEEDS = transfer.seed_list(3)  # the page's default under the tiny preset
 DEFAULT = transfer.ComparisonConfig.tiny((5, 6))

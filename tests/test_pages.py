@@ -1,7 +1,6 @@
 """Every page registered in ui.registry (so every page app.py serves) renders without an exception."""
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,10 +72,7 @@ def test_damaged_data_shows_a_message_not_a_traceback(fake_folder, monkeypatch, 
         data.load_fashion_mnist.cache_clear()
 
 
-def test_page_addresses_never_equal_file_names():
-    from ui.registry import PageInfo
-
-    for info in ALL_PAGES:
-        assert info.url_path != Path(info.path).stem
-    with pytest.raises(ValueError, match="must differ"):
-        PageInfo("pages/thing.py", "Thing", ":material/home:", "thing", "x")
+def test_no_legacy_pages_folder():
+    """A pages/ folder beside app.py would switch on Streamlit's automatic page discovery (see ui/registry.py)."""
+    assert not (ROOT / "pages").exists()
+    assert all(info.path.startswith("app_pages/") for info in ALL_PAGES)
