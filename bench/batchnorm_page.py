@@ -32,8 +32,10 @@ import json, sys, time
 sys.path.insert(0, {root!r})
 from streamlit.testing.v1 import AppTest
 app = AppTest.from_file({app!r}, default_timeout=300)
-app.switch_page({page!r})
+# A cold server's first deep link runs app.py (sidebar: data loading) and the page in one script run;
+# AppTest reaches a page only after a first run, so both runs are timed together (an upper bound).
 start, cpu = time.perf_counter(), time.process_time(); app.run()
+app.switch_page({page!r}); app.run()
 elapsed = (time.perf_counter() - start, time.process_time() - cpu)
 assert not app.exception, [e.message for e in app.exception]
 print(json.dumps(elapsed))
@@ -62,9 +64,10 @@ def new_session(query: dict | None = None):
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(APP, default_timeout=300)
-    app.switch_page(PAGE)
     for name, value in (query or {}).items():
         app.query_params[name] = value
+    app.run()  # AppTest reaches a page only after the entry script has run once
+    app.switch_page(PAGE)
     return app
 
 
