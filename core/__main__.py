@@ -55,7 +55,13 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     for pair in pairs:
         pair_config = config.with_pair(pair)
         started = time.perf_counter()
-        rows = transfer.run_comparison(pair_config, seeds, results, terminal_progress(), chunk_size=args.chunk)
+        try:
+            rows = transfer.run_comparison(pair_config, seeds, results, terminal_progress(), chunk_size=args.chunk)
+        except KeyboardInterrupt:
+            done = len(results.finished_seeds(pair_config))
+            print(f"\ninterrupted: {done} finished seeds of this pair are stored; run the same command to resume.",
+                  file=sys.stderr)
+            return 130
         seconds = time.perf_counter() - started
         negative, positive = pair
         print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
