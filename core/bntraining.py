@@ -311,11 +311,11 @@ class VanishingConfig:
     activation: str = "sigmoid"  # saturating activation: "sigmoid" (logistic) or "tanh"
     initializer: str = "glorot_uniform"  # Keras's default
     learning_rate: float = 0.01  # SGD
-    epochs: int = 4  # enough for the BN net to leave its plateau on 3,000 images
+    epochs: int = 4  # enough for the BN net to leave its plateau
     batch_size: int = 32
-    n_train: int = 3000  # first n of the book's training images
+    n_train: int = 5000  # first n of the book's training images
     n_valid: int = 1000  # first n of the book's validation images
-    n_seeds: int = 3  # independent runs (initial weights and shuffling)
+    n_seeds: int = 5  # independent runs (initial weights and shuffling), stacked in one graph per variant
 
     def __post_init__(self):
         check_depth(self.depth)
@@ -376,11 +376,11 @@ class SweepConfig:
     depth: int = 4  # hidden layers
     units: int = 64  # units per hidden layer
     activation: str = "tanh"  # hidden activation
-    epochs: int = 2  # short on purpose: 2 x 3 x 4 runs per seed
+    epochs: int = 3  # short on purpose: 2 x 2 x 4 stacked runs
     batch_size: int = 64
-    n_train: int = 1500  # first n of the book's training images
+    n_train: int = 3000  # first n of the book's training images
     n_valid: int = 1000  # first n of the book's validation images
-    n_seeds: int = 1  # independent runs per cell of the sweep
+    n_seeds: int = 3  # independent runs per cell of the sweep, stacked in one graph
 
     def __post_init__(self):
         check_depth(self.depth)
@@ -446,7 +446,7 @@ class PlacementConfig:
     batch_size: int = 32  # the book's (Keras's default) batch size
     n_train: int = 3000  # first n of the book's training images
     n_valid: int = 1000  # first n of the book's validation images
-    n_seeds: int = 3  # runs per placement; placements are interleaved seed by seed
+    n_seeds: int = 5  # runs per placement, each its own timed Keras fit; placements interleaved seed by seed
 
     def __post_init__(self):
         check_learning_rate(self.learning_rate)
