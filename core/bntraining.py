@@ -215,15 +215,28 @@ def engine_config(config: TrainConfig):
                             input_batch_norm=config.input_batch_norm, n_outputs=10, output_activation="softmax")
 
 
+def initial_weights(config: TrainConfig, seeds) -> tuple[np.ndarray, ...]:
+    """The stacked initial weights `train_seeds` starts from: copy k is `build_model(config, seeds[k])`'s weights.
+
+    Computing them seeds Keras's global generator, which resets TensorFlow's global seed, and TensorFlow then
+    clears its kernel caches: the next call of every compiled engine function costs about a second more on
+    this machine. Experiments therefore draw all their runs' initial weights first, then train.
+    """
+    from core import engine
+
+    return engine.initial_weights(engine_config(config), tuple(int(seed) for seed in seeds))
+
+
 def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
                 progress_offset: int = 0, progress_total: int | None = None,
-                gradient_norms: bool = False) -> SeedRuns:
+                gradient_norms: bool = False, initial: tuple[np.ndarray, ...] | None = None) -> SeedRuns:
     """Train one copy of the network per seed, all in one graph (`core.engine`), and return their histories.
 
     seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes the initial weights
     (those of `core.models.mlp(..., seed=s)`) and the batch order (`core.engine.batch_order(s, epoch, n)`);
     the result equals a plain Keras `fit` per seed on that order (tests/test_bntraining.py). With
-    `gradient_norms`, also the per-layer kernel gradient norms of the first training step.
+    `gradient_norms`, also the per-layer kernel gradient norms of the first training step. `initial`:
+    `initial_weights(config, seeds)` computed ahead (see there why); by default computed here.
     Progress is reported once per epoch of the stacked run as (progress_offset + epochs done, progress_total);
     the defaults count this call alone. `epoch_seconds` is all nan: no single model's epoch was timed.
     """
@@ -231,11 +244,10 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
 
     seeds = tuple(int(seed) for seed in seeds)
     check_seeds(len(seeds))
-    network = engine_config(config)
-    initial = engine.initial_weights(network, seeds)
+    initial = initial_weights(config, seeds) if initial is None else initial
     # The engine caches its compiled epoch per MLPConfig, initialiser included, though the initialiser only
     # decides the initial weights (passed in above). One graph per architecture saves a trace per initialiser.
-    graph = replace(network, initializer="glorot_uniform")
+    graph = replace(engine_config(config), initializer="glorot_uniform")
     total = progress_total if progress_total is not None else config.epochs
 
     def forward(done: int, _total: int, message: str) -> None:  # the engine's message starts "phase 1, "
@@ -358,11 +370,12 @@ def vanishing_gradients(config: VanishingConfig, progress: ProgressCallback | No
     (seed s's first batch of `batch_size` images, BN in training mode, before any weight has moved).
     """
     seeds = tuple(range(config.n_seeds))
+    starts = {batch_norm: initial_weights(config.train_config(batch_norm), seeds) for batch_norm in ("none", "after")}
     norms, runs = {}, {}
     for index, batch_norm in enumerate(("none", "after")):
         runs[batch_norm] = train_seeds(config.train_config(batch_norm), seeds, progress,
                                        progress_offset=index * config.epochs, progress_total=2 * config.epochs,
-                                       gradient_norms=True)
+                                       gradient_norms=True, initial=starts[batch_norm])
         norms[batch_norm] = runs[batch_norm].first_step_gradient_norms
     return VanishingResult(gradient_norms=norms, runs=runs)
 
@@ -423,12 +436,14 @@ def lr_sweep(config: SweepConfig, progress: ProgressCallback | None = None) -> S
     total = 2 * len(config.initializers) * len(config.learning_rates) * config.epochs
     done = 0
     accuracy = {}
+    starts = {(batch_norm, initializer): initial_weights(config.train_config(batch_norm, initializer, 1.0), seeds)
+              for batch_norm in ("none", "after") for initializer in config.initializers}  # the same for every rate
     for batch_norm in ("none", "after"):
         table = np.zeros((len(config.initializers), len(config.learning_rates), config.n_seeds))
         for i, initializer in enumerate(config.initializers):
             for j, learning_rate in enumerate(config.learning_rates):
                 runs = train_seeds(config.train_config(batch_norm, initializer, learning_rate), seeds, progress,
-                                   progress_offset=done, progress_total=total)
+                                   progress_offset=done, progress_total=total, initial=starts[batch_norm, initializer])
                 done += config.epochs
                 final = runs.val_accuracy[:, -1]
                 diverged = ~np.isfinite(runs.train_loss[:, -1]) | ~np.isfinite(final)
