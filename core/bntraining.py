@@ -250,8 +250,9 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
     graph = replace(engine_config(config), initializer="glorot_uniform")
     total = progress_total if progress_total is not None else config.epochs
 
-    def forward(done: int, _total: int, message: str) -> None:  # the engine's message starts "phase 1, "
-        report(progress, progress_offset + done, total, f"{len(seeds)} seed(s) in one graph, {message[9:]}")
+    def forward(done: int, _total: int, message: str) -> None:  # message: "phase 1, epoch 2: mean loss ..."
+        report(progress, progress_offset + done, total,
+               f"{len(seeds)} seed(s) in one graph, epoch {done}/{config.epochs}: {message.split(': ', 1)[-1]}")
 
     x_train, y_train, x_valid, y_valid = _subset(config)
     run = engine.train(graph, engine.Data(x_train, y_train, x_valid, y_valid),
@@ -495,7 +496,7 @@ def placement_runs(config: PlacementConfig, progress: ProgressCallback | None = 
 
 
 def _concat(runs: list[SeedRuns]) -> SeedRuns:
-    return SeedRuns(seeds=tuple(seed for run in runs for seed in run.seeds),
+    return SeedRuns(seeds=tuple(seed for run in runs for seed in run.seeds), seconds=sum(run.seconds for run in runs),
                     **{name: np.concatenate([getattr(run, name) for run in runs])
                        for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds")})
 
