@@ -109,8 +109,10 @@ vanishing_config = config_or_error_ui(lambda: replace(
     vanishing_defaults, depth=depth, activation=activation, learning_rate=vanishing_lr, n_seeds=vanishing_seeds))
 st.caption(f"{vanishing_defaults.units} units per layer, Glorot-uniform weights, SGD, batch "
            f"{vanishing_defaults.batch_size}, {vanishing_defaults.epochs} epochs on the first "
-           f"{vanishing_defaults.n_train:,} training images; the BN variant has BN on the inputs and after every "
-           "hidden layer.")
+           f"{vanishing_defaults.n_train:,} training images, validated on {vanishing_defaults.n_valid:,}; the BN "
+           "variant has BN on the inputs and after every hidden layer. The gradient norms are those of each seed's "
+           "first update. All seeds of a variant train together as copies in one graph (`core.engine`), each "
+           "exactly as its own Keras model would on the same batches.")
 result = trained_result_ui("deep", vanishing_config, "Training the deep nets")
 if result is not None:
     names = {"none": "no BN", "after": "BN"}
@@ -148,9 +150,11 @@ with columns[3]:
 sweep_config = config_or_error_ui(lambda: replace(
     sweep_defaults, learning_rates=tuple(sorted(learning_rates)), initializers=tuple(initializers),
     activation=sweep_activation, n_seeds=sweep_seeds))
-st.caption(f"{sweep_defaults.depth} hidden layers of {sweep_defaults.units} units, SGD, {sweep_defaults.epochs} "
-           f"epochs on {sweep_defaults.n_train:,} images: short runs, so this is about what starts to train. "
-           "A run whose loss became nan counts as chance (0.1).")
+st.caption(f"{sweep_defaults.depth} hidden layers of {sweep_defaults.units} units, SGD, batch "
+           f"{sweep_defaults.batch_size}, {sweep_defaults.epochs} epochs on {sweep_defaults.n_train:,} images: short "
+           "runs, so this is about what starts to train. A run whose loss became nan counts as chance (0.1). "
+           "Seed s gives every cell the same batch order, so the initialiser lines differ only in their starting "
+           "weights; the seeds of a cell train together in one graph.")
 result = trained_result_ui("sweep", sweep_config, "Sweeping learning rates")
 if result is not None:
     named = {"no BN": result.final_accuracy["none"], "BN": result.final_accuracy["after"]}
@@ -182,6 +186,8 @@ st.code(
     "# none:   Dense(300, activation='elu', kernel_initializer='he_normal')",
     language="python",
 )
+st.caption(f"SGD, batch {placement_defaults.batch_size}, on the first {placement_defaults.n_train:,} training images, "
+           f"validated on {placement_defaults.n_valid:,}.")
 result = trained_result_ui("book", placement_config, "Training the book's model three ways")
 if result is not None:
     names = {"after": "BN after", "before": "BN before", "none": "no BN"}
@@ -204,7 +210,9 @@ if result is not None:
                     f"{np.nanmean(reach):.1f}" if np.isfinite(reach).any() else "not reached",
                     help="The accuracy the BN-free model ends with, averaged over seeds.")
     st.caption("Times are measured on this server while the run happened, after a warm-up that excludes the "
-               "one-off graph tracing; other load on the machine makes them noisy.")
+               "one-off graph tracing; other load on the machine makes them noisy. Unlike sections 1 and 2, each "
+               "seed here is its own Keras `fit`, timed epoch by epoch: the seconds axis must be what one model's "
+               "epoch costs, and a run that stacks the seeds into one graph shares its epochs among them.")
 
 # ---- 4. prediction time ----
 st.header("4. The prediction-time cost, and folding BN away")

@@ -2,22 +2,30 @@
 
 Four experiments, each a pure function of a frozen config (so pages can cache them):
 
-1. `gradient_norms`: per-layer gradient norms of a deep saturating MLP at the start of training,
-   with and without BN (the vanishing-gradient picture), plus `train_seeds` learning curves.
+1. `vanishing_gradients`: per-layer gradient norms of a deep saturating MLP at its first training step,
+   with and without BN (the vanishing-gradient picture), plus learning curves over seeds.
 2. `lr_sweep`: final validation accuracy over learning rates x initialisers, with and without BN.
 3. `placement_runs`: the book's model with BN after / before the activation / none, with the
    wall-clock time of every epoch, so accuracy can be plotted against seconds as well as epochs.
 4. `inference_latency`: prediction time per batch for BN, no BN and BN folded into the Dense layers.
 
-All multi-seed training goes through ONE function, `train_seeds(config, seeds, progress)`, that
-returns arrays shaped (n_seeds, n_epochs). It trains plain Keras models one seed after another
-today; the stacked-seed engine (`core.engine`) can replace its body later without touching callers.
+Two ways to train one configuration over many seeds, both returning `SeedRuns` with arrays shaped
+(n_seeds, n_epochs):
+
+- `train_seeds` (experiments 1 and 2): every seed a copy in ONE graph, through the stacked-seed engine
+  (`core.engine`, proven equal to separate Keras models by tests/test_engine.py). Seed s starts from the
+  weights `core.models.mlp(..., seed=s)` gives and shuffles with `engine.batch_order(s, epoch, n)`.
+- `keras_seeds` (experiment 3): one plain Keras `fit` per seed, each epoch timed. Experiment 3 plots
+  accuracy against wall-clock seconds, and that axis must be what one model's epoch costs in the book's
+  Keras code. A stacked run has no such number: its epoch time is shared by all copies, and dividing it
+  by the number of copies would credit BN and no-BN alike with the batching gains of the stacked matmuls
+  (and a different per-step overhead), which is exactly the cost the claim is about.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -87,7 +95,13 @@ class SeedRuns:
     train_accuracy: np.ndarray  # (n_seeds, n_epochs)
     val_loss: np.ndarray  # (n_seeds, n_epochs) validation loss after each epoch
     val_accuracy: np.ndarray  # (n_seeds, n_epochs) validation accuracy after each epoch
-    epoch_seconds: np.ndarray  # (n_seeds, n_epochs) wall-clock seconds of each epoch (training + validation)
+    # (n_seeds, n_epochs) wall-clock seconds of one model's epoch (training + validation), from `keras_seeds`;
+    # all nan from `train_seeds`, whose stacked epochs train every seed at once (see the module docstring)
+    epoch_seconds: np.ndarray
+    # (n_seeds, n_dense) L2 norm of the loss gradient w.r.t. each Dense kernel at the first training step
+    # (input side first), when `train_seeds` was asked for it; else None
+    first_step_gradient_norms: np.ndarray | None = None
+    seconds: float = float("nan")  # wall-clock seconds of the whole call
 
 
 def build_model(config: TrainConfig, seed: int):
@@ -190,15 +204,72 @@ def _use_initializer(model, config: TrainConfig) -> None:
             layer.kernel_initializer = keras.initializers.get(config.initializer)
 
 
-def _reinitialized(model, seed: int):
-    reinitialize(model, seed)
-    return model
+def engine_config(config: TrainConfig):
+    """The `core.engine.MLPConfig` of a TrainConfig's network (10-way softmax output, as `build_model`)."""
+    from core import engine
+
+    if config.book_model:
+        return engine.MLPConfig.book_bn(config.batch_norm)
+    return engine.MLPConfig(hidden_units=config.hidden_units, activation=config.activation,
+                            initializer=config.initializer, batch_norm=config.batch_norm,
+                            input_batch_norm=config.input_batch_norm, n_outputs=10, output_activation="softmax")
+
+
+def initial_weights(config: TrainConfig, seeds) -> tuple[np.ndarray, ...]:
+    """The stacked initial weights `train_seeds` starts from: copy k is `build_model(config, seeds[k])`'s weights.
+
+    Computing them seeds Keras's global generator, which resets TensorFlow's global seed, and TensorFlow then
+    clears its kernel caches: the next call of every compiled engine function costs about a second more on
+    this machine. Experiments therefore draw all their runs' initial weights first, then train.
+    """
+    from core import engine
+
+    return engine.initial_weights(engine_config(config), tuple(int(seed) for seed in seeds))
 
 
 def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
                 progress_offset: int = 0, progress_total: int | None = None,
+                gradient_norms: bool = False, initial: tuple[np.ndarray, ...] | None = None) -> SeedRuns:
+    """Train one copy of the network per seed, all in one graph (`core.engine`), and return their histories.
+
+    seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes the initial weights
+    (those of `core.models.mlp(..., seed=s)`) and the batch order (`core.engine.batch_order(s, epoch, n)`);
+    the result equals a plain Keras `fit` per seed on that order (tests/test_bntraining.py). With
+    `gradient_norms`, also the per-layer kernel gradient norms of the first training step. `initial`:
+    `initial_weights(config, seeds)` computed ahead (see there why); by default computed here.
+    Progress is reported once per epoch of the stacked run as (progress_offset + epochs done, progress_total);
+    the defaults count this call alone. `epoch_seconds` is all nan: no single model's epoch was timed.
+    """
+    from core import engine
+
+    seeds = tuple(int(seed) for seed in seeds)
+    check_seeds(len(seeds))
+    initial = initial_weights(config, seeds) if initial is None else initial
+    # The engine caches its compiled epoch per MLPConfig, initialiser included, though the initialiser only
+    # decides the initial weights (passed in above). One graph per architecture saves a trace per initialiser.
+    graph = replace(engine_config(config), initializer="glorot_uniform")
+    total = progress_total if progress_total is not None else config.epochs
+
+    def forward(done: int, _total: int, message: str) -> None:  # message: "phase 1, epoch 2: mean loss ..."
+        report(progress, progress_offset + done, total,
+               f"{len(seeds)} seed(s) in one graph, epoch {done}/{config.epochs}: {message.split(': ', 1)[-1]}")
+
+    x_train, y_train, x_valid, y_valid = _subset(config)
+    run = engine.train(graph, engine.Data(x_train, y_train, x_valid, y_valid),
+                       [engine.Phase(epochs=config.epochs, learning_rate=config.learning_rate)], seeds,
+                       batch_size=config.batch_size, initial=initial, record_grad_norms=gradient_norms,
+                       progress=forward)
+    return SeedRuns(seeds=seeds, train_loss=run.loss.astype(float), train_accuracy=run.accuracy.astype(float),
+                    val_loss=run.val_loss.astype(float), val_accuracy=run.val_accuracy.astype(float),
+                    epoch_seconds=np.full(run.loss.shape, np.nan),
+                    first_step_gradient_norms=run.layer_grad_norm[:, 0].astype(float) if gradient_norms else None,
+                    seconds=run.seconds)
+
+
+def keras_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
+                progress_offset: int = 0, progress_total: int | None = None,
                 trainers: dict | None = None) -> SeedRuns:
-    """Train one model per seed (plain Keras `fit`, one after another) and stack the per-epoch histories.
+    """Train one model per seed (plain Keras `fit`, one after another), timing each epoch; stack the histories.
 
     seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes both the initial
     weights (`reinitialize`) and the shuffling order. Progress is reported once per epoch as
@@ -208,6 +279,7 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
     import keras
     import tensorflow as tf
 
+    started = time.perf_counter()
     seeds = tuple(int(seed) for seed in seeds)
     check_seeds(len(seeds))
     x_train, y_train, x_valid, y_valid = (tf.convert_to_tensor(a) for a in _subset(config))  # once for all seeds
@@ -240,7 +312,7 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
 
     return SeedRuns(seeds=seeds, train_loss=stack("loss"), train_accuracy=stack("accuracy"),
                     val_loss=stack("val_loss"), val_accuracy=stack("val_accuracy"),
-                    epoch_seconds=np.array(times, dtype=float))
+                    epoch_seconds=np.array(times, dtype=float), seconds=time.perf_counter() - started)
 
 
 # ---- 1. vanishing gradients -------------------------------------------------------------------
@@ -252,12 +324,11 @@ class VanishingConfig:
     activation: str = "sigmoid"  # saturating activation: "sigmoid" (logistic) or "tanh"
     initializer: str = "glorot_uniform"  # Keras's default
     learning_rate: float = 0.01  # SGD
-    epochs: int = 4  # enough for the BN net to leave its plateau on 3,000 images
+    epochs: int = 4  # enough for the BN net to leave its plateau
     batch_size: int = 32
-    n_train: int = 3000  # first n of the book's training images
+    n_train: int = 5000  # first n of the book's training images
     n_valid: int = 1000  # first n of the book's validation images
-    n_seeds: int = 3  # independent runs (initial weights and shuffling)
-    gradient_batch: int = 256  # images in the batch whose gradient is measured at initialisation
+    n_seeds: int = 5  # independent runs (initial weights and shuffling), stacked in one graph per variant
 
     def __post_init__(self):
         check_depth(self.depth)
@@ -270,8 +341,7 @@ class VanishingConfig:
 
     @classmethod
     def tiny(cls) -> "VanishingConfig":
-        return cls(depth=4, units=16, epochs=2, batch_size=64, n_train=256, n_valid=128, n_seeds=1,
-                   gradient_batch=64)
+        return cls(depth=4, units=16, epochs=2, batch_size=64, n_train=256, n_valid=128, n_seeds=1)
 
     def train_config(self, batch_norm: str) -> TrainConfig:
         return TrainConfig(hidden_units=(self.units,) * self.depth, activation=self.activation,
@@ -288,42 +358,26 @@ def dense_layers(model) -> list:
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
-def layer_gradient_norms(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """L2 norm of the loss gradient w.r.t. each Dense kernel, in training mode (BN uses batch statistics).
-
-    x: (batch, 28, 28); y: (batch,). Returns (n_dense,), input side first. The loss is the mean
-    sparse categorical cross-entropy, as in training.
-    """
-    import keras
-    import tensorflow as tf
-
-    kernels = [layer.kernel for layer in dense_layers(model)]
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
-    gradients = tape.gradient(loss, kernels)
-    return np.array([float(tf.norm(gradient)) for gradient in gradients])
-
-
 @dataclass(frozen=True)
 class VanishingResult:
-    gradient_norms: dict  # batch_norm ("none"/"after") -> (n_seeds, n_dense) norms at initialisation
+    gradient_norms: dict  # batch_norm ("none"/"after") -> (n_seeds, n_dense) norms at the first training step
     runs: dict  # batch_norm -> SeedRuns
 
 
 def vanishing_gradients(config: VanishingConfig, progress: ProgressCallback | None = None) -> VanishingResult:
-    """Gradient norms at initialisation and learning curves of the deep net, without and with BN."""
+    """Gradient norms at the first training step and learning curves of the deep net, without and with BN.
+
+    Each variant is one stacked run of all seeds; the gradient norms are those of that run's first update
+    (seed s's first batch of `batch_size` images, BN in training mode, before any weight has moved).
+    """
     seeds = tuple(range(config.n_seeds))
-    splits_x, splits_y, _, _ = _subset(config.train_config("none"))
-    x, y = splits_x[:config.gradient_batch], splits_y[:config.gradient_batch]
+    starts = {batch_norm: initial_weights(config.train_config(batch_norm), seeds) for batch_norm in ("none", "after")}
     norms, runs = {}, {}
-    total = 2 * config.n_seeds * config.epochs
     for index, batch_norm in enumerate(("none", "after")):
-        train_config = config.train_config(batch_norm)
-        model = build_model(train_config, 0)
-        norms[batch_norm] = np.array([layer_gradient_norms(_reinitialized(model, seed), x, y) for seed in seeds])
-        runs[batch_norm] = train_seeds(train_config, seeds, progress, progress_offset=index * total // 2,
-                                       progress_total=total, trainers={})
+        runs[batch_norm] = train_seeds(config.train_config(batch_norm), seeds, progress,
+                                       progress_offset=index * config.epochs, progress_total=2 * config.epochs,
+                                       gradient_norms=True, initial=starts[batch_norm])
+        norms[batch_norm] = runs[batch_norm].first_step_gradient_norms
     return VanishingResult(gradient_norms=norms, runs=runs)
 
 
@@ -336,11 +390,11 @@ class SweepConfig:
     depth: int = 4  # hidden layers
     units: int = 64  # units per hidden layer
     activation: str = "tanh"  # hidden activation
-    epochs: int = 2  # short on purpose: 2 x 3 x 4 runs per seed
+    epochs: int = 3  # short on purpose: 2 x 2 x 4 stacked runs
     batch_size: int = 64
-    n_train: int = 1500  # first n of the book's training images
+    n_train: int = 3000  # first n of the book's training images
     n_valid: int = 1000  # first n of the book's validation images
-    n_seeds: int = 1  # independent runs per cell of the sweep
+    n_seeds: int = 3  # independent runs per cell of the sweep, stacked in one graph
 
     def __post_init__(self):
         check_depth(self.depth)
@@ -380,17 +434,18 @@ def lr_sweep(config: SweepConfig, progress: ProgressCallback | None = None) -> S
     A run whose loss became nan (divergence) counts as chance-level accuracy, 0.1.
     """
     seeds = tuple(range(config.n_seeds))
-    per_run = config.n_seeds * config.epochs
-    total = 2 * len(config.initializers) * len(config.learning_rates) * per_run
+    total = 2 * len(config.initializers) * len(config.learning_rates) * config.epochs
     done = 0
-    accuracy, trainers = {}, {}
+    accuracy = {}
+    starts = {(batch_norm, initializer): initial_weights(config.train_config(batch_norm, initializer, 1.0), seeds)
+              for batch_norm in ("none", "after") for initializer in config.initializers}  # the same for every rate
     for batch_norm in ("none", "after"):
         table = np.zeros((len(config.initializers), len(config.learning_rates), config.n_seeds))
         for i, initializer in enumerate(config.initializers):
             for j, learning_rate in enumerate(config.learning_rates):
                 runs = train_seeds(config.train_config(batch_norm, initializer, learning_rate), seeds, progress,
-                                   progress_offset=done, progress_total=total, trainers=trainers)
-                done += per_run
+                                   progress_offset=done, progress_total=total, initial=starts[batch_norm, initializer])
+                done += config.epochs
                 final = runs.val_accuracy[:, -1]
                 diverged = ~np.isfinite(runs.train_loss[:, -1]) | ~np.isfinite(final)
                 table[i, j] = np.where(diverged, 0.1, final)
@@ -407,7 +462,7 @@ class PlacementConfig:
     batch_size: int = 32  # the book's (Keras's default) batch size
     n_train: int = 3000  # first n of the book's training images
     n_valid: int = 1000  # first n of the book's validation images
-    n_seeds: int = 3  # runs per placement; placements are interleaved seed by seed
+    n_seeds: int = 5  # runs per placement, each its own timed Keras fit; placements interleaved seed by seed
 
     def __post_init__(self):
         check_learning_rate(self.learning_rate)
@@ -434,14 +489,14 @@ def placement_runs(config: PlacementConfig, progress: ProgressCallback | None = 
     done, trainers = 0, {}
     for seed in range(config.n_seeds):
         for placement in PLACEMENTS:
-            per_seed[placement].append(train_seeds(config.train_config(placement), (seed,), progress,
+            per_seed[placement].append(keras_seeds(config.train_config(placement), (seed,), progress,
                                                    progress_offset=done, progress_total=total, trainers=trainers))
             done += config.epochs
     return {placement: _concat(runs) for placement, runs in per_seed.items()}
 
 
 def _concat(runs: list[SeedRuns]) -> SeedRuns:
-    return SeedRuns(seeds=tuple(seed for run in runs for seed in run.seeds),
+    return SeedRuns(seeds=tuple(seed for run in runs for seed in run.seeds), seconds=sum(run.seconds for run in runs),
                     **{name: np.concatenate([getattr(run, name) for run in runs])
                        for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds")})
 

@@ -36,28 +36,6 @@ def _manual_norms(model, x, y, batch_norm: str, input_batch_norm: bool):
     return np.array([float(tf.norm(g)) for g in tape.gradient(loss, kernels)])
 
 
-@pytest.mark.parametrize("batch_norm", ["none", "after", "before"])
-def test_gradient_norms_match_a_direct_gradient_tape(batch_norm, fashion_mnist):
-    x = fashion_mnist.x_train[:64].astype("float32") / 255.0
-    y = fashion_mnist.y_train[:64]
-    model = models.mlp((12, 10, 8), activation="sigmoid", initializer="glorot_uniform", batch_norm=batch_norm,
-                       input_batch_norm=batch_norm != "none", seed=7)
-    ours = bntraining.layer_gradient_norms(model, x, y)
-    reference = _manual_norms(model, x, y, batch_norm, batch_norm != "none")
-    assert ours.shape == (4,)
-    np.testing.assert_allclose(ours, reference, rtol=2e-3, atol=1e-9)
-
-
-def test_deep_sigmoid_gradients_vanish_without_bn_and_not_with_it(fashion_mnist):
-    x = fashion_mnist.x_train[:256].astype("float32") / 255.0
-    y = fashion_mnist.y_train[:256]
-    config = bntraining.VanishingConfig(depth=10, units=100)
-    plain = bntraining.layer_gradient_norms(bntraining.build_model(config.train_config("none"), 0), x, y)
-    normed = bntraining.layer_gradient_norms(bntraining.build_model(config.train_config("after"), 0), x, y)
-    assert plain[0] / plain[-2] < 1e-3  # first hidden layer vs last hidden layer
-    assert normed[0] / normed[-2] > 0.1
-
-
 def _tiny_train_config(**changes):
     base = dict(hidden_units=(16, 16), activation="tanh", batch_norm="after", input_batch_norm=True,
                 learning_rate=0.05, epochs=2, batch_size=32, n_train=200, n_valid=100)
@@ -65,18 +43,81 @@ def _tiny_train_config(**changes):
     return bntraining.TrainConfig(**base)
 
 
-def test_train_seeds_matches_a_plain_keras_fit_and_reports_progress(fashion_mnist):
+def _book_subset(fashion_mnist, n_train, n_valid):
+    """The first n of the book's training (after the 5,000 validation images) and validation images, as floats."""
+    train = slice(5000, 5000 + n_train)
+    return (fashion_mnist.x_train[train].astype("float32") / 255.0, fashion_mnist.y_train[train],
+            fashion_mnist.x_train[:n_valid].astype("float32") / 255.0, fashion_mnist.y_train[:n_valid])
+
+
+@pytest.mark.parametrize("batch_norm", ["none", "after", "before"])
+def test_first_step_gradient_norms_match_a_direct_gradient_tape(batch_norm, fashion_mnist):
+    from core import engine
+
+    config = _tiny_train_config(hidden_units=(12, 10, 8), activation="sigmoid", batch_norm=batch_norm,
+                                input_batch_norm=batch_norm != "none", epochs=1, batch_size=64, n_train=128,
+                                n_valid=64)
+    runs = bntraining.train_seeds(config, (7, 8), gradient_norms=True)
+    assert runs.first_step_gradient_norms.shape == (2, 4)
+    x, y, _, _ = _book_subset(fashion_mnist, 128, 64)
+    for copy, seed in enumerate((7, 8)):
+        first_batch = engine.batch_order(seed, 0, 128)[:64]  # the batch of seed's first update
+        model = bntraining.build_model(config, seed)  # the initial weights seed's copy starts from
+        reference = _manual_norms(model, x[first_batch], y[first_batch], batch_norm, batch_norm != "none")
+        np.testing.assert_allclose(runs.first_step_gradient_norms[copy], reference, rtol=2e-3, atol=1e-9)
+
+
+def test_deep_sigmoid_gradients_vanish_without_bn_and_not_with_it(fashion_mnist):
+    config = bntraining.VanishingConfig(depth=10, units=100, epochs=1, n_train=64, n_valid=64, n_seeds=2)
+    result = bntraining.vanishing_gradients(config)
+    plain, normed = result.gradient_norms["none"], result.gradient_norms["after"]
+    assert plain.shape == normed.shape == (2, 11)
+    assert np.all(plain[:, 0] / plain[:, -2] < 1e-3)  # first hidden layer vs last hidden layer
+    assert np.all(normed[:, 0] / normed[:, -2] > 0.1)
+
+
+def test_train_seeds_equals_plain_keras_fits_on_the_engines_batch_order(fashion_mnist):
+    """The stacked engine against one ordinary Keras model per seed: same initial weights, same batches."""
     import keras
+
+    from core import engine
 
     config = _tiny_train_config()
     calls = []
     runs = bntraining.train_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
+    assert runs.val_accuracy.shape == runs.train_loss.shape == runs.epoch_seconds.shape == (2, 2)
+    assert np.isnan(runs.epoch_seconds).all()  # a stacked epoch is no single model's epoch
+    assert calls == [(1, 2), (2, 2)]
+    x, y, x_valid, y_valid = _book_subset(fashion_mnist, 200, 100)
+    for copy, seed in enumerate((3, 4)):
+        model = bntraining.build_model(config, seed)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.05),
+                      metrics=["accuracy"])
+        history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+        for epoch in range(2):
+            order = engine.batch_order(seed, epoch, 200)
+            fit = model.fit(x[order], y[order], batch_size=32, epochs=1, shuffle=False, verbose=0,
+                            validation_data=(x_valid, y_valid))
+            for key in history:
+                history[key] += fit.history[key]
+        np.testing.assert_allclose(runs.train_loss[copy], history["loss"], rtol=1e-4)
+        np.testing.assert_allclose(runs.val_loss[copy], history["val_loss"], rtol=1e-4)
+        np.testing.assert_allclose(runs.train_accuracy[copy], history["accuracy"], atol=1e-6)
+        np.testing.assert_allclose(runs.val_accuracy[copy], history["val_accuracy"], atol=1e-6)
+
+
+def test_keras_seeds_matches_a_plain_keras_fit_and_times_every_epoch(fashion_mnist):
+    import keras
+
+    config = _tiny_train_config()
+    calls = []
+    runs = bntraining.keras_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
     assert runs.val_accuracy.shape == runs.epoch_seconds.shape == runs.train_loss.shape == (2, 2)
     assert np.all(runs.epoch_seconds > 0)
     assert calls[-1] == (4, 4) and [done for done, _ in calls] == [1, 2, 3, 4]
 
     # Plain Keras for seed 4: a fresh model and optimizer, fit on the same batches (the book's splits, first
-    # 200 training and 100 validation images, shuffled by seed 4). train_seeds reuses one compiled model across
+    # 200 training and 100 validation images, shuffled by seed 4). keras_seeds reuses one compiled model across
     # seeds and runs 16 steps per call; neither may change the numbers.
     train, valid = bntraining.datasets(fashion_mnist.x_train[5000:5200].astype("float32") / 255.0,
                                        fashion_mnist.y_train[5000:5200],
@@ -119,10 +160,10 @@ def test_reinitialize_draws_seeded_weights_from_each_layers_initializer():
 
 def test_a_shared_trainer_gives_the_same_runs_as_a_fresh_one(fashion_mnist):
     shared = {}
-    bntraining.train_seeds(_tiny_train_config(initializer="glorot_uniform", epochs=1), (0,), trainers=shared)
+    bntraining.keras_seeds(_tiny_train_config(initializer="glorot_uniform", epochs=1), (0,), trainers=shared)
     config = _tiny_train_config(initializer="random_normal", learning_rate=0.2, epochs=1)
-    reused = bntraining.train_seeds(config, (1,), trainers=shared)
-    fresh = bntraining.train_seeds(config, (1,))
+    reused = bntraining.keras_seeds(config, (1,), trainers=shared)
+    fresh = bntraining.keras_seeds(config, (1,))
     np.testing.assert_allclose(reused.train_loss, fresh.train_loss, rtol=1e-5)
     np.testing.assert_allclose(reused.val_loss, fresh.val_loss, rtol=1e-5)
 
