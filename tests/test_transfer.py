@@ -119,3 +119,13 @@ def test_keras3_saves_native_keras_files_and_calls_hdf5_legacy(tiny_model_a, tmp
     assert "legacy" in caplog.text
     with pytest.raises(ValueError, match=r"\.keras"):
         tiny_model_a.save(tmp_path / "model_A")
+
+
+def test_b_from_scratch_reference_run(tiny_tasks):
+    calls = []
+    model, history = transfer.train_b_from_scratch(TINY, tiny_tasks, seed=0,
+                                                   progress=lambda done, total, message: calls.append(done))
+    assert len(history["val_accuracy"]) == TINY.b_epochs and calls == list(range(1, TINY.b_epochs + 1))
+    assert model.output_shape == (None, 1)
+    again, _ = transfer.train_b_from_scratch(TINY, tiny_tasks, seed=0)  # same seed, same run
+    np.testing.assert_allclose(again.get_weights()[0], model.get_weights()[0], rtol=1e-5, atol=1e-6)
