@@ -137,7 +137,7 @@ if vary_a and not tiny_mode():
                "on a 2-core machine (model A dominates the cost; the B runs of 10 seeds share one graph).",
                icon=":material/timer:")
 comparison_pending, _ = job_panel_ui("tl_comparison_job", "Comparison")
-rows = transfer.stored_rows(config, seeds, results)
+rows = results.results(config, seeds)
 if len(rows) < len(seeds) and not comparison_pending:
     st.info(f"{len(rows)} of {len(seeds)} seeds are in the results store.", icon=":material/database:")
     if st.button(f"Train the {len(seeds) - len(rows)} missing seeds", key="tl_train_seeds", type="primary"):

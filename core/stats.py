@@ -124,6 +124,13 @@ def _paired(scratch_acc, transfer_acc) -> tuple[np.ndarray, np.ndarray]:
     return scratch, transfer
 
 
+# The one definition of a seed's gain, shared by the full summary and the class-pair heatmap.
+def paired_differences(scratch_acc, transfer_acc) -> np.ndarray:
+    """B on A minus B from scratch in points, per seed (n_seeds,), rounded so 99.25 - 97.20 is 2.05."""
+    scratch, transfer = _paired(scratch_acc, transfer_acc)
+    return np.round(100.0 * (transfer - scratch), 9)
+
+
 # BCa corrects the plain percentile interval for bias and skew, but scipy returns NaN when the
 # data are degenerate (e.g. every seed gives the same difference); the percentile interval of the
 # same resamples is then used (for identical values, that value itself).
@@ -319,7 +326,7 @@ def summarize(
     bootstrap in a fixed order, so the same seed gives the same summary."""
     scratch, transfer = _paired(scratch_acc, transfer_acc)
     generator = as_generator(rng)
-    differences = np.round(100.0 * (transfer - scratch), 9)  # 99.25 - 97.20 is 2.05, not 2.0499999
+    differences = paired_differences(scratch, transfer)
     mean = mean_difference(differences, generator, n_resamples)
     wilcoxon = wilcoxon_test(differences)
     ratio, ratio_per_seed = error_ratio_estimate(scratch, transfer, n_test, generator, n_resamples)
