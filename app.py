@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from ui.keras_state import keep_keras_state_across_reruns
 from ui.registry import HOME, PAGES
 from ui.sidebar import environment_panel
 
+keep_keras_state_across_reruns()
 st.set_page_config(page_title="Training deep nets: a lab", page_icon=":material/science:", layout="wide")
 
 navigation = st.navigation(

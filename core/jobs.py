@@ -144,8 +144,3 @@ _PROCESS_QUEUE = JobQueue()  # one per server process: every session's trainings
 # What pages and the command line call: the process-wide queue.
 def submit(key: Hashable, fn: JobFunction) -> JobHandle:
     return _PROCESS_QUEUE.submit(key, fn)
-
-
-# Pages ask this before letting anything reset Keras's global state (see ui/jobs.py).
-def pending() -> int:
-    return _PROCESS_QUEUE.pending()

@@ -180,24 +180,3 @@ def test_damaged_store_is_moved_aside_not_deleted(own_store):
     kept = list(own_store.glob(f"{store.DB_NAME}.damaged-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"not an SQLite file " * 200
     assert "0 of 3 seeds" in texts(app.info)
-
-
-def test_streamlit_reruns_leave_keras_state_alone_while_a_training_runs():
-    """Streamlit clears the Keras session after every script run; a job's model building must not see that."""
-    import keras
-    from keras.src.backend.common import global_state
-    from streamlit.runtime.scriptrunner import script_runner
-
-    import ui.jobs  # noqa: F401  (installs the guard)
-
-    gate = threading.Event()
-    handle = jobs.submit(("test", "a training in progress"), lambda progress: gate.wait(30))
-    try:
-        keras.utils.set_random_seed(1234)
-        script_runner._clean_problem_modules()  # what every rerun (and every poll) calls
-        assert global_state.get_global_attribute("global_random_seed") == 1234
-    finally:
-        gate.set()
-        handle.wait(30)
-    script_runner._clean_problem_modules()  # nothing pending: Streamlit's own clean-up runs again
-    assert global_state.get_global_attribute("global_random_seed") is None

@@ -76,3 +76,15 @@ def test_no_legacy_pages_folder():
     """A pages/ folder beside app.py would switch on Streamlit's automatic page discovery (see ui/registry.py)."""
     assert not (ROOT / "pages").exists()
     assert all(info.path.startswith("app_pages/") for info in ALL_PAGES)
+
+
+def test_app_stops_streamlit_resetting_keras_state():
+    """Streamlit's after-run clear_session() would reset Keras for every thread, trainings included."""
+    import keras
+    from keras.src.backend.common import global_state
+    from streamlit.runtime.scriptrunner import script_runner
+
+    AppTest.from_file(APP, default_timeout=60).run()  # app.py installs the guard for the process
+    keras.utils.set_random_seed(1234)
+    script_runner._clean_problem_modules()  # what Streamlit calls after every script run
+    assert global_state.get_global_attribute("global_random_seed") == 1234

@@ -8,47 +8,18 @@ results (from the store, or from the value this module returns).
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable, Hashable
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import script_runner
 
 from core import jobs
 
 POLL_SECONDS = 1.0  # how often a pending job's status is redrawn
 
 
-# Streamlit calls keras.backend.clear_session() after every script run, fragment polls included. That
-# swaps Keras's global state under a training running in core.jobs' worker thread: a model being built
-# gets two layers named "dense" (ValueError), or initial weights are drawn after the seed was wiped
-# (silently irreproducible). So while a job is pending, only the matplotlib part of that clean-up runs.
-def _keep_keras_state_while_training() -> None:
-    original = script_runner._clean_problem_modules
-    if getattr(original, "keeps_keras_state", False):
-        return
-
-    def clean_unless_training() -> None:
-        if jobs.pending() == 0:
-            original()
-        elif "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close("all")
-
-    clean_unless_training.keeps_keras_state = True
-    script_runner._clean_problem_modules = clean_unless_training
-
-
-_keep_keras_state_while_training()
-
-
 # Button handlers call this; the job runs in core.jobs' worker thread, never in the page's script.
 def submit_job(state_key: str, job_key: Hashable, fn: Callable) -> None:
     st.session_state[state_key] = jobs.submit(job_key, fn)
-
-
-def job_pending(state_key: str) -> bool:
-    handle = st.session_state.get(state_key)
-    return handle is not None and not handle.done()
 
 
 # Draws the live status of this section's job; returns (pending, result). The result is None
