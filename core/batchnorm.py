@@ -50,7 +50,7 @@ def check_batch_size(batch_size, maximum: int = MAX_BATCH_SIZE) -> int:
     """A batch holds 1..maximum examples."""
     try:
         whole = not isinstance(batch_size, bool) and int(batch_size) == batch_size
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         whole = False
     if not whole:
         raise ValueError(f"Batch size must be a whole number; got {batch_size!r}.")

@@ -79,11 +79,11 @@ def fold_batchnorm(model):
                 pending = (np.tile(pending[0], repeats), np.tile(pending[1], repeats))
             plan.append(("flatten",))
         elif isinstance(layer, layers.Activation):
+            if _is_linear(layer.activation):  # the identity: a pending BN map passes through it
+                continue
             if pending is not None:
                 raise ValueError(f"Cannot fold: a BN layer is followed by the nonlinearity {layer.name!r} before "
                                  "any Dense layer, so its affine map cannot move into a Dense layer's weights.")
-            if _is_linear(layer.activation):
-                continue
             plan.append(("activation", layer.activation))
         elif isinstance(layer, layers.Dropout):
             continue  # the identity at inference

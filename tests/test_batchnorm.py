@@ -211,6 +211,7 @@ def test_frozen_layer_runs_in_inference_mode():
     lambda: bn.sample_stream(bn.StreamConfig("rain")),
     lambda: bn.check_batch_size("many"),
     lambda: bn.check_batch_size(2.5),
+    lambda: bn.check_batch_size(float("inf")),
     lambda: bn.bn_parameter_shape(INPUT_3D, 3),
     lambda: bn.bn_parameter_shape(INPUT_3D, -4),
     lambda: bn.bn_parameter_shape(INPUT_3D, 0),

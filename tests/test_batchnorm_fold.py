@@ -122,3 +122,18 @@ def test_functional_models_and_unknown_layers_are_refused():
     _refused(keras.Model(inputs, layers.Dense(2)(layers.BatchNormalization()(inputs))), "Sequential")
     _refused(keras.Sequential([keras.Input((28, 28)), layers.Reshape((784,)), layers.Dense(3)]),
              "does not know how to fold")
+
+
+def test_a_linear_activation_between_bn_and_dense_still_folds():
+    import keras
+    from keras import layers
+
+    from core.batchnorm_fold import fold_batchnorm
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), layers.BatchNormalization(), layers.Activation("linear"),
+                              layers.Dense(3)])
+    bn = model.layers[0]
+    bn.set_weights([np.random.default_rng(0).uniform(0.5, 2.0, 4) for _ in range(4)])
+    x = np.random.default_rng(1).normal(size=(16, 4)).astype("float32")
+    np.testing.assert_allclose(fold_batchnorm(model).predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
