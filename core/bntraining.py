@@ -218,9 +218,8 @@ def engine_config(config: TrainConfig):
 def initial_weights(config: TrainConfig, seeds) -> tuple[np.ndarray, ...]:
     """The stacked initial weights `train_seeds` starts from: copy k is `build_model(config, seeds[k])`'s weights.
 
-    Computing them seeds Keras's global generator, which resets TensorFlow's global seed, and TensorFlow then
-    clears its kernel caches: the next call of every compiled engine function costs about a second more on
-    this machine. Experiments therefore draw all their runs' initial weights first, then train.
+    Experiments draw them up front and pass them in, so one compiled engine function (fixed initializer in
+    its config) serves every initializer of the sweep.
     """
     from core import engine
 

@@ -207,10 +207,14 @@ def _keras_initial_arrays(config: MLPConfig, seed: int) -> list[np.ndarray]:
     initializer is created, i.e. once per Dense layer in model order after `set_random_seed`; the
     draws themselves are stateless. tests/test_engine.py checks the result against the real model.
     """
+    import random
+
     import keras
 
     plan = layer_plan(config)
-    keras.utils.set_random_seed(seed)
+    # Only Python's generator: `keras.utils.set_random_seed` would also reset TensorFlow's global seed,
+    # which clears TF's kernel caches and costs about a second on every later compiled call.
+    random.seed(seed)
     dense = [layer for layer in plan if layer.kind == "dense"]
     names = [config.initializer] * (len(dense) - 1) + ["glorot_uniform"]  # the output Dense keeps the default
     initializers = iter([keras.initializers.get(name) for name in names])
