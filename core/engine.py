@@ -57,6 +57,8 @@ from core.progress import ProgressCallback, report
 
 LOSS_FOR_OUTPUT = {"softmax": "sparse_categorical_crossentropy", "sigmoid": "binary_crossentropy"}
 EVAL_CHUNK = 2048  # images per copy evaluated at once (bounds memory for many copies)
+SAMPLE_SPACE_MAX_IMAGES = 512  # train the first Dense in sample space below this training-set size (see _Run)
+SAMPLE_SPACE_MAX_FLOATS = 2 ** 26  # largest (K, n_valid, units) product kept for sample-space validation (256 MB)
 
 
 @dataclass(frozen=True)
@@ -270,14 +272,28 @@ def _activation(name: str):
             "softmax": tf.nn.softmax, "linear": tf.identity}[name]
 
 
-def _forward(config: MLPConfig, params, x, bn_training):
-    """Logits (K, b, n_outputs) and {index: new moving statistic}; x is (b, f) shared or (K, b, f)."""
+def _matmul(a, b, **kwargs):
+    """Batched matmul where a rank-2 operand (shared by all copies) broadcasts over the copies."""
+    import tensorflow as tf
+
+    if a.shape.rank == 2 and b.shape.rank == 3:
+        a = a[None]
+    elif b.shape.rank == 2 and a.shape.rank == 3:
+        b = b[None]
+    return tf.linalg.matmul(a, b, **kwargs)
+
+
+def _forward(config: MLPConfig, params, x, bn_training, first=None):
+    """Logits (K, b, n_outputs) and {index: new moving statistic}; x is (b, f) shared or (K, b, f).
+
+    `first`, if given, replaces x @ kernel of the first Dense layer (the sample-space path computes it).
+    """
     import tensorflow as tf
 
     plan, h, i, updates = layer_plan(config), x, 0, {}
     for index, layer in enumerate(plan):
         if layer.kind == "dense":
-            h = tf.linalg.matmul(h[None] if h.shape.rank == 2 else h, params[i])  # shared inputs broadcast
+            h = first if index == 0 and first is not None else _matmul(h, params[i])
             h = h + tf.expand_dims(params[i + 1], 1) if layer.use_bias else h  # (K, 1, units): cheap to differentiate
         else:
             h, updates = _batch_norm(config, params[i:i + 4], h, i, bn_training[index], updates)
@@ -362,7 +378,7 @@ def _data_spec(per_copy: bool, x: bool):
 
 @functools.lru_cache(maxsize=32)
 def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, momentum: bool, record_norms: bool,
-                    learning: bool):
+                    learning: bool, sample_space: bool = False):
     """A compiled function running one whole epoch of SGD over all copies (cached per configuration).
 
     The weights live in variables and are updated in place. When `learning` (the learning rate is
@@ -371,6 +387,10 @@ def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, 
     than three times (gradient, scaling, subtraction): on this machine the update of a stacked
     784x300 kernel is limited by memory traffic, not arithmetic. Without learning no weight changes
     and gradients are computed only when their norms are recorded; BN statistics move either way.
+
+    With `sample_space` the first Dense layer is kept as W = W0 + X^T C (see `_Run`): `x` holds the
+    Gram matrix X X^T, `sample_state` is (X W0, C), the step computes x_b W = (X W0)_b + (X X^T)_b C
+    and applies the SGD update to the batch's rows of C, which is exactly W -= lr * x_b^T dh.
     """
     import tensorflow as tf
 
@@ -384,30 +404,41 @@ def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, 
         global_norm, per_layer = _per_copy_norm(grads), tf.stack(per_layer, axis=1)
         return (global_norm / lr, per_layer / lr) if learning else (global_norm, per_layer)
 
-    def step(params, velocity, x, y, batch, lr, beta):
+    first_learned = sample_space and 0 in trainable  # array 0 is the first Dense kernel
+
+    def step(params, velocity, x, y, batch, lr, beta, sample_state):
         xb = tf.gather(x, batch, batch_dims=1) if per_copy_data else tf.gather(x, batch)
         yb = tf.gather(y, batch, batch_dims=1) if per_copy_data else tf.gather(y, batch)
-        watched = [params[i] for i in trainable]
+        first, targets = None, [params[i] for i in trainable]
+        if sample_space:  # xb holds the batch's rows of X X^T
+            start_product, c = sample_state
+            first = tf.gather(start_product, batch, batch_dims=1)
+            first = first + _matmul(xb, c) if first_learned else first
+            targets = [c] + targets[1:] if first_learned else targets
+        watched = [first] + targets[1:] if first_learned else targets
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(watched)
-            logits, updates = _forward(config, params, xb, bn_training)
+            logits, updates = _forward(config, params, xb, bn_training, first)
             losses, hits = _losses_and_hits(config, logits, yb)
             total = tf.reduce_sum(tf.reduce_mean(losses, axis=1))  # the copies' own means, summed
             total = total * lr if learning else total
         grads = tape.gradient(total, watched) if differentiate else []
         for i, value in updates.items():  # BN moving statistics from this batch (Keras updates them in the call)
             params[i].assign(value)
+        if learning and first_learned:  # the batch's rows of C take the first layer's output gradient
+            rows = tf.stack([tf.broadcast_to(tf.range(tf.shape(batch)[0])[:, None], tf.shape(batch)), batch], axis=-1)
+            grads = [tf.scatter_nd(rows, grads[0], tf.shape(c)) if momentum else (rows, grads[0])] + grads[1:]
         if learning and momentum:  # Keras 3 SGD: v = beta * v - lr * g; w += v (here lr * g is the gradient)
-            for i, v, g in zip(trainable, velocity, grads):
-                tf.raw_ops.ResourceApplyKerasMomentum(var=params[i].handle, accum=v.handle, lr=tf.constant(1.0),
+            for target, v, g in zip(targets, velocity, grads):
+                tf.raw_ops.ResourceApplyKerasMomentum(var=target.handle, accum=v.handle, lr=tf.constant(1.0),
                                                       grad=g, momentum=beta, use_nesterov=False)
         elif learning:  # Keras 3 SGD: w -= lr * g
-            for i, g in zip(trainable, grads):
-                params[i].assign_sub(g)
+            for target, g in zip(targets, grads):
+                target.scatter_nd_sub(*g) if isinstance(g, tuple) else target.assign_sub(g)
         return grads, losses, hits
 
     @tf.function(autograph=False)  # an explicit while loop: tracing without AutoGraph is about twice as fast
-    def epoch(params, velocity, x, y, order, batch_size, lr, beta):
+    def epoch(params, velocity, x, y, order, batch_size, lr, beta, sample_state):
         copies, n = tf.shape(order)[0], tf.shape(order)[1]
         n_steps = (n + batch_size - 1) // batch_size
         norms = tf.TensorArray(tf.float32, size=n_steps if record_norms else 0, element_shape=[None])
@@ -416,7 +447,7 @@ def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, 
 
         def body(s, loss_sum, hit_sum, norms, layer_norms):
             batch = order[:, s * batch_size:tf.minimum((s + 1) * batch_size, n)]
-            grads, losses, hits = step(params, velocity, x, y, batch, lr, beta)
+            grads, losses, hits = step(params, velocity, x, y, batch, lr, beta, sample_state)
             if record_norms:
                 global_norm, per_layer = norms_of(grads, copies, lr)
                 norms, layer_norms = norms.write(s, global_norm), layer_norms.write(s, per_layer)
@@ -443,17 +474,25 @@ def _variable(value, open_dims: int = 1, trainable: bool = False):
 
 
 @functools.lru_cache(maxsize=32)
-def _eval_function(config: MLPConfig, per_copy_data: bool):
-    """A compiled function: summed loss and hits per copy on one chunk, BN in inference mode."""
+def _eval_function(config: MLPConfig, per_copy_x: bool, per_copy_y: bool, sample_space: bool = False):
+    """A compiled function: summed loss and hits per copy on one chunk, BN in inference mode.
+
+    With `sample_space`, x is the chunk's rows of X_eval X^T and two more arguments give
+    X_eval W0 (K, m, units) and C, so the first layer's product is X_eval W0 + (X_eval X^T) C.
+    """
     import tensorflow as tf
 
     inference = (False,) * len(layer_plan(config))
     shapes = weight_shapes(config)
-    signature = (_specs(shapes), _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False))
+    x_spec = tf.TensorSpec([None] * (2 + per_copy_x), tf.float32) if sample_space else _data_spec(per_copy_x, x=True)
+    signature = (_specs(shapes), x_spec, _data_spec(per_copy_y, x=False))
+    signature += (tf.TensorSpec([None, None, shapes[0][1]], tf.float32), tf.TensorSpec([None, None, shapes[0][1]],
+                                                                                       tf.float32)) if sample_space else ()
 
     @tf.function(input_signature=signature, autograph=False)
-    def evaluate_chunk(params, x, y):
-        logits, _ = _forward(config, params, x, inference)
+    def evaluate_chunk(params, x, y, *sample_state):
+        first = sample_state[0] + _matmul(x, sample_state[1]) if sample_space else None
+        logits, _ = _forward(config, params, x, inference, first)
         losses, hits = _losses_and_hits(config, logits, y)
         return tf.reduce_sum(losses, axis=1), tf.reduce_sum(hits, axis=1)
 
@@ -495,19 +534,37 @@ class _Evaluator:
     def __init__(self, config: MLPConfig, x: np.ndarray, y: np.ndarray, copies: int, role: str):
         import tensorflow as tf
 
-        x, y, per_copy = _flat(x, y, copies, role)
-        self.function, self.n = _eval_function(config, per_copy), y.shape[-1]
+        x, y, self.per_copy = _flat(x, y, copies, role)
+        self.config, self.n, self.sample_chunks, self.gram = config, y.shape[-1], None, None
         parts = [slice(start, start + EVAL_CHUNK) for start in range(0, self.n, EVAL_CHUNK)]
-        self.chunks = [(tf.constant(x[:, part]), tf.constant(y[:, part])) if per_copy else
+        self.chunks = [(tf.constant(x[:, part]), tf.constant(y[:, part])) if self.per_copy else
                        (tf.constant(x[part]), tf.constant(y[part])) for part in parts]
 
-    def __call__(self, weights) -> tuple[np.ndarray, np.ndarray]:
+    def start_sample_space(self, x_train, start_kernel) -> bool:
+        """Prepare sample-space evaluation for a phase whose first kernel is start_kernel + X^T C; False if too big."""
+        copies, units = start_kernel.shape[0], start_kernel.shape[2]
+        if copies * self.n * units > SAMPLE_SPACE_MAX_FLOATS:
+            self.sample_chunks = None
+            return False
+        if self.gram is None:  # X_eval X^T, once per run
+            self.gram = [_matmul(x, x_train, transpose_b=True) for x, _ in self.chunks]
+        self.sample_chunks = [(gram, y, _matmul(x, start_kernel)) for gram, (x, y) in zip(self.gram, self.chunks)]
+        return True
+
+    def __call__(self, weights, c=None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss and accuracy per copy; with C, through the sample-space chunks prepared for this phase."""
         import tensorflow as tf
 
         params = [tf.convert_to_tensor(w, tf.float32) for w in weights]
         loss, hits = np.zeros(params[0].shape[0]), np.zeros(params[0].shape[0])
-        for x, y in self.chunks:
-            chunk_loss, chunk_hits = self.function(params, x, y)
+        if c is None:
+            function, chunks = _eval_function(self.config, self.per_copy, self.per_copy), self.chunks
+        else:
+            function = _eval_function(self.config, self.sample_chunks[0][0].shape.rank == 3, self.per_copy, True)
+            c = tf.convert_to_tensor(c)
+            chunks = [(gram, y, start_product, c) for gram, y, start_product in self.sample_chunks]
+        for chunk in chunks:
+            chunk_loss, chunk_hits = function(params, *chunk)
             loss, hits = loss + chunk_loss.numpy(), hits + chunk_hits.numpy()
         return (loss / self.n).astype(np.float32), (hits / self.n).astype(np.float32)
 
@@ -564,8 +621,24 @@ def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequenc
     return run.result(weights, test, time.perf_counter() - started)
 
 
+def uses_sample_space(config: MLPConfig, n_train: int, record_grad_norms: bool = False) -> bool:
+    """Whether train() keeps the first Dense kernel in sample space (see `_Run`) for this many training images."""
+    return (layer_plan(config)[0].kind == "dense" and not record_grad_norms
+            and n_train <= min(SAMPLE_SPACE_MAX_IMAGES, 28 * 28))
+
+
 class _Run:
-    """The state of one train() call: data on the TensorFlow side, and the history filled epoch by epoch."""
+    """The state of one train() call: data on the TensorFlow side, and the history filled epoch by epoch.
+
+    Sample space. When the training set has fewer images than the first Dense layer has inputs, that
+    layer's SGD updates x_b^T dh all lie in the span of the n training images, so its kernel stays
+    W = W0 + X^T C with C of shape (n, units) per copy (W0: the kernel at the phase start). A phase
+    then trains C instead of W: the forward product x_b W is (X W0)_b + (X X^T)_b C, and the update
+    W -= lr x_b^T dh is exactly C[batch] -= lr dh (momentum likewise, by linearity). Validation uses
+    X_valid W0 + (X_valid X^T) C, and W is formed once at the phase end. Same arithmetic as Keras up
+    to float32 rounding (tests/test_engine.py checks both paths against Keras); for the 200-image
+    B phase it replaces 784-long products by 200-long ones and never touches the 784 x 300 kernel.
+    """
 
     def __init__(self, config, data, seeds, batch_size, record_grad_norms, progress, total_epochs):
         import tensorflow as tf
@@ -580,7 +653,8 @@ class _Run:
         self.batch_size, self.total, self.done = tf.constant(batch_size), total_epochs, 0
         self.history = {key: np.full((len(seeds), total_epochs), np.nan, np.float32)
                         for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
-        self.norms = []
+        self.norms, self.gram = [], None
+        self.sample_space = uses_sample_space(config, self.n, record_grad_norms)
 
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
@@ -588,22 +662,40 @@ class _Run:
 
         learning = phase.learning_rate > 0
         function = _epoch_function(self.config, phase.frozen_layers, self.per_copy, phase.momentum > 0, self.record,
-                                   learning)
+                                   learning, self.sample_space)
         trainable, _ = _trainable_indices(self.config, phase.frozen_layers)
         params = [_variable(np.asarray(w, np.float32), trainable=True) for w in weights]
-        velocity = [_variable(tf.zeros_like(params[i])) for i in trainable] if phase.momentum > 0 and learning else []
+        x, state, c, sampled_validation = self.x, (), None, False
+        if self.sample_space:
+            if self.gram is None:
+                self.gram = _variable(_matmul(self.x, self.x, transpose_b=True), 1 + self.per_copy)
+            start_kernel = tf.convert_to_tensor(params[0])  # (K, 784, units), with its shape known
+            c = _variable(tf.zeros([start_kernel.shape[0], self.n, start_kernel.shape[2]]))
+            x, state = self.gram, (_matmul(self.x, start_kernel), c)
+            sampled_validation = (self.validation is not None
+                                  and self.validation.start_sample_space(self.x, start_kernel))
+        shapes = [c if self.sample_space and i == 0 else params[i] for i in trainable]
+        velocity = [_variable(tf.zeros_like(s)) for s in shapes] if phase.momentum > 0 and learning else []
         settings = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
         for _ in range(phase.epochs):
             self.order.assign(np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds]))
-            loss, accuracy, *norms = function(params, velocity, self.x, self.y, self.order, self.batch_size, *settings)
-            self.end_epoch(number, params, loss.numpy(), accuracy.numpy(), norms)
+            loss, accuracy, *norms = function(params, velocity, x, self.y, self.order, self.batch_size, *settings,
+                                              state)
+            current = params if c is None or sampled_validation else [self.kernel(params[0], c)] + params[1:]
+            self.end_epoch(number, current, loss.numpy(), accuracy.numpy(), norms, c if sampled_validation else None)
+        if c is not None:
+            params[0].assign(self.kernel(params[0], c))
         return tuple(p.numpy() for p in params)
 
-    def end_epoch(self, number: int, params, loss, accuracy, norms) -> None:
+    def kernel(self, start_kernel, c):
+        """The first Dense kernel W0 + X^T C of the sample-space path."""
+        return start_kernel + _matmul(self.x, c, transpose_a=True)
+
+    def end_epoch(self, number: int, params, loss, accuracy, norms, c=None) -> None:
         column = self.done
         self.history["loss"][:, column], self.history["accuracy"][:, column] = loss, accuracy
         if self.validation is not None:
-            self.history["val_loss"][:, column], self.history["val_accuracy"][:, column] = self.validation(params)
+            self.history["val_loss"][:, column], self.history["val_accuracy"][:, column] = self.validation(params, c)
         self.norms.append(tuple(norm.numpy() for norm in norms))
         self.done += 1
         report(self.progress, self.done, self.total, _progress_message(number, self.history, column))
