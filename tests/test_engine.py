@@ -66,11 +66,21 @@ def assert_same_training(config, data, phases, seeds=SEEDS):
     return result
 
 
-@pytest.fixture(params=["sample space", "weight space"])
+@pytest.fixture(params=["sample space", "one XLA loop per copy", "one batched graph"])
 def first_layer_path(request, monkeypatch):
-    """Run a test on both ways the engine trains the first Dense layer (70 images take the sample-space path)."""
-    if request.param == "weight space":
+    """Run a test on each of the engine's three training paths (70 images take the sample-space path by default)."""
+    if request.param != "sample space":
         monkeypatch.setattr(engine, "SAMPLE_SPACE_MAX_IMAGES", 0)
+    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+    return request.param
+
+
+@pytest.fixture(params=["one XLA loop per copy", "one batched graph"])
+def weight_space_path(request, monkeypatch):
+    """Run a test on both weight-space paths (the sample-space path does not apply after input BN)."""
+    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
     return request.param
 
 
@@ -88,12 +98,12 @@ def test_sample_space_with_momentum_a_frozen_phase_and_a_bias_free_first_layer_m
     assert_same_training(config, engine.Data(*tiny_data), phases)
 
 
-def test_batch_norm_after_with_input_bn_and_momentum_matches_keras(tiny_data):
+def test_batch_norm_after_with_input_bn_and_momentum_matches_keras(tiny_data, weight_space_path):
     assert_same_training(engine.MLPConfig.tiny("after"), engine.Data(*tiny_data),
                          [engine.Phase(3, 0.02, momentum=0.9)])
 
 
-def test_freeze_then_unfreeze_with_bn_before_and_a_new_learning_rate_matches_keras(tiny_data):
+def test_freeze_then_unfreeze_with_bn_before_and_a_new_learning_rate_matches_keras(tiny_data, weight_space_path):
     phases = [engine.Phase(2, 0.05, frozen_layers=-1), engine.Phase(2, 0.01)]
     assert_same_training(engine.MLPConfig.tiny("before"), engine.Data(*tiny_data), phases)
 
