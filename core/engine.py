@@ -7,6 +7,12 @@ Each copy starts from the weights `core.models.mlp(..., seed=s)` gives for its s
 own batch order. A whole epoch runs inside one `tf.function` loop: Python does no work per step.
 tests/test_engine.py checks the central claim against separate Keras models, to float32 tolerance.
 
+Three ways to run an epoch, all the same arithmetic up to float32 rounding (each tested against Keras):
+- sample space (training sets under 512 images, first layer a Dense): the first kernel is kept as
+  W0 + X^T C and C is trained, a quarter of the work for the 200-image B phase (see `_Run`);
+- one XLA-compiled loop per copy, the loops side by side on the cores (long weight-space runs);
+- one batched graph for all copies (short runs, and whenever gradient norms are recorded).
+
 Usage (model A of the transfer experiment for three seeds, then B on A from its hidden layers):
 
     from core import engine
