@@ -7,6 +7,12 @@ Each copy starts from the weights `core.models.mlp(..., seed=s)` gives for its s
 own batch order. A whole epoch runs inside one `tf.function` loop: Python does no work per step.
 tests/test_engine.py checks the central claim against separate Keras models, to float32 tolerance.
 
+Three ways to run an epoch, all the same arithmetic up to float32 rounding (each tested against Keras):
+- sample space (training sets under 512 images, first layer a Dense): the first kernel is kept as
+  W0 + X^T C and C is trained, a quarter of the work for the 200-image B phase (see `_Run`);
+- one XLA-compiled loop per copy, the loops side by side on the cores (long weight-space runs);
+- one batched graph for all copies (short runs, and whenever gradient norms are recorded).
+
 Usage (model A of the transfer experiment for three seeds, then B on A from its hidden layers):
 
     from core import engine
@@ -57,6 +63,10 @@ from core.progress import ProgressCallback, report
 
 LOSS_FOR_OUTPUT = {"softmax": "sparse_categorical_crossentropy", "sigmoid": "binary_crossentropy"}
 EVAL_CHUNK = 2048  # images per copy evaluated at once (bounds memory for many copies)
+SAMPLE_SPACE_MAX_IMAGES = 512  # train the first Dense in sample space below this training-set size (see _Run)
+SAMPLE_SPACE_MAX_FLOATS = 2 ** 26  # largest (K, n_valid, units) product kept for sample-space validation (256 MB)
+PARALLEL_COPIES = True  # weight-space training runs one XLA loop per copy (False: one batched graph for all copies)
+PARALLEL_MIN_IMAGE_EPOCHS = 20_000  # ...for runs this long (images x epochs): XLA compiles for 2-4 s per data shape
 
 
 @dataclass(frozen=True)
@@ -270,15 +280,29 @@ def _activation(name: str):
             "softmax": tf.nn.softmax, "linear": tf.identity}[name]
 
 
-def _forward(config: MLPConfig, params, x, bn_training):
-    """Logits (K, b, n_outputs) and {index: new moving statistic}; x is (b, f) shared or (K, b, f)."""
+def _matmul(a, b, **kwargs):
+    """Batched matmul where a rank-2 operand (shared by all copies) broadcasts over the copies."""
+    import tensorflow as tf
+
+    if a.shape.rank == 2 and b.shape.rank == 3:
+        a = a[None]
+    elif b.shape.rank == 2 and a.shape.rank == 3:
+        b = b[None]
+    return tf.linalg.matmul(a, b, **kwargs)
+
+
+def _forward(config: MLPConfig, params, x, bn_training, first=None):
+    """Logits (K, b, n_outputs) and {index: new moving statistic}; x is (b, f) shared or (K, b, f).
+
+    `first`, if given, replaces x @ kernel of the first Dense layer (the sample-space path computes it).
+    """
     import tensorflow as tf
 
     plan, h, i, updates = layer_plan(config), x, 0, {}
     for index, layer in enumerate(plan):
         if layer.kind == "dense":
-            h = tf.einsum("bi,kio->kbo", h, params[i]) if h.shape.rank == 2 else tf.linalg.matmul(h, params[i])
-            h = h + params[i + 1][:, None, :] if layer.use_bias else h
+            h = first if index == 0 and first is not None else _matmul(h, params[i])
+            h = h + tf.expand_dims(params[i + 1], 1) if layer.use_bias else h  # (K, 1, units): cheap to differentiate
         else:
             h, updates = _batch_norm(config, params[i:i + 4], h, i, bn_training[index], updates)
         if index < len(plan) - 1:
@@ -301,7 +325,8 @@ def _batch_norm(config: MLPConfig, arrays, h, first_index: int, training: bool, 
                    first_index + 3: moving_var * m + var * (1.0 - m)}
     else:
         mean, var = moving_mean, moving_var
-    out = tf.nn.batch_normalization(h, mean[:, None], var[:, None], beta[:, None], gamma[:, None], config.bn_epsilon)
+    expand = functools.partial(tf.expand_dims, axis=1)
+    out = tf.nn.batch_normalization(h, expand(mean), expand(var), expand(beta), expand(gamma), config.bn_epsilon)
     return out, updates
 
 
@@ -359,86 +384,187 @@ def _data_spec(per_copy: bool, x: bool):
     return tf.TensorSpec([None] * (1 + per_copy) + ([28 * 28] if x else []), tf.float32)
 
 
+def _step_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, momentum: bool, differentiate: bool,
+                   learning: bool, sample_space: bool):
+    """One SGD step over the copies whose variables it is given (see `_epoch_function` for the arguments)."""
+    import tensorflow as tf
+
+    trainable, bn_training = _trainable_indices(config, frozen_layers)
+    first_learned = sample_space and 0 in trainable  # array 0 is the first Dense kernel
+
+    def step(params, velocity, x, y, batch, lr, beta, sample_state):
+        xb = tf.gather(x, batch, batch_dims=1) if per_copy_data else tf.gather(x, batch)
+        yb = tf.gather(y, batch, batch_dims=1) if per_copy_data else tf.gather(y, batch)
+        first, targets = None, [params[i] for i in trainable]
+        if sample_space:  # xb holds the batch's rows of X X^T
+            start_product, c = sample_state
+            first = tf.gather(start_product, batch, batch_dims=1)
+            first = first + _matmul(xb, c) if first_learned else first
+            targets = [c] + targets[1:] if first_learned else targets
+        watched = [first] + targets[1:] if first_learned else targets
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(watched)
+            logits, updates = _forward(config, params, xb, bn_training, first)
+            losses, hits = _losses_and_hits(config, logits, yb)
+            total = tf.reduce_sum(tf.reduce_mean(losses, axis=1))  # the copies' own means, summed
+            total = total * lr if learning else total
+        grads = tape.gradient(total, watched) if differentiate else []
+        for i, value in updates.items():  # BN moving statistics from this batch (Keras updates them in the call)
+            params[i].assign(value)
+        if learning and first_learned:  # the batch's rows of C take the first layer's output gradient
+            rows = tf.stack([tf.broadcast_to(tf.range(tf.shape(batch)[0])[:, None], tf.shape(batch)), batch], axis=-1)
+            grads = [tf.scatter_nd(rows, grads[0], tf.shape(c)) if momentum else (rows, grads[0])] + grads[1:]
+        if learning and momentum:  # Keras 3 SGD: v = beta * v - lr * g; w += v (here lr * g is the gradient)
+            for target, v, g in zip(targets, velocity, grads):
+                tf.raw_ops.ResourceApplyKerasMomentum(var=target.handle, accum=v.handle, lr=tf.constant(1.0),
+                                                      grad=g, momentum=beta, use_nesterov=False)
+        elif learning:  # Keras 3 SGD: w -= lr * g
+            for target, g in zip(targets, grads):
+                target.scatter_nd_sub(*g) if isinstance(g, tuple) else target.assign_sub(g)
+        return grads, losses, hits
+
+    return step
+
+
 @functools.lru_cache(maxsize=32)
-def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, momentum: bool, record_norms: bool):
-    """A compiled function running one whole epoch of SGD over all copies (cached per configuration)."""
+def _epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, momentum: bool, record_norms: bool,
+                    learning: bool, sample_space: bool = False):
+    """A compiled function running one whole epoch of SGD over all copies (cached per configuration).
+
+    The weights live in variables and are updated in place. When `learning` (the learning rate is
+    above zero) the loss is multiplied by the learning rate before differentiating, so backprop
+    yields lr * gradient directly and each kernel is touched once per step (one subtraction) rather
+    than three times (gradient, scaling, subtraction): on this machine the update of a stacked
+    784x300 kernel is limited by memory traffic, not arithmetic. Without learning no weight changes
+    and gradients are computed only when their norms are recorded; BN statistics move either way.
+
+    With `sample_space` the first Dense layer is kept as W = W0 + X^T C (see `_Run`): `x` holds the
+    Gram matrix X X^T, `sample_state` is (X W0, C), the step computes x_b W = (X W0)_b + (X X^T)_b C
+    and applies the SGD update to the batch's rows of C, which is exactly W -= lr * x_b^T dh.
+    """
     import tensorflow as tf
 
     trainable, bn_training = _trainable_indices(config, frozen_layers)
     kernels = _kernel_indices(config)
+    differentiate = learning or record_norms
 
-    def gradients(params, x, y, batch):
-        xb = tf.gather(x, batch, batch_dims=1) if per_copy_data else tf.gather(x, batch)
-        yb = tf.gather(y, batch, batch_dims=1) if per_copy_data else tf.gather(y, batch)
-        watched = [params[i] for i in trainable]
-        with tf.GradientTape() as tape:
-            tape.watch(watched)
-            logits, updates = _forward(config, params, xb, bn_training)
-            losses, hits = _losses_and_hits(config, logits, yb)
-            total = tf.reduce_sum(tf.reduce_mean(losses, axis=1))  # the copies' own means, summed
-        return tape.gradient(total, watched), updates, losses, hits
-
-    def sgd(params, velocity, grads, updates, lr, beta):
-        """Keras 3 SGD: w -= lr * g, or with momentum v = beta * v - lr * g; w += v."""
-        params = list(params)
-        if momentum:
-            velocity = [beta * v - lr * g for v, g in zip(velocity, grads)]
-            for i, v in zip(trainable, velocity):
-                params[i] = params[i] + v
-        else:
-            for i, g in zip(trainable, grads):
-                params[i] = params[i] - lr * g
-        for i, value in updates.items():
-            params[i] = value
-        return params, velocity
-
-    def norms_of(grads, copies):
+    def norms_of(grads, copies, lr):
         by_index = dict(zip(trainable, grads))
         per_layer = [_per_copy_norm([by_index[i]]) if i in by_index else tf.fill([copies], np.nan) for i in kernels]
-        return _per_copy_norm(grads), tf.stack(per_layer, axis=1)
+        global_norm, per_layer = _per_copy_norm(grads), tf.stack(per_layer, axis=1)
+        return (global_norm / lr, per_layer / lr) if learning else (global_norm, per_layer)
 
-    shapes = weight_shapes(config)
-    signature = (_specs(shapes), _specs([shapes[i] for i in trainable] if momentum else []),
-                 _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False),
-                 tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
-                 tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32))
+    step = _step_function(config, frozen_layers, per_copy_data, momentum, differentiate, learning, sample_space)
 
-    @tf.function(input_signature=signature)
-    def epoch(params, velocity, x, y, order, batch_size, lr, beta):
+    @tf.function(autograph=False)  # an explicit while loop: tracing without AutoGraph is about twice as fast
+    def epoch(params, velocity, x, y, order, batch_size, lr, beta, sample_state):
         copies, n = tf.shape(order)[0], tf.shape(order)[1]
         n_steps = (n + batch_size - 1) // batch_size
-        loss_sum, hit_sum = tf.zeros([copies]), tf.zeros([copies])
-        norms = tf.TensorArray(tf.float32, size=n_steps, element_shape=[None])
-        layer_norms = tf.TensorArray(tf.float32, size=n_steps, element_shape=[None, len(kernels)])
-        params, velocity = list(params), list(velocity)
-        for s in tf.range(n_steps):
+        norms = tf.TensorArray(tf.float32, size=n_steps if record_norms else 0, element_shape=[None])
+        layer_norms = tf.TensorArray(tf.float32, size=n_steps if record_norms else 0,
+                                     element_shape=[None, len(kernels)])
+
+        def body(s, loss_sum, hit_sum, norms, layer_norms):
             batch = order[:, s * batch_size:tf.minimum((s + 1) * batch_size, n)]
-            grads, updates, losses, hits = gradients(params, x, y, batch)
-            params, velocity = sgd(params, velocity, grads, updates, lr, beta)
-            loss_sum += tf.reduce_sum(losses, axis=1)
-            hit_sum += tf.reduce_sum(hits, axis=1)
+            grads, losses, hits = step(params, velocity, x, y, batch, lr, beta, sample_state)
             if record_norms:
-                global_norm, per_layer = norms_of(grads, copies)
+                global_norm, per_layer = norms_of(grads, copies, lr)
                 norms, layer_norms = norms.write(s, global_norm), layer_norms.write(s, per_layer)
+            return s + 1, loss_sum + tf.reduce_sum(losses, axis=1), hit_sum + tf.reduce_sum(hits, axis=1), norms, \
+                layer_norms
+
+        start = (tf.constant(0), tf.zeros([copies]), tf.zeros([copies]), norms, layer_norms)
+        _, loss_sum, hit_sum, norms, layer_norms = tf.while_loop(lambda s, *_: s < n_steps, body, start)
         n_float = tf.cast(n, tf.float32)
-        outputs = (params, velocity, loss_sum / n_float, hit_sum / n_float)
+        outputs = (loss_sum / n_float, hit_sum / n_float)
         return outputs + ((norms.stack(), layer_norms.stack()) if record_norms else ())
 
     return epoch
 
 
+def _variable(value, open_dims: int = 1, trainable: bool = False):
+    """A variable whose first `open_dims` dimensions are left open, so compiled functions taking it as an
+    argument are traced once for any number of copies or samples."""
+    import tensorflow as tf
+
+    value = tf.convert_to_tensor(value)
+    shape = [None] * open_dims + value.shape.as_list()[open_dims:]
+    return tf.Variable(value, trainable=trainable, shape=tf.TensorShape(shape))
+
+
+def _copy_epoch_function(config: MLPConfig, frozen_layers: int, momentum: bool, learning: bool, batch_size: int):
+    """One copy's whole epoch compiled by XLA (its variables hold a copy axis of length 1).
+
+    Not cached: a tf.function traced inside one trace of the outer function and then reused by a
+    later trace keeps references to the first trace's variables, which TensorFlow then rejects.
+
+    XLA fuses the step's many small operations, which TensorFlow's executor would run one by one,
+    but it needs static shapes: the full batches run in a while loop, the short last batch after it.
+    """
+    import tensorflow as tf
+
+    step = _step_function(config, frozen_layers, False, momentum, learning, learning, False)
+
+    @tf.function(jit_compile=True, autograph=False)
+    def epoch(params, velocity, x, y, order, lr, beta):
+        n = order.shape[1]
+
+        def run(batch, loss_sum, hit_sum):
+            _, losses, hits = step(params, velocity, x, y, batch, lr, beta, ())
+            return loss_sum + tf.reduce_sum(losses, axis=1), hit_sum + tf.reduce_sum(hits, axis=1)
+
+        def body(s, loss_sum, hit_sum):
+            return (s + 1, *run(tf.slice(order, [0, s * batch_size], [1, batch_size]), loss_sum, hit_sum))
+
+        _, loss_sum, hit_sum = tf.while_loop(lambda s, *_: s < n // batch_size, body,
+                                             (tf.constant(0), tf.zeros([1]), tf.zeros([1])))
+        if n % batch_size:
+            loss_sum, hit_sum = run(order[:, n - n % batch_size:], loss_sum, hit_sum)
+        return loss_sum / n, hit_sum / n
+
+    return epoch
+
+
 @functools.lru_cache(maxsize=32)
-def _eval_function(config: MLPConfig, per_copy_data: bool):
-    """A compiled function: summed loss and hits per copy on one chunk, BN in inference mode."""
+def _parallel_epoch_function(config: MLPConfig, frozen_layers: int, per_copy_data: bool, momentum: bool,
+                             learning: bool, batch_size: int):
+    """One epoch of every copy, each copy an XLA-compiled loop; the loops are independent, so they share the cores.
+
+    On a 2-core machine this beats one batched graph for large training sets: for model A at K=10,
+    about 5 ms per step for all copies against about 8 ms (see bench/engine_speed.py).
+    """
+    import tensorflow as tf
+
+    @tf.function(autograph=False)
+    def epoch(params, velocity, x, y, order, lr, beta):
+        copy_epoch = _copy_epoch_function(config, frozen_layers, momentum, learning, batch_size)  # fresh per trace
+        results = [copy_epoch(params[k], velocity[k], x[k] if per_copy_data else x, y[k] if per_copy_data else y,
+                              order[k:k + 1], lr, beta) for k in range(len(params))]
+        return tf.concat([loss for loss, _ in results], 0), tf.concat([hits for _, hits in results], 0)
+
+    return epoch
+
+
+@functools.lru_cache(maxsize=32)
+def _eval_function(config: MLPConfig, per_copy_x: bool, per_copy_y: bool, sample_space: bool = False):
+    """A compiled function: summed loss and hits per copy on one chunk, BN in inference mode.
+
+    With `sample_space`, x is the chunk's rows of X_eval X^T and two more arguments give
+    X_eval W0 (K, m, units) and C, so the first layer's product is X_eval W0 + (X_eval X^T) C.
+    """
     import tensorflow as tf
 
     inference = (False,) * len(layer_plan(config))
     shapes = weight_shapes(config)
-    signature = (_specs(shapes), _data_spec(per_copy_data, x=True), _data_spec(per_copy_data, x=False))
+    x_spec = tf.TensorSpec([None] * (2 + per_copy_x), tf.float32) if sample_space else _data_spec(per_copy_x, x=True)
+    signature = (_specs(shapes), x_spec, _data_spec(per_copy_y, x=False))
+    signature += (tf.TensorSpec([None, None, shapes[0][1]], tf.float32), tf.TensorSpec([None, None, shapes[0][1]],
+                                                                                       tf.float32)) if sample_space else ()
 
-    @tf.function(input_signature=signature)
-    def evaluate_chunk(params, x, y):
-        logits, _ = _forward(config, params, x, inference)
+    @tf.function(input_signature=signature, autograph=False)
+    def evaluate_chunk(params, x, y, *sample_state):
+        first = sample_state[0] + _matmul(x, sample_state[1]) if sample_space else None
+        logits, _ = _forward(config, params, x, inference, first)
         losses, hits = _losses_and_hits(config, logits, y)
         return tf.reduce_sum(losses, axis=1), tf.reduce_sum(hits, axis=1)
 
@@ -469,21 +595,50 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray):
     """Mean loss and accuracy of every copy on (x, y), BN in inference mode: two (K,) arrays.
 
-    x, y: shared (n, 28, 28), (n,) or per copy (K, n, 28, 28), (K, n); weights as numpy or tensors.
+    x, y: shared (n, 28, 28), (n,) or per copy (K, n, 28, 28), (K, n); weights as numpy, tensors or variables.
     """
-    import tensorflow as tf
+    return _Evaluator(config, x, y, weights[0].shape[0], "evaluation")(weights)
 
-    copies = weights[0].shape[0]
-    x, y, per_copy = _flat(x, y, copies, "evaluation")
-    function, params = _eval_function(config, per_copy), [tf.convert_to_tensor(w, tf.float32) for w in weights]
-    loss, hits = np.zeros(copies), np.zeros(copies)
-    n = y.shape[-1]
-    for start in range(0, n, EVAL_CHUNK):
-        part = slice(start, start + EVAL_CHUNK)
-        chunk = (x[:, part], y[:, part]) if per_copy else (x[part], y[part])
-        chunk_loss, chunk_hits = function(params, tf.constant(chunk[0]), tf.constant(chunk[1]))
-        loss, hits = loss + chunk_loss.numpy(), hits + chunk_hits.numpy()
-    return (loss / n).astype(np.float32), (hits / n).astype(np.float32)
+
+class _Evaluator:
+    """One evaluation set, checked, flattened and cut into chunks once; called with weights, as often as needed."""
+
+    def __init__(self, config: MLPConfig, x: np.ndarray, y: np.ndarray, copies: int, role: str):
+        import tensorflow as tf
+
+        x, y, self.per_copy = _flat(x, y, copies, role)
+        self.config, self.n, self.sample_chunks, self.gram = config, y.shape[-1], None, None
+        parts = [slice(start, start + EVAL_CHUNK) for start in range(0, self.n, EVAL_CHUNK)]
+        self.chunks = [(tf.constant(x[:, part]), tf.constant(y[:, part])) if self.per_copy else
+                       (tf.constant(x[part]), tf.constant(y[part])) for part in parts]
+
+    def start_sample_space(self, x_train, start_kernel) -> bool:
+        """Prepare sample-space evaluation for a phase whose first kernel is start_kernel + X^T C; False if too big."""
+        copies, units = start_kernel.shape[0], start_kernel.shape[2]
+        if copies * self.n * units > SAMPLE_SPACE_MAX_FLOATS:
+            self.sample_chunks = None
+            return False
+        if self.gram is None:  # X_eval X^T, once per run
+            self.gram = [_matmul(x, x_train, transpose_b=True) for x, _ in self.chunks]
+        self.sample_chunks = [(gram, y, _matmul(x, start_kernel)) for gram, (x, y) in zip(self.gram, self.chunks)]
+        return True
+
+    def __call__(self, weights, c=None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss and accuracy per copy; with C, through the sample-space chunks prepared for this phase."""
+        import tensorflow as tf
+
+        params = [tf.convert_to_tensor(w, tf.float32) for w in weights]
+        loss, hits = np.zeros(params[0].shape[0]), np.zeros(params[0].shape[0])
+        if c is None:
+            function, chunks = _eval_function(self.config, self.per_copy, self.per_copy), self.chunks
+        else:
+            function = _eval_function(self.config, self.sample_chunks[0][0].shape.rank == 3, self.per_copy, True)
+            c = tf.convert_to_tensor(c)
+            chunks = [(gram, y, start_product, c) for gram, y, start_product in self.sample_chunks]
+        for chunk in chunks:
+            chunk_loss, chunk_hits = function(params, *chunk)
+            loss, hits = loss + chunk_loss.numpy(), hits + chunk_hits.numpy()
+        return (loss / self.n).astype(np.float32), (hits / self.n).astype(np.float32)
 
 
 def weight_shapes(config: MLPConfig) -> list[tuple[int, ...]]:
@@ -538,42 +693,108 @@ def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequenc
     return run.result(weights, test, time.perf_counter() - started)
 
 
+def uses_sample_space(config: MLPConfig, n_train: int, record_grad_norms: bool = False) -> bool:
+    """Whether train() keeps the first Dense kernel in sample space (see `_Run`) for this many training images."""
+    return (layer_plan(config)[0].kind == "dense" and not record_grad_norms
+            and n_train <= min(SAMPLE_SPACE_MAX_IMAGES, 28 * 28))
+
+
 class _Run:
-    """The state of one train() call: data on the TensorFlow side, and the history filled epoch by epoch."""
+    """The state of one train() call: data on the TensorFlow side, and the history filled epoch by epoch.
+
+    Sample space. When the training set has fewer images than the first Dense layer has inputs, that
+    layer's SGD updates x_b^T dh all lie in the span of the n training images, so its kernel stays
+    W = W0 + X^T C with C of shape (n, units) per copy (W0: the kernel at the phase start). A phase
+    then trains C instead of W: the forward product x_b W is (X W0)_b + (X X^T)_b C, and the update
+    W -= lr x_b^T dh is exactly C[batch] -= lr dh (momentum likewise, by linearity). Validation uses
+    X_valid W0 + (X_valid X^T) C, and W is formed once at the phase end. Same arithmetic as Keras up
+    to float32 rounding (tests/test_engine.py checks both paths against Keras); for the 200-image
+    B phase it replaces 784-long products by 200-long ones and never touches the 784 x 300 kernel.
+    """
 
     def __init__(self, config, data, seeds, batch_size, record_grad_norms, progress, total_epochs):
         import tensorflow as tf
 
         self.config, self.data, self.seeds, self.record, self.progress = config, data, seeds, record_grad_norms, progress
         x, y, self.per_copy = _flat(data.x_train, data.y_train, len(seeds), "training")
-        self.x, self.y, self.n = tf.constant(x), tf.constant(y), y.shape[-1]
+        self.n, open_dims = y.shape[-1], 1 + self.per_copy
+        self.x, self.y = x, y
+        self.order = _variable(np.zeros((len(seeds), self.n), np.int32), 2)
+        self.validation = (_Evaluator(config, data.x_valid, data.y_valid, len(seeds), "validation")
+                           if data.y_valid is not None else None)
         self.batch_size, self.total, self.done = tf.constant(batch_size), total_epochs, 0
         self.history = {key: np.full((len(seeds), total_epochs), np.nan, np.float32)
                         for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
-        self.norms = []
+        self.norms, self.gram, self.batch = [], None, batch_size
+        self.sample_space = uses_sample_space(config, self.n, record_grad_norms)
+        self.parallel = (PARALLEL_COPIES and not self.sample_space and not record_grad_norms
+                         and self.n * total_epochs >= PARALLEL_MIN_IMAGE_EPOCHS)
+        if self.parallel:  # XLA needs the data's shapes when it compiles
+            self.x, self.y = tf.constant(x), tf.constant(y)
+        else:
+            self.x, self.y = _variable(x, open_dims), _variable(y, open_dims)
 
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
         import tensorflow as tf
 
-        function = _epoch_function(self.config, phase.frozen_layers, self.per_copy, phase.momentum > 0, self.record)
+        learning = phase.learning_rate > 0
+        if self.parallel:
+            return self.parallel_phase(number, phase, weights, first_epoch)
+        function = _epoch_function(self.config, phase.frozen_layers, self.per_copy, phase.momentum > 0, self.record,
+                                   learning, self.sample_space)
         trainable, _ = _trainable_indices(self.config, phase.frozen_layers)
-        params = [tf.constant(np.asarray(w, np.float32)) for w in weights]
-        velocity = [tf.zeros_like(params[i]) for i in trainable] if phase.momentum > 0 else []
+        params = [_variable(np.asarray(w, np.float32), trainable=True) for w in weights]
+        x, state, c, sampled_validation = self.x, (), None, False
+        if self.sample_space:
+            if self.gram is None:
+                self.gram = _variable(_matmul(self.x, self.x, transpose_b=True), 1 + self.per_copy)
+            start_kernel = tf.convert_to_tensor(params[0])  # (K, 784, units), with its shape known
+            c = _variable(tf.zeros([start_kernel.shape[0], self.n, start_kernel.shape[2]]))
+            x, state = self.gram, (_matmul(self.x, start_kernel), c)
+            sampled_validation = (self.validation is not None
+                                  and self.validation.start_sample_space(self.x, start_kernel))
+        shapes = [c if self.sample_space and i == 0 else params[i] for i in trainable]
+        velocity = [_variable(tf.zeros_like(s)) for s in shapes] if phase.momentum > 0 and learning else []
+        settings = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
+        for _ in range(phase.epochs):
+            self.order.assign(np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds]))
+            loss, accuracy, *norms = function(params, velocity, x, self.y, self.order, self.batch_size, *settings,
+                                              state)
+            current = params if c is None or sampled_validation else [self.kernel(params[0], c)] + params[1:]
+            self.end_epoch(number, current, loss.numpy(), accuracy.numpy(), norms, c if sampled_validation else None)
+        if c is not None:
+            params[0].assign(self.kernel(params[0], c))
+        return tuple(p.numpy() for p in params)
+
+    def parallel_phase(self, number: int, phase: Phase, weights, first_epoch: int):
+        """A phase of the weight-space path with one XLA-compiled loop per copy, each with its own variables."""
+        import tensorflow as tf
+
+        momentum, learning = phase.momentum > 0 and phase.learning_rate > 0, phase.learning_rate > 0
+        function = _parallel_epoch_function(self.config, phase.frozen_layers, self.per_copy, momentum, learning,
+                                            self.batch)
+        trainable, _ = _trainable_indices(self.config, phase.frozen_layers)
+        copies = [[_variable(np.asarray(w[k:k + 1], np.float32), 0, trainable=True) for w in weights]
+                  for k in range(len(self.seeds))]
+        velocity = [[_variable(tf.zeros_like(copy[i]), 0) for i in trainable] if momentum else [] for copy in copies]
         settings = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
         for _ in range(phase.epochs):
             order = np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds])
-            params, velocity, loss, accuracy, *norms = function(params, velocity, self.x, self.y, tf.constant(order),
-                                                                self.batch_size, *settings)
-            self.end_epoch(number, params, loss.numpy(), accuracy.numpy(), norms)
-        return tuple(p.numpy() for p in params)
+            loss, accuracy = function(copies, velocity, self.x, self.y, tf.constant(order), *settings)
+            stacked = [tf.concat([copy[i] for copy in copies], 0) for i in range(len(weights))]
+            self.end_epoch(number, stacked, loss.numpy(), accuracy.numpy(), ())
+        return tuple(np.concatenate([copy[i].numpy() for copy in copies]) for i in range(len(weights)))
 
-    def end_epoch(self, number: int, params, loss, accuracy, norms) -> None:
-        column, data = self.done, self.data
+    def kernel(self, start_kernel, c):
+        """The first Dense kernel W0 + X^T C of the sample-space path."""
+        return start_kernel + _matmul(self.x, c, transpose_a=True)
+
+    def end_epoch(self, number: int, params, loss, accuracy, norms, c=None) -> None:
+        column = self.done
         self.history["loss"][:, column], self.history["accuracy"][:, column] = loss, accuracy
-        if data.y_valid is not None:
-            self.history["val_loss"][:, column], self.history["val_accuracy"][:, column] = evaluate(
-                self.config, params, data.x_valid, data.y_valid)
+        if self.validation is not None:
+            self.history["val_loss"][:, column], self.history["val_accuracy"][:, column] = self.validation(params, c)
         self.norms.append(tuple(norm.numpy() for norm in norms))
         self.done += 1
         report(self.progress, self.done, self.total, _progress_message(number, self.history, column))

@@ -66,22 +66,49 @@ def assert_same_training(config, data, phases, seeds=SEEDS):
     return result
 
 
-def test_plain_sgd_matches_keras(tiny_data):
-    result = assert_same_training(engine.MLPConfig.tiny(), engine.Data(*tiny_data), [engine.Phase(3, 0.05)])
+@pytest.fixture(params=["sample space", "one XLA loop per copy", "one batched graph"])
+def first_layer_path(request, monkeypatch):
+    """Run a test on each of the engine's three training paths (70 images take the sample-space path by default)."""
+    if request.param != "sample space":
+        monkeypatch.setattr(engine, "SAMPLE_SPACE_MAX_IMAGES", 0)
+    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+    return request.param
+
+
+@pytest.fixture(params=["one XLA loop per copy", "one batched graph"])
+def weight_space_path(request, monkeypatch):
+    """Run a test on both weight-space paths (the sample-space path does not apply after input BN)."""
+    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+    return request.param
+
+
+def test_plain_sgd_matches_keras(tiny_data, first_layer_path):
+    config = engine.MLPConfig.tiny()
+    assert engine.uses_sample_space(config, 70) == (first_layer_path == "sample space")
+    result = assert_same_training(config, engine.Data(*tiny_data), [engine.Phase(3, 0.05)])
     assert result.loss.shape == (3, 3) and not np.allclose(result.loss[0], result.loss[1])
 
 
-def test_batch_norm_after_with_input_bn_and_momentum_matches_keras(tiny_data):
+def test_sample_space_with_momentum_a_frozen_phase_and_a_bias_free_first_layer_matches_keras(tiny_data):
+    config = engine.MLPConfig((8, 6), "elu", "he_normal", "before", False, 4, "softmax")  # Dense(no bias) -> BN
+    assert engine.uses_sample_space(config, 70)
+    phases = [engine.Phase(2, 0.05, momentum=0.9, frozen_layers=-1), engine.Phase(2, 0.02, momentum=0.9)]
+    assert_same_training(config, engine.Data(*tiny_data), phases)
+
+
+def test_batch_norm_after_with_input_bn_and_momentum_matches_keras(tiny_data, weight_space_path):
     assert_same_training(engine.MLPConfig.tiny("after"), engine.Data(*tiny_data),
                          [engine.Phase(3, 0.02, momentum=0.9)])
 
 
-def test_freeze_then_unfreeze_with_bn_before_and_a_new_learning_rate_matches_keras(tiny_data):
+def test_freeze_then_unfreeze_with_bn_before_and_a_new_learning_rate_matches_keras(tiny_data, weight_space_path):
     phases = [engine.Phase(2, 0.05, frozen_layers=-1), engine.Phase(2, 0.01)]
     assert_same_training(engine.MLPConfig.tiny("before"), engine.Data(*tiny_data), phases)
 
 
-def test_binary_output_with_per_copy_data_matches_keras(tiny_data):
+def test_binary_output_with_per_copy_data_matches_keras(tiny_data, first_layer_path):
     x, _, xv, _ = tiny_data
     rng = np.random.default_rng(1)
     per_copy_x = np.stack([x[rng.permutation(70)[:40]] for _ in SEEDS])
@@ -90,9 +117,10 @@ def test_binary_output_with_per_copy_data_matches_keras(tiny_data):
     assert_same_training(engine.MLPConfig.tiny(output_activation="sigmoid"), data, [engine.Phase(3, 0.05)])
 
 
-def test_copies_do_not_influence_each_other(tiny_data):
+@pytest.mark.parametrize("batch_norm", ["after", "none"])  # input BN takes the weight-space path, none sample space
+def test_copies_do_not_influence_each_other(tiny_data, batch_norm):
     x, y, xv, yv = tiny_data
-    config, phases = engine.MLPConfig.tiny("after"), [engine.Phase(2, 0.05, 0.9), engine.Phase(1, 0.01)]
+    config, phases = engine.MLPConfig.tiny(batch_norm), [engine.Phase(2, 0.05, 0.9), engine.Phase(1, 0.01)]
     per_copy_x, per_copy_y = np.stack([x] * 3), np.stack([y] * 3)
     first = engine.train(config, engine.Data(per_copy_x, per_copy_y, xv, yv), phases, SEEDS, BATCH)
     per_copy_x[0], per_copy_y[0] = 1.0 - x, (y + 1) % 4
