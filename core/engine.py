@@ -715,11 +715,9 @@ class _Run:
     def __init__(self, config, data, seeds, batch_size, record_grad_norms, progress, total_epochs):
         import tensorflow as tf
 
-        self.config, self.data, self.seeds, self.record, self.progress = config, data, seeds, record_grad_norms, progress
+        self.config, self.seeds, self.record, self.progress = config, seeds, record_grad_norms, progress
         x, y, self.per_copy = _flat(data.x_train, data.y_train, len(seeds), "training")
         self.n, open_dims = y.shape[-1], 1 + self.per_copy
-        self.x, self.y = x, y
-        self.order = _variable(np.zeros((len(seeds), self.n), np.int32), 2)
         self.validation = (_Evaluator(config, data.x_valid, data.y_valid, len(seeds), "validation")
                            if data.y_valid is not None else None)
         self.batch_size, self.total, self.done = tf.constant(batch_size), total_epochs, 0
@@ -731,8 +729,9 @@ class _Run:
                          and self.n * total_epochs >= PARALLEL_MIN_IMAGE_EPOCHS)
         if self.parallel:  # XLA needs the data's shapes when it compiles
             self.x, self.y = tf.constant(x), tf.constant(y)
-        else:
+        else:  # the batched graph takes variables with open leading dimensions: one trace for any K or n
             self.x, self.y = _variable(x, open_dims), _variable(y, open_dims)
+            self.order = _variable(np.zeros((len(seeds), self.n), np.int32), 2)
 
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
