@@ -12,7 +12,9 @@ shape; that first epoch is printed but not counted);
 the book's per-seed loop, timed seed by seed on `--book-seeds` seeds (3) and scaled to 30, versus
 one engine run of 30 copies, repeated `--repeats` times with the engine's compiled functions
 cleared before each, so every repeat pays initialisation and tracing;
-(c) the peak resident memory of the process. The last two lines are the two speedup ratios.
+(c) the peak resident memory of each arm: every arm runs in a fresh process of its own (spawned, so
+nothing one arm allocated or cached inflates another's figure or timing); loading the data and
+importing TensorFlow happen there too, off the clock. The last two lines are the two speedup ratios.
 
 Best of N: on a shared 2-core VM the same code can take 1.15 s one minute and 1.68 s the next, because
 other tenants steal cycles. Noise only ever adds time, so each arm reports the best (minimum) repeat,
@@ -23,10 +25,12 @@ The median of the repeats and the ratio of medians are printed next to them for 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -115,6 +119,17 @@ def task_data(quick: bool):
     return (xa, ya, xva, yva), (xb[:200], yb[:200], xvb, yvb, xtb, ytb)
 
 
+def in_own_process(arm: Callable, task: str, quick: bool, *args):
+    """Run arm(task data, *args) in a fresh Python process; returns (its result, that process's peak RSS in MB)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_arm_process, arm, task, quick, *args).result()
+
+
+def _arm_process(arm: Callable, task: str, quick: bool, *args):
+    a_data, b_data = task_data(quick)
+    return arm(a_data if task == "a" else b_data, *args), peak_rss_mb()
+
+
 # ---- the book's code ----
 
 def book_model_a_epoch_seconds(a_data, repeats: int) -> Timing:
@@ -195,8 +210,9 @@ def clear_engine_caches() -> None:
         cached.cache_clear()
 
 
-def engine_b_phase_seconds(b_data, copies: int, epochs, repeats: int) -> tuple[Timing, object]:
-    """Seconds for the whole B phase of `copies` seeds, tracing and Keras initialisation included in every repeat."""
+def engine_b_phase_seconds(b_data, copies: int, epochs, repeats: int) -> tuple[Timing, tuple[float, float]]:
+    """Seconds for the whole B phase of `copies` seeds, tracing and Keras initialisation included in every repeat;
+    and the mean test accuracy of B from scratch and of B on A."""
     from core import engine
 
     a_config, b_config, seeds = engine.MLPConfig.model_a(), engine.MLPConfig.model_b(), tuple(range(copies))
@@ -211,7 +227,8 @@ def engine_b_phase_seconds(b_data, copies: int, epochs, repeats: int) -> tuple[T
         phases = [engine.Phase(on_a_frozen, 1e-3, frozen_layers=-1), engine.Phase(on_a_unfrozen, 1e-4)]
         results[:] = [from_scratch, engine.train(b_config, data, phases, seeds, initial=start)]
 
-    return time_repeats(b_phase, repeats, before=clear_engine_caches), tuple(results)
+    timing = time_repeats(b_phase, repeats, before=clear_engine_caches)
+    return timing, tuple(float(np.mean(result.test_accuracy)) for result in results)
 
 
 def positive_int(text: str) -> int:
@@ -250,33 +267,36 @@ def main(argv=None) -> None:
           f"MFLOP per image per step = {limit / 1e9:.1f} GFLOP per epoch per seed "
           f"({limit / 200e9:.2f} s at 200 GFLOP/s); each arm timed epoch by epoch, the best of {repeats} counts")
 
-    book_a = book_model_a_epoch_seconds(a_data, repeats)
+    peaks = {}
+    book_a, peaks["book, model A"] = in_own_process(book_model_a_epoch_seconds, "a", args.quick, repeats)
     print(f"(a) book model.fit, s per epoch per seed, {book_a.describe(2)} "
           f"({limit / book_a.best[0] / 1e9:.1f} GFLOP/s at best)", flush=True)
     engine_a = {}
     for copies in (1, 4, 10):
-        timing, first = engine_model_a_epoch_seconds(a_data, copies, repeats)
+        (timing, first), peaks[f"engine, model A, K={copies}"] = in_own_process(
+            engine_model_a_epoch_seconds, "a", args.quick, copies, repeats)
         engine_a[copies] = timing / copies
         print(f"(a) engine K={copies:2d}, s per epoch per seed, {engine_a[copies].describe(2)} "
               f"({limit / engine_a[copies].best[0] / 1e9:.1f} GFLOP/s at best); "
               f"{ratio_text(book_a, engine_a[copies], 2)}; first epoch (tracing and compiling for this shape, "
               f"not counted) {first / copies:.2f} s per seed", flush=True)
-    print(f"    peak RSS so far: {peak_rss_mb():.0f} MB")
 
     n_b, n_valid_b, n_test_b = len(b_data[1]), len(b_data[3]), len(b_data[5])
     b_flop = B_SEEDS * (n_b * sum(b_epochs) * FLOP_PER_IMAGE_STEP
                         + (n_valid_b * sum(b_epochs) + 2 * n_test_b) * FLOP_PER_IMAGE_STEP / 3)
     print(f"(b) B phase: {n_b} training, {n_valid_b} validation (every epoch), {n_test_b} test images; FLOP limit "
           f"for {B_SEEDS} seeds {b_flop / 1e12:.2f} TFLOP ({b_flop / 200e9:.1f} s at 200 GFLOP/s)")
-    book_b = book_b_phase_seconds(b_data, book_seeds, b_epochs) * B_SEEDS
+    book_b, peaks["book, B phase"] = in_own_process(book_b_phase_seconds, "b", args.quick, book_seeds, b_epochs)
+    book_b = book_b * B_SEEDS
     print(f"(b) book loop, each of {book_seeds} seed(s) timed alone and scaled to {B_SEEDS} (not run {B_SEEDS} "
           f"times), {book_b.describe(1)}", flush=True)
-    engine_b, (scratch, on_a) = engine_b_phase_seconds(b_data, B_SEEDS, b_epochs, repeats)
+    (engine_b, (scratch, on_a)), peaks["engine, B phase"] = in_own_process(
+        engine_b_phase_seconds, "b", args.quick, B_SEEDS, b_epochs, repeats)
     print(f"(b) engine, {B_SEEDS} copies at once (initialisation and tracing included in every run), "
           f"{engine_b.describe(2)}; {ratio_text(book_b, engine_b, 1)}")
-    print(f"    mean test accuracy: B from scratch {np.mean(scratch.test_accuracy):.4f}, "
-          f"B on (untrained) A {np.mean(on_a.test_accuracy):.4f}")
-    print(f"(c) peak RSS of this process, which ran both arms (an upper bound for each): {peak_rss_mb():.0f} MB")
+    print(f"    mean test accuracy: B from scratch {scratch:.4f}, B on (untrained) A {on_a:.4f}")
+    print("(c) peak RSS of each arm's own process (data and TensorFlow included): "
+          + "; ".join(f"{arm} {peak:.0f} MB" for arm, peak in peaks.items()))
     if args.quick:
         print("quick mode: slices of the data and a few epochs; the ratios below are not measurements")
     print(f"model_a_speedup_k10: {book_a.best[0] / engine_a[10].best[0]:.2f}")

@@ -204,18 +204,22 @@ class RunResult:
 
 # ---- weights ----
 
-def initial_weights(config: MLPConfig, seeds: Sequence[int]) -> tuple[np.ndarray, ...]:
-    """Stack the initial weights of each seed's Keras model: copy k equals `config.keras_model(seeds[k])`."""
-    per_seed = [_keras_initial_arrays(config, seed) for seed in seeds]
+def initial_weights(config: MLPConfig, seeds: Sequence[int], skip_layers: int = 0) -> tuple[np.ndarray, ...]:
+    """Stack the initial weights of each seed's Keras model: copy k equals `config.keras_model(seeds[k])`.
+
+    `skip_layers=n` leaves out the arrays of the first n weighted layers (not drawn at all).
+    """
+    per_seed = [_keras_initial_arrays(config, seed, skip_layers) for seed in seeds]
     return tuple(np.stack(arrays) for arrays in zip(*per_seed))
 
 
-def _keras_initial_arrays(config: MLPConfig, seed: int) -> list[np.ndarray]:
+def _keras_initial_arrays(config: MLPConfig, seed: int, skip_layers: int = 0) -> list[np.ndarray]:
     """What `config.keras_model(seed).get_weights()` holds, without building the model (30x faster).
 
     Keras 3 gives every random initializer an integer seed drawn from Python's `random` when the
     initializer is created, i.e. once per Dense layer in model order after `set_random_seed`; the
     draws themselves are stateless. tests/test_engine.py checks the result against the real model.
+    Skipped layers still create their initializer (which advances the generator) but draw nothing.
     """
     import random
 
@@ -229,9 +233,12 @@ def _keras_initial_arrays(config: MLPConfig, seed: int) -> list[np.ndarray]:
     names = [config.initializer] * (len(dense) - 1) + ["glorot_uniform"]  # the output Dense keeps the default
     initializers = iter([keras.initializers.get(name) for name in names])
     arrays, fan_in = [], 28 * 28
-    for layer in plan:
-        if layer.kind == "dense":
-            arrays.append(np.asarray(next(initializers)((fan_in, layer.units), "float32")))
+    for index, layer in enumerate(plan):
+        initializer = next(initializers) if layer.kind == "dense" else None
+        if index < skip_layers:
+            fan_in = layer.units if layer.kind == "dense" else fan_in
+        elif layer.kind == "dense":
+            arrays.append(np.asarray(initializer((fan_in, layer.units), "float32")))
             arrays += [np.zeros(layer.units, np.float32)] if layer.use_bias else []
             fan_in = layer.units
         else:
@@ -266,9 +273,9 @@ def transfer_weights(source: Sequence[np.ndarray], source_config: MLPConfig, tar
                          "only identical leading layers can be transferred.")
     if source[0].shape[0] != len(seeds):
         raise ValueError(f"The source weights hold {source[0].shape[0]} copies but {len(seeds)} seeds were given.")
-    fresh = list(initial_weights(target_config, seeds))
     n_reused = sum(target_plan[i].n_arrays for i in reused)
-    return tuple(np.array(a, np.float32) for a in source[:n_reused]) + tuple(fresh[n_reused:])
+    fresh = initial_weights(target_config, seeds, skip_layers=len(reused))  # only the layers not reused
+    return tuple(np.array(a, np.float32) for a in source[:n_reused]) + fresh
 
 
 # ---- the graph ----
@@ -737,9 +744,9 @@ class _Run:
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
         import tensorflow as tf
 
-        learning = phase.learning_rate > 0
         if self.parallel:
             return self.parallel_phase(number, phase, weights, first_epoch)
+        learning = phase.learning_rate > 0
         function = _epoch_function(self.config, phase.frozen_layers, self.per_copy, phase.momentum > 0, self.record,
                                    learning, self.sample_space)
         trainable, _ = _trainable_indices(self.config, phase.frozen_layers)
@@ -757,7 +764,7 @@ class _Run:
         velocity = [_variable(tf.zeros_like(s)) for s in shapes] if phase.momentum > 0 and learning else []
         settings = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
         for _ in range(phase.epochs):
-            self.order.assign(np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds]))
+            self.order.assign(self.batch_orders(first_epoch))
             loss, accuracy, *norms = function(params, velocity, x, self.y, self.order, self.batch_size, *settings,
                                               state)
             current = params if c is None or sampled_validation else [self.kernel(params[0], c)] + params[1:]
@@ -779,11 +786,15 @@ class _Run:
         velocity = [[_variable(tf.zeros_like(copy[i]), 0) for i in trainable] if momentum else [] for copy in copies]
         settings = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
         for _ in range(phase.epochs):
-            order = np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds])
-            loss, accuracy = function(copies, velocity, self.x, self.y, tf.constant(order), *settings)
+            loss, accuracy = function(copies, velocity, self.x, self.y, tf.constant(self.batch_orders(first_epoch)),
+                                      *settings)
             stacked = [tf.concat([copy[i] for copy in copies], 0) for i in range(len(weights))]
             self.end_epoch(number, stacked, loss.numpy(), accuracy.numpy(), ())
         return tuple(np.concatenate([copy[i].numpy() for copy in copies]) for i in range(len(weights)))
+
+    def batch_orders(self, first_epoch: int) -> np.ndarray:
+        """(K, n): every copy's sample order for the next epoch."""
+        return np.stack([batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds])
 
     def kernel(self, start_kernel, c):
         """The first Dense kernel W0 + X^T C of the sample-space path."""
