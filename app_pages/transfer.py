@@ -61,7 +61,7 @@ def results_store_or_stop() -> store.Store:
 def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int):
     from core import stats
 
-    return stats.summarize(scratch, transfer_acc, rng=0, n_test=n_test)
+    return stats.summarize(scratch, transfer_acc, n_test=n_test)
 
 
 name, pair, n_seeds, vary_subset, vary_a = settings_ui()
@@ -151,10 +151,10 @@ if len(rows) >= transfer.MIN_SEEDS:
 if summary is not None:
     if len(rows) < len(seeds):
         st.warning(f"Showing the {len(rows)} seeds stored so far.")
-    mean, iqm, prob, ratio = (summary.mean_difference, summary.iqm_difference, summary.prob_improvement,
+    mean, iqm, prob, ratio = (summary.mean_difference, summary.interquartile_mean, summary.win_share,
                               summary.error_ratio)
     verdict_box = st.success if mean.low > 0 else st.error if mean.high < 0 else st.info
-    verdict_box(summary.verdict)
+    verdict_box(summary.verdict.text)
     metrics = st.columns(4)
     metrics[0].metric("Mean difference (points)", f"{mean.value:+.2f}", help="B on A minus B from scratch")
     metrics[0].caption(f"95% CI {mean.low:+.2f} to {mean.high:+.2f}")
