@@ -58,10 +58,10 @@ def results_store_or_stop() -> store.Store:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int):
+def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int, scope: str):
     from core import stats
 
-    return stats.summarize(scratch, transfer_acc, n_test=n_test)
+    return stats.summarize(scratch, transfer_acc, n_test=n_test, scope=scope)
 
 
 name, pair, n_seeds, vary_subset, vary_a = settings_ui()
@@ -147,7 +147,8 @@ if len(rows) < len(seeds) and not comparison_pending:
 summary = None
 if len(rows) >= transfer.MIN_SEEDS:
     summary = summary_of(tuple(row.result["scratch_test_accuracy"] for row in rows),
-                         tuple(row.result["transfer_test_accuracy"] for row in rows), rows[0].result["n_test"])
+                         tuple(row.result["transfer_test_accuracy"] for row in rows), rows[0].result["n_test"],
+                         config.verdict_scope())
 if summary is not None:
     if len(rows) < len(seeds):
         st.warning(f"Showing the {len(rows)} seeds stored so far.")

@@ -375,6 +375,15 @@ class ComparisonConfig:
         a_text = "one model A per seed" if self.vary_a else f"one model A (seed {MODEL_A_SEED}) shared by all seeds"
         return f"seeds vary B's initialisation and batch order; {subset}; {a_text}"
 
+    def verdict_scope(self) -> str:
+        """What a verdict over these seeds speaks for: what the seeds did not vary (model A unless each
+        seed trains its own, the task-B images unless each seed draws its own, and always the test set)."""
+        fixed = [] if self.vary_a else [f"this model A (seed {MODEL_A_SEED})"]
+        if not self.vary_subset:
+            fixed.append(f"these {self.protocol.n_b_train} task-B training images")
+        fixed.append("this test set")
+        return "for " + (", ".join(fixed[:-1]) + " and " + fixed[-1] if len(fixed) > 1 else fixed[0])
+
 
 def seed_list(n_seeds) -> tuple[int, ...]:
     """Seeds 0..n-1 for a comparison of n seeds (the page and the command line use the same ones)."""
