@@ -248,6 +248,9 @@ def test_verdict_kinds():
     assert (test_only.kind, test_only.direction) == ("tentative", 1) and "includes 0" in test_only.text
     nothing = stats.verdict(d, stats.Estimate(0.3, -0.1, 0.7), weak)
     assert nothing.kind == "none" and nothing.text.startswith("No reliable difference: over 20 seeds")
+    leaning_the_other_way = stats.WilcoxonResult(0.2, 30, "", r_plus=280.0, r_minus=185.0)
+    mixed = stats.verdict(SMALL_WINS_LARGE_LOSSES, stats.Estimate(-1.57, -3.0, -0.2), leaning_the_other_way)
+    assert mixed.kind == "mixed" and "signed ranks lean towards B on A (signed-rank p = 0.2)" in mixed.text
 
 
 def test_verdict_says_what_it_speaks_for():
@@ -271,7 +274,8 @@ def test_summarize_on_numbers_worked_by_hand():
     assert summary.verdict.kind == "reliable" and summary.best_of_k.quantiles.shape == (6, len(stats.QUANTILES))
     lines = stats.summary_lines(summary)
     assert lines[0] == "seeds: 6" and lines[-1].startswith("verdict: Reliable gain of 3.50 points")
-    assert "share of seeds where B on A wins (ties count as not winning): 6 of 6 = 1.00 (95% CI 0.54 to 1.00)" in lines
+    assert ("share of seeds where B on A wins (ties count as not winning): 6 of 6 = 1.00 "
+            "(95% CI 0.54 to 1.00, exact Clopper-Pearson)") in lines
     assert summary.coverage_caveat.startswith("With 6 seeds") and lines[-2] == f"note: {summary.coverage_caveat}"
 
 
@@ -309,6 +313,8 @@ def test_coverage_for_skewed_differences_is_what_the_page_says():
     # The page says so exactly where the mean's interval falls short, and stays quiet where it holds.
     assert "about 88%" in stats.coverage_caveat(3) and "about 92%" in stats.coverage_caveat(20)
     assert stats.coverage_caveat(50) == "" and stats.coverage_caveat(200) == ""
+    assert stats.coverage_caveat(10, ("interquartile mean",)) == ""  # Yuen's 0.929 reads as 93%
+    assert stats.coverage_caveat(5, ("interquartile mean",)).endswith("it covers about 92% (measured by simulation).")
 
 
 def test_error_ratio_interval_covers_95_percent():
