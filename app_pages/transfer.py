@@ -93,7 +93,8 @@ def statistics_ui(summary) -> None:
                       "for one more seed (exact, Clopper-Pearson)")
     p_text = "n/a" if wilcoxon.p_value is None else f"{wilcoxon.p_value:.3g}"
     counts[1].metric("Wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
-    counts[1].caption(f"Wilcoxon signed-rank p = {p_text} (exact). {wilcoxon.reason}")
+    reason = wilcoxon.reason[:1].upper() + wilcoxon.reason[1:]
+    counts[1].caption(f"Wilcoxon signed-rank p = {p_text} (exact). {reason}")
     if summary.coverage_caveat:
         st.caption(summary.coverage_caveat)
 
