@@ -66,7 +66,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         negative, positive = pair
         print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
               f"{seconds:.1f} s")
-        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows))))
+        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
     return 0
 
 

@@ -500,12 +500,14 @@ def paired_difference_histogram(differences, mean: float, low: float, high: floa
 
 
 def error_ratio_histogram(per_seed_ratio, ratio: float, low: float, high: float) -> go.Figure:
-    """Per-seed error-rate ratios scratch / B on A ((n_seeds,), add-half smoothed), the pooled ratio and its CI."""
+    """Per-seed error-rate ratios scratch / B on A ((n_seeds,), add-half smoothed), the pooled ratio and its CI
+    (drawn only when bounded: 0 < low, high < inf)."""
     values = np.asarray(per_seed_ratio, float)
     figure = go.Figure(go.Histogram(x=np.log2(values), name="seeds", marker_color=PALETTE[4], opacity=0.8,
                                     nbinsx=max(10, len(values) // 2), hovertemplate="log2 ratio %{x}<br>%{y} seeds"))
-    figure.add_vrect(x0=np.log2(low), x1=np.log2(high), fillcolor=PALETTE[4], opacity=0.15, line_width=0,
-                     annotation_text="95% CI", annotation_position="bottom left")
+    if 0 < low and np.isfinite(high):
+        figure.add_vrect(x0=np.log2(low), x1=np.log2(high), fillcolor=PALETTE[4], opacity=0.15, line_width=0,
+                         annotation_text="95% CI", annotation_position="bottom left")
     figure.add_vline(x=np.log2(ratio), line_color=PALETTE[4], line_width=3)
     figure.add_vline(x=0, line_color="gray", line_dash="dot")
     figure.add_vline(x=np.log2(BOOK_ERROR_RATIO), line_color=PALETTE[3], line_dash="dash", line_width=3,

@@ -375,6 +375,15 @@ class ComparisonConfig:
         a_text = "one model A per seed" if self.vary_a else f"one model A (seed {MODEL_A_SEED}) shared by all seeds"
         return f"seeds vary B's initialisation and batch order; {subset}; {a_text}"
 
+    def verdict_scope(self) -> str:
+        """What a verdict over these seeds speaks for: what the seeds did not vary (model A unless each
+        seed trains its own, the task-B images unless each seed draws its own, and always the test set)."""
+        fixed = [] if self.vary_a else [f"this model A (seed {MODEL_A_SEED})"]
+        if not self.vary_subset:
+            fixed.append(f"these {self.protocol.n_b_train} task-B training images")
+        fixed.append("this test set")
+        return "for " + (", ".join(fixed[:-1]) + " and " + fixed[-1] if len(fixed) > 1 else fixed[0])
+
 
 def seed_list(n_seeds) -> tuple[int, ...]:
     """Seeds 0..n-1 for a comparison of n seeds (the page and the command line use the same ones)."""
@@ -546,16 +555,16 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     return store_module.run_missing(store, config, seeds, run_batch, seed_progress)
 
 
-def summarize_rows(rows, rng=0, n_resamples: Optional[int] = None):
-    """core.stats.PairedSummary of stored rows (test accuracies paired by seed)."""
+def summarize_rows(rows, scope: str = ""):
+    """core.stats.PairedSummary of stored rows (test accuracies paired by seed); `scope` says what the
+    verdict speaks for (ComparisonConfig.verdict_scope)."""
     from core import stats
 
     if len(rows) < 2:
         raise ValueError(f"A paired comparison needs at least 2 finished seeds, got {len(rows)}.")
     scratch = [row.result["scratch_test_accuracy"] for row in rows]
     transfer = [row.result["transfer_test_accuracy"] for row in rows]
-    options = {} if n_resamples is None else {"n_resamples": n_resamples}
-    return stats.summarize(scratch, transfer, rng, n_test=rows[0].result["n_test"], **options)
+    return stats.summarize(scratch, transfer, n_test=rows[0].result["n_test"], scope=scope)
 
 
 # ---- one run as in the book (seed 42, the first task-B images, one model A) ----
@@ -618,14 +627,16 @@ class PairCell:
     high: float
 
 
-def pair_cells(config: ComparisonConfig, seeds, store, rng: int = 0, n_resamples: int = 2000) -> list[PairCell]:
-    """One cell per pair of ALL_PAIRS, `config` with that pair as task B, filled from the store only."""
+def pair_cells(config: ComparisonConfig, seeds, store) -> list[PairCell]:
+    """One cell per pair of ALL_PAIRS, `config` with that pair as task B, filled from the store only;
+    each cell's interval is the t-interval of the mean gain (core.stats.coverage_caveat says how well it
+    covers at few seeds)."""
     cells = []
     for pair in ALL_PAIRS:
         rows = store.results(config.with_pair(pair), seeds)
         if len(rows) >= MIN_SEEDS:
             mean = _mean_gain(tuple(row.result["scratch_test_accuracy"] for row in rows),
-                              tuple(row.result["transfer_test_accuracy"] for row in rows), rng, n_resamples)
+                              tuple(row.result["transfer_test_accuracy"] for row in rows))
             cells.append(PairCell(pair, len(rows), mean.value, mean.low, mean.high))
         else:
             cells.append(PairCell(pair, len(rows), float("nan"), float("nan"), float("nan")))
@@ -633,12 +644,12 @@ def pair_cells(config: ComparisonConfig, seeds, store, rng: int = 0, n_resamples
 
 
 # The heatmap shows only the mean gain and its CI; memoised on the values, so a page rerun over a full
-# store does not redo 45 bootstraps.
+# store does not recompute 45 intervals.
 @functools.lru_cache(maxsize=512)
-def _mean_gain(scratch: tuple, transfer_acc: tuple, rng: int, n_resamples: int):
+def _mean_gain(scratch: tuple, transfer_acc: tuple):
     from core import stats
 
-    return stats.mean_difference(stats.paired_differences(scratch, transfer_acc), rng, n_resamples)
+    return stats.mean_difference_estimate(stats.paired_differences(scratch, transfer_acc))
 
 
 def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress: ProgressCallback | None = None,

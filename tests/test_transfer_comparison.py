@@ -164,6 +164,14 @@ def test_pair_cells_fill_from_the_store(fashion_mnist, results):
     assert np.isnan(cells[(5, 6)].mean_gain) and cells[(5, 6)].n_seeds == 0
 
 
+def test_verdict_scope_names_what_the_seeds_did_not_vary():
+    book = transfer.PROTOCOLS["book"]
+    assert transfer.ComparisonConfig(book).verdict_scope() == "for this model A (seed 42) and this test set"
+    assert transfer.ComparisonConfig(book, vary_a=True).verdict_scope() == "for this test set"
+    assert transfer.ComparisonConfig(book, vary_subset=False).verdict_scope() == (
+        "for this model A (seed 42), these 200 task-B training images and this test set")
+
+
 @pytest.mark.parametrize("n_seeds", [0, 2, 201, 3.5, "many"])
 def test_seed_counts_outside_3_to_200_are_refused(n_seeds):
     with pytest.raises(ValueError, match="seeds"):
@@ -195,6 +203,7 @@ def test_killed_command_line_run_resumes_with_each_seed_once(fashion_mnist, tmp_
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert "seeds: 6" in finished.stdout and "verdict:" in finished.stdout
+    assert "for this model A (seed 42) and this test set" in finished.stdout  # the verdict's scope
     assert rows_per_seed(database, config) == {seed: 1 for seed in range(6)}
     after = {row.seed: row.finished_at for row in store.Store(database).results(config)}
     assert all(after[seed] == stamp for seed, stamp in before.items())  # the rows made before the kill were kept
