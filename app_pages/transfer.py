@@ -1,5 +1,7 @@
 """Transfer learning: the book's single run, then the same comparison over many seeds, told honestly."""
 
+import dataclasses
+
 import streamlit as st
 
 from core import plots, store, transfer
@@ -10,9 +12,10 @@ from ui.presets import tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
 PROTOCOL_LABELS = {
-    "book": "book text (unfreeze at 1e-4)",
-    "notebook": "companion notebook (1e-3 throughout)",
-    "ml3": "third edition (3 x Dense(100, relu))",
+    "book": "book text: frozen phase optimizer=\"sgd\" (0.01), unfrozen at 1e-4",
+    "notebook": "companion notebook: 1e-3 throughout",
+    "ml3": "third edition: 3 x Dense(100, relu), 1e-3 throughout",
+    "book_comment": "book text as its comment reads it: frozen at 1e-3 (a misread default), unfrozen at 1e-4",
 }
 
 st.title("Transfer learning: one lucky run, then many seeds")
@@ -106,6 +109,57 @@ def mean_interval_note(n_seeds: int) -> str:
     return stats.coverage_caveat(n_seeds, ("mean",))
 
 
+# The book's comment says optimizer="sgd" means 1e-3; it means 0.01. Same seeds, both readings, side by side.
+def misread_default_ui(config, seeds, results) -> None:
+    protocol = config.protocol
+    if protocol.frozen_learning_rate is not None:  # only the book text compiles with "sgd"
+        return
+    comment = transfer.as_comment_reads_it(protocol)
+    comment_config = dataclasses.replace(config, protocol=comment)
+    st.subheader("One misread default")
+    st.markdown("The book compiles the frozen phase with `optimizer=\"sgd\"`: SGD's default learning rate, "
+                f"**{protocol.frozen_rate:g}**. Its own comment says the default is {comment.frozen_rate:g}. At "
+                f"{comment.frozen_rate:g} the new output layer barely moves in the {protocol.frozen_epochs} frozen "
+                "epochs. The same seeds, both readings:")
+    text_label, comment_label = f"the text's code ({protocol.frozen_rate:g})", f"its comment ({comment.frozen_rate:g})"
+    both = {text_label: results.results(config, seeds), comment_label: results.results(comment_config, seeds)}
+    columns = st.columns(2)
+    for column, (label, rows) in zip(columns, both.items()):
+        if len(rows) >= transfer.MIN_SEEDS:
+            gains = [100 * (row.result["transfer_test_accuracy"] - row.result["scratch_test_accuracy"]) for row in rows]
+            column.metric(f"Mean gain of B on A, {label}", f"{sum(gains) / len(gains):+.2f} points",
+                          help=f"{len(rows)} seeds, B on A minus B from scratch")
+        else:
+            column.metric(f"Mean gain of B on A, {label}", "not trained yet")
+    pending, _ = job_panel_ui("tl_comment_job", "The comment's reading")
+    if len(both[comment_label]) < len(seeds) and not pending:
+        if st.button(f"Train the comment's reading on the same {len(seeds)} seeds", key="tl_train_comment"):
+            submit_job("tl_comment_job", transfer.job_key("comparison", comment_config, seeds),
+                       lambda progress: transfer.run_comparison(comment_config, seeds, results, progress))
+            st.rerun()
+
+st.subheader("The sharing pitfall")
+st.markdown("Building B on A from A's own layer objects means training B also trains A. "
+            "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
+pitfall_pending, pitfall = job_panel_ui("tl_pitfall_job", "Sharing pitfall")
+if pitfall is not None:
+    st.session_state.setdefault("tl_pitfall", {})[protocol] = pitfall
+pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
+if not pitfall_pending and st.button("Train B on A twice: shared layers, then a clone", key="tl_pitfall_button"):
+    submit_job("tl_pitfall_job", transfer.job_key("pitfall", protocol),
+               lambda progress: transfer.pitfall_run(protocol, results, progress))
+    st.rerun()
+if pitfall is not None:
+    shared, cloned = st.columns(2)
+    shared.metric("Shared layers: model A accuracy after training B", f"{pitfall.a_accuracy_after_shared:.2%}",
+                  delta=f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points")
+    shared.caption(f"A's hidden weights moved by {pitfall.weight_change_shared:.4f} (L2 norm of the change).")
+    cloned.metric("Clone + set_weights: model A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
+                  delta=f"{100 * (pitfall.a_accuracy_after_cloned - pitfall.a_accuracy_before):+.2f} points")
+    cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
+                   f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
+
+
 name, pair, n_seeds, vary_subset, vary_a = settings_ui()
 try:
     protocol = transfer.get_protocol(name, pair)
@@ -144,32 +198,13 @@ if book is not None:
     st.plotly_chart(plots.transfer_learning_curves(book.a_val_accuracy, book.scratch_val_accuracy,
                                                    book.transfer_val_accuracy, protocol.frozen_epochs),
                     key="tl_curves_chart")
-    st.caption("Trained by the lab's stacked-seed engine with one copy: the same computation as the Keras code "
-               "below (tested to float32 tolerance), except that the engine draws its own batch order per seed.")
+    st.caption("Trained by the lab's stacked-seed engine with one copy. It matches the Keras code below to float32 "
+               "precision in the tests, given the same initial weights and batch order; the engine draws its own "
+               "batch order per seed.")
 with st.expander("The Keras 3 code this run is equivalent to", icon=":material/code:"):
     st.code(transfer.keras_code(protocol), language="python")
 book_vs_keras_ui("transfer")
 
-st.subheader("The sharing pitfall")
-st.markdown("Building B on A from A's own layer objects means training B also trains A. "
-            "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
-pitfall_pending, pitfall = job_panel_ui("tl_pitfall_job", "Sharing pitfall")
-if pitfall is not None:
-    st.session_state.setdefault("tl_pitfall", {})[protocol] = pitfall
-pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
-if not pitfall_pending and st.button("Train B on A twice: shared layers, then a clone", key="tl_pitfall_button"):
-    submit_job("tl_pitfall_job", transfer.job_key("pitfall", protocol),
-               lambda progress: transfer.pitfall_run(protocol, results, progress))
-    st.rerun()
-if pitfall is not None:
-    shared, cloned = st.columns(2)
-    shared.metric("Shared layers: model A accuracy after training B", f"{pitfall.a_accuracy_after_shared:.2%}",
-                  delta=f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points")
-    shared.caption(f"A's hidden weights moved by {pitfall.weight_change_shared:.4f} (L2 norm of the change).")
-    cloned.metric("Clone + set_weights: model A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
-                  delta=f"{100 * (pitfall.a_accuracy_after_cloned - pitfall.a_accuracy_before):+.2f} points")
-    cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
-                   f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
 
 # ---- (b) the honest comparison ----
 st.header(f"2. The same comparison over {len(seeds)} seeds")
@@ -209,6 +244,9 @@ if summary is not None:
     st.caption(f"Error-rate ratio of the mean error counts: {ratio.value:.2f} ({ratio_interval}); above 1, B on A "
                "makes fewer errors. Counts are smoothed by +0.5.")
 
+misread_default_ui(config, seeds, results)
+
+if summary is not None:
     # ---- (c) seed shopping ----
     st.header("3. Seed shopping: how to find +2.05 points by trying enough runs")
     best = summary.best_of_k
