@@ -138,28 +138,6 @@ def misread_default_ui(config, seeds, results) -> None:
                        lambda progress: transfer.run_comparison(comment_config, seeds, results, progress))
             st.rerun()
 
-st.subheader("The sharing pitfall")
-st.markdown("Building B on A from A's own layer objects means training B also trains A. "
-            "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
-pitfall_pending, pitfall = job_panel_ui("tl_pitfall_job", "Sharing pitfall")
-if pitfall is not None:
-    st.session_state.setdefault("tl_pitfall", {})[protocol] = pitfall
-pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
-if not pitfall_pending and st.button("Train B on A twice: shared layers, then a clone", key="tl_pitfall_button"):
-    submit_job("tl_pitfall_job", transfer.job_key("pitfall", protocol),
-               lambda progress: transfer.pitfall_run(protocol, results, progress))
-    st.rerun()
-if pitfall is not None:
-    shared, cloned = st.columns(2)
-    shared.metric("Shared layers: model A accuracy after training B", f"{pitfall.a_accuracy_after_shared:.2%}",
-                  delta=f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points")
-    shared.caption(f"A's hidden weights moved by {pitfall.weight_change_shared:.4f} (L2 norm of the change).")
-    cloned.metric("Clone + set_weights: model A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
-                  delta=f"{100 * (pitfall.a_accuracy_after_cloned - pitfall.a_accuracy_before):+.2f} points")
-    cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
-                   f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
-
-
 name, pair, n_seeds, vary_subset, vary_a = settings_ui()
 try:
     protocol = transfer.get_protocol(name, pair)
@@ -204,6 +182,27 @@ if book is not None:
 with st.expander("The Keras 3 code this run is equivalent to", icon=":material/code:"):
     st.code(transfer.keras_code(protocol), language="python")
 book_vs_keras_ui("transfer")
+
+st.subheader("The sharing pitfall")
+st.markdown("Building B on A from A's own layer objects means training B also trains A. "
+            "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
+pitfall_pending, pitfall = job_panel_ui("tl_pitfall_job", "Sharing pitfall")
+if pitfall is not None:
+    st.session_state.setdefault("tl_pitfall", {})[protocol] = pitfall
+pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
+if not pitfall_pending and st.button("Train B on A twice: shared layers, then a clone", key="tl_pitfall_button"):
+    submit_job("tl_pitfall_job", transfer.job_key("pitfall", protocol),
+               lambda progress: transfer.pitfall_run(protocol, results, progress))
+    st.rerun()
+if pitfall is not None:
+    shared, cloned = st.columns(2)
+    shared.metric("Shared layers: model A accuracy after training B", f"{pitfall.a_accuracy_after_shared:.2%}",
+                  delta=f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points")
+    shared.caption(f"A's hidden weights moved by {pitfall.weight_change_shared:.4f} (L2 norm of the change).")
+    cloned.metric("Clone + set_weights: model A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
+                  delta=f"{100 * (pitfall.a_accuracy_after_cloned - pitfall.a_accuracy_before):+.2f} points")
+    cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
+                   f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
 
 
 # ---- (b) the honest comparison ----
