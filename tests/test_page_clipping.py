@@ -124,7 +124,12 @@ def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     np.testing.assert_allclose(rows["global_clipnorm"][0], [0.00899559, 0.99950993], rtol=1e-5)
     np.testing.assert_allclose(rows["global_clipnorm"][1], [0.0299853], rtol=1e-5)
     assert "matches Keras's `global_clipnorm`" in _text(app)
-    assert any("Book (TF 2.0) vs Keras 3" in e.label for e in app.expander)
+    (callout,) = [e for e in app.expander if e.label.startswith("Book (TF 2.0) vs Keras 3")]
+    assert callout.label == "Book (TF 2.0) vs Keras 3: what changed and where the book's text is off"
+    tables = " ".join(m.value for m in callout.markdown)
+    library, text = tables.split("**Where the book's text is off")
+    assert "What changed in the library" in library and "`SGD(lr=...)`" in library
+    assert "not a library change" in text and "`clipnorm` clips each variable's gradient" in text
 
 
 def test_keras_panel_follows_its_inputs_and_rejects_a_bad_threshold(app):
