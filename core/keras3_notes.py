@@ -19,7 +19,7 @@ KINDS = (LIBRARY_CHANGE, TEXT_CORRECTION)  # the order the callout shows them in
 # kind -> (heading above its table, table header): said so a projector-reading class cannot mix them up.
 HEADINGS = {
     LIBRARY_CHANGE: ("What changed in the library since the book", "| the book (TF 2.0) | Keras 3 today |"),
-    TEXT_CORRECTION: ("Where the book's text is off (not a library change: TF 2.x did the same)",
+    TEXT_CORRECTION: ("The book's text vs what Keras does (not a library change: TF 2.x did the same)",
                       "| the book's text | what Keras does, in TF 2.x and Keras 3 alike |"),
 }
 

@@ -127,7 +127,7 @@ def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     (callout,) = [e for e in app.expander if e.label.startswith("Book (TF 2.0) vs Keras 3")]
     assert callout.label == "Book (TF 2.0) vs Keras 3: what changed and where the book's text is off"
     tables = " ".join(m.value for m in callout.markdown)
-    library, text = tables.split("**Where the book's text is off")
+    library, text = tables.split("**The book's text vs what Keras does")
     assert "What changed in the library" in library and "`SGD(lr=...)`" in library
     assert "not a library change" in text and "`clipnorm` clips each variable's gradient" in text
 
