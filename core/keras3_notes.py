@@ -71,7 +71,7 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference("sgd_default_lr", ("transfer",),
                "`optimizer=\"sgd\"` for the frozen phase, with the comment \"the default lr is 1e-3\"",
                "SGD's default learning rate is **0.01**, so the comment is wrong: the text's frozen phase "
-               "trains at 0.01, ten times the rate the comment suggests",
+               "trains at 0.01, ten times the rate the comment suggests (the lab's \"book\" protocol does too)",
                TEXT_CORRECTION),
     Difference("save_format", ("transfer",),
                "`model.save(\"my_model_A.h5\")`",

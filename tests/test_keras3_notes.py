@@ -119,3 +119,8 @@ def test_sgd_default_lr():
     assert float(keras.optimizers.SGD().learning_rate) == pytest.approx(0.01)
     assert inspect.signature(keras.optimizers.SGD.__init__).parameters["learning_rate"].default == 0.01
     assert isinstance(keras.optimizers.get("sgd"), keras.optimizers.SGD)
+    from core.transfer import PROTOCOLS, SGD_DEFAULT_LEARNING_RATE
+
+    assert "\"book\" protocol does too" in row.keras3  # and it does:
+    assert PROTOCOLS["book"].frozen_rate == SGD_DEFAULT_LEARNING_RATE == pytest.approx(
+        float(keras.optimizers.SGD().learning_rate))
