@@ -111,8 +111,8 @@ st.caption(f"{vanishing_defaults.units} units per layer, Glorot-uniform weights,
            f"{vanishing_defaults.batch_size}, {vanishing_defaults.epochs} epochs on the first "
            f"{vanishing_defaults.n_train:,} training images, validated on {vanishing_defaults.n_valid:,}; the BN "
            "variant has BN on the inputs and after every hidden layer. The gradient norms are those of each seed's "
-           "first update. All seeds of a variant train together as copies in one graph (`core.engine`), each "
-           "exactly as its own Keras model would on the same batches.")
+           "first update. All seeds of a variant train together as copies in one graph (`core.engine`); "
+           "each copy matches its own Keras model on the same batches to float32 precision in the tests.")
 result = trained_result_ui("deep", vanishing_config, "Training the deep nets")
 if result is not None:
     names = {"none": "no BN", "after": "BN"}
@@ -224,9 +224,11 @@ st.markdown(
     "output, so `W' = W * s` column by column and `b' = b * s + t`.\n"
     "- **BN after the activation**, or on the inputs: the BN acts on the *inputs* of the next Dense layer, so "
     "`W' = s[:, None] * W` and `b' = t @ W + b`.\n\n"
-    "Both rewrites are exact algebra, so the folded model differs only by float32 rounding. Folding is impossible "
-    "when a nonlinearity separates the BN from every Dense layer it could merge with, e.g. `BN -> tanh -> Dense`, "
-    "or when BN is the last layer. During training nothing can be folded: there BN uses each batch's own statistics."
+    "Both rewrites are exact algebra, so the folded model differs only by float32 rounding. A BN at the very "
+    "end folds too if a linear Dense comes right before it (`Dense(10) -> BN -> softmax`: the first rewrite). "
+    "Folding is impossible when a nonlinearity separates the BN from every Dense layer it could merge with: "
+    "`BN -> tanh -> Dense`, or a last BN right after a nonlinearity (`Dense(activation='elu') -> BN`, nothing "
+    "after it). During training nothing can be folded: there BN uses each batch's own statistics."
 )
 latency_defaults = bntraining.LatencyConfig.tiny() if TINY else bntraining.LatencyConfig()
 repeats = int(st.number_input("timed calls per batch size", value=latency_defaults.repeats, min_value=3,

@@ -13,8 +13,8 @@ Two ways to train one configuration over many seeds, both returning `SeedRuns` w
 (n_seeds, n_epochs):
 
 - `train_seeds` (experiments 1 and 2): every seed a copy in ONE graph, through the stacked-seed engine
-  (`core.engine`, proven equal to separate Keras models by tests/test_engine.py). Seed s starts from the
-  weights `core.models.mlp(..., seed=s)` gives and shuffles with `engine.batch_order(s, epoch, n)`.
+  (`core.engine`, which matches separate Keras models to float32 precision in tests/test_engine.py). Seed s
+  starts from the weights `core.models.mlp(..., seed=s)` gives and shuffles with `engine.batch_order(s, epoch, n)`.
 - `keras_seeds` (experiment 3): one plain Keras `fit` per seed, each epoch timed. Experiment 3 plots
   accuracy against wall-clock seconds, and that axis must be what one model's epoch costs in the book's
   Keras code. A stacked run has no such number: its epoch time is shared by all copies, and dividing it

@@ -31,6 +31,16 @@ def test_nothing_trains_before_a_button_press(app):
     assert _no_errors(app) == []
 
 
+def test_claims_say_what_the_code_and_tests_do(app):
+    """Folding: a final BN after a linear Dense folds (tests/test_batchnorm_fold.py); the engine: what is tested."""
+    text = " ".join([markdown.value for markdown in app.markdown] + [caption.value for caption in app.caption])
+    assert "when BN is the last layer" not in text
+    assert "A BN at the very end folds too if a linear Dense comes right before it" in text
+    assert "a last BN right after a nonlinearity" in text
+    assert "exactly as its own Keras model" not in text and "same computation" not in text
+    assert "matches its own Keras model on the same batches to float32 precision in the tests" in text
+
+
 def test_deep_net_section_trains_and_draws(app):
     app.number_input(key="bnt_depth").set_value(3)
     app.radio(key="bnt_activation").set_value("tanh")
