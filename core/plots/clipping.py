@@ -13,13 +13,6 @@ CLIP_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clip
               "global_clipnorm": "global_clipnorm"}
 
 
-def _legend_below(figure: go.Figure) -> go.Figure:
-    """Long titles and several variants: the legend goes under the plot so it never covers the title."""
-    figure.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
-                         margin=dict(b=110))
-    return figure
-
-
 def _arrow(vector, name: str, color: str, axes: str, *, dash: str = "solid", show_legend: bool = True) -> dict:
     """One arrow from the origin to vector (2,), drawn on the axes pair named by `axes` ("" or "2")."""
     x, y = float(vector[0]), float(vector[1])
@@ -65,7 +58,7 @@ def clipping_2d_figure(original, by_value, by_norm, threshold: float) -> go.Figu
                           showarrow=False) for text, x in (("whole gradient", 0.23),
                                                            (f"zoom on the threshold t = {threshold:g}", 0.77))],
     )
-    return _legend_below(styled(go.Figure(data=traces, layout=layout), height=560))
+    return styled(go.Figure(data=traces, layout=layout), height=560)
 
 
 def angle_by_dimension_figure(dimensions, thresholds, by_value: np.ndarray, by_norm: np.ndarray) -> go.Figure:
@@ -81,7 +74,7 @@ def angle_by_dimension_figure(dimensions, thresholds, by_value: np.ndarray, by_n
                                            "clip by norm (every t)", CLIP_COLORS["clipnorm"]))
     figure.update_xaxes(type="log", title="dimension n of the gradient")
     figure.update_yaxes(title="angle between gradient and clipped gradient (°)", rangemode="tozero")
-    return _legend_below(styled(figure, "Direction change: median and 10-90% of random gradients", height=500))
+    return styled(figure, "Direction change: median and 10-90% of random gradients", height=500)
 
 
 def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension: int, threshold: float) -> go.Figure:
@@ -95,8 +88,7 @@ def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension:
     figure.update_layout(barmode="overlay")
     figure.update_xaxes(title="angle change (°)", rangemode="tozero")
     figure.update_yaxes(title="random gradients")
-    return _legend_below(styled(figure, f"n = {dimension:,}, t = {threshold:g}: {len(by_value)} random gradients",
-                                height=500))
+    return styled(figure, f"n = {dimension:,}, t = {threshold:g}: {len(by_value)} random gradients", height=500)
 
 
 def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
@@ -108,7 +100,7 @@ def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
                                 text=[f"{value:.4g}" for value in values], textposition="outside"))
     figure.update_yaxes(type="log", title="L2 norm (log scale)")
     figure.update_layout(barmode="group")
-    return _legend_below(styled(figure, "Norms after one real Keras SGD step", height=460))
+    return styled(figure, "Norms after one real Keras SGD step", height=460)
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -142,7 +134,7 @@ def clip_curves_figure(x, values: np.ndarray, variants, title: str, y_title: str
                          annotation_text=f"predict the mean: {baseline:.3f}")
     figure.update_yaxes(type="log", title=y_title)
     figure.update_xaxes(title="optimizer step")
-    return _legend_below(styled(figure, title, height=460))
+    return styled(figure, title, height=460)
 
 
 def clip_per_seed_figure(values: np.ndarray, variants, title: str, y_title: str, *, log: bool = False,

@@ -7,10 +7,38 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Colour-blind-safe palette (Okabe-Ito), in a fixed order so a variant keeps its colour across figures.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-FONT_SIZE = 15  # readable from the back of a classroom
+FONT_SIZE = 15  # readable from the back of a classroom: ticks, axis titles, legend, hover, annotations
+TITLE_FONT_SIZE = 21  # the figure title (what plotly draws by default for FONT_SIZE, made explicit)
+TEMPLATE_NAME = "lab"  # every builder's template; pages pass theme=None so Streamlit's theme does not restyle it
+
+# Vertical bands of a figure, in pixels. Top: the title, then subplot titles standing on the plot, then
+# the plot. Bottom: tick labels and axis titles (plotly's automargin), then the legend in a band of its
+# own (container y = 0: plotly reserves the legend's height as margin, so nothing else is drawn there).
+TITLE_PAD = 12  # gap above the title
+TITLE_BAND = 60  # top margin of a figure with a title: the title and air under it
+SUBPLOT_TITLE_BAND = 30  # added under the title band when annotations stand on the plot's top edge
+TOP_EDGE = 30  # top margin of a figure without a title (room for one line of subplot titles)
+MARGIN = dict(l=60, r=20, b=50)
+
+
+def _lab_template() -> go.layout.Template:
+    """plotly_white with the lab's fonts, palette, margins, the title on top and the legend in the bottom band."""
+    template = go.layout.Template(pio.templates["plotly_white"])
+    template.layout.update(
+        colorway=PALETTE, font=dict(size=FONT_SIZE), hoverlabel=dict(font=dict(size=FONT_SIZE)),
+        margin=dict(MARGIN, t=TOP_EDGE),
+        title=dict(font=dict(size=TITLE_FONT_SIZE), x=0, xref="paper", xanchor="left",
+                   y=1, yref="container", yanchor="top", pad=dict(t=TITLE_PAD)),
+        legend=dict(orientation="h", x=0, xref="paper", xanchor="left", y=0, yref="container", yanchor="bottom"),
+    )
+    return template
+
+
+pio.templates[TEMPLATE_NAME] = _lab_template()
 
 
 def palette_color(index: int) -> str:
@@ -18,13 +46,19 @@ def palette_color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+def stands_on_plot_top(annotation) -> bool:
+    """True for an annotation standing on the plot area's top edge, as a subplot title does (paper y >= 1)."""
+    return annotation.yref == "paper" and annotation.y is not None and annotation.y >= 1
+
+
 def styled(figure: go.Figure, title: str = "", *, height: int = 420) -> go.Figure:
-    """Apply the lab's common layout: white template, large font, legend on top."""
-    figure.update_layout(
-        template="plotly_white", title=title, height=height, font=dict(size=FONT_SIZE),
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-    )
+    """Apply the lab template, the title and the height; the top margin holds the title and any subplot titles.
+
+    Call it last, once the annotations are in place: they decide the top margin.
+    """
+    subplot_titles = any(stands_on_plot_top(annotation) for annotation in figure.layout.annotations)
+    top = TITLE_BAND + SUBPLOT_TITLE_BAND * subplot_titles if title else TOP_EDGE
+    figure.update_layout(template=TEMPLATE_NAME, title=dict(text=title), height=height, margin=dict(t=top))
     return figure
 
 

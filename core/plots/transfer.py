@@ -29,7 +29,7 @@ def transfer_learning_curves(a_val_accuracy, scratch_val_accuracy, transfer_val_
                          annotation_text="B on A: unfreeze", annotation_position="bottom right")
     figure.update_xaxes(title="epoch")
     figure.update_yaxes(title="validation accuracy", tickformat=".0%")
-    return styled(figure, "Learning curves of the single run").update_layout(margin=dict(t=90))
+    return styled(figure, "Learning curves of the single run")
 
 
 def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
@@ -53,8 +53,7 @@ def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
                                     marker=dict(color="black", size=16, symbol="diamond"),
                                     hovertemplate="mean: %{y:.2f}%"))
     figure.update_yaxes(title="test accuracy (%)")
-    figure = styled(figure, f"Paired by seed ({len(scratch)} seeds)", height=460)
-    return figure.update_layout(legend=dict(y=-0.12, yanchor="top"), margin=dict(b=90))  # legend under the axes
+    return styled(figure, f"Paired by seed ({len(scratch)} seeds)", height=460)
 
 
 def paired_difference_histogram(differences, mean: float, low: float, high: float,
@@ -113,7 +112,7 @@ def best_of_k_band(ks, quantiles, levels, target: float, k_for_target) -> go.Fig
                          annotation_text=f"k = {k_for_target}", annotation_position="bottom right")
     figure.update_xaxes(title="configurations tried, best one kept (k)")
     figure.update_yaxes(title="best gain reported (points)")
-    return styled(figure, "Seed shopping: the best of k runs").update_layout(margin=dict(t=90))
+    return styled(figure, "Seed shopping: the best of k runs")
 
 
 def pair_heatmap(pairs, mean_gain, low, high, n_seeds, class_names) -> go.Figure:
