@@ -87,3 +87,25 @@ def quantile_band_traces(x, values: np.ndarray, name: str, color: str, *, low_qu
         go.Scatter(x=x, y=median, name=name, legendgroup=name, mode="lines+markers",
                    line=dict(color=color, width=3)),
     ]
+
+
+def seed_histogram(values: np.ndarray, *, estimate: float, interval: tuple[float, float] | None,
+                   interval_label: str, reference: float, reference_label: str, color: str,
+                   hovertemplate: str | None = None) -> go.Figure:
+    """One number per seed as a histogram: the estimate (solid) and its interval (shaded; None to leave it
+    out), no difference at 0 (dotted), and a labelled reference value such as the book's (dashed).
+
+    values: (n_seeds,), already on the x axis's scale (a log scale's logarithms); the caller titles the
+    x axis and applies `styled`.
+    """
+    figure = go.Figure(go.Histogram(x=values, name="seeds", marker_color=color, opacity=0.8,
+                                    nbinsx=max(10, len(values) // 2), hovertemplate=hovertemplate))
+    if interval is not None:
+        figure.add_vrect(x0=interval[0], x1=interval[1], fillcolor=color, opacity=0.15, line_width=0,
+                         annotation_text=interval_label, annotation_position="bottom left")
+    figure.add_vline(x=estimate, line_color=color, line_width=3)
+    figure.add_vline(x=0, line_color="gray", line_dash="dot")
+    figure.add_vline(x=reference, line_color=PALETTE[3], line_width=3, line_dash="dash",
+                     annotation_text=reference_label, annotation_position="top right")
+    figure.update_yaxes(title="seeds")
+    return figure

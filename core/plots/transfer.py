@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core import book
-from core.plots.style import PALETTE, styled
+from core.plots.style import PALETTE, seed_histogram, styled
 
 BOOK_ERROR_RATIO = book.ERROR_RATIO  # the book's 56 -> 15 errors (3.73), "a factor of 4" in its text
 
@@ -59,37 +59,24 @@ def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
 def paired_difference_histogram(differences, mean: float, low: float, high: float,
                                 book_gain: float) -> go.Figure:
     """Histogram of per-seed differences (points, (n_seeds,)), the mean with its CI, the book's gain marked."""
-    values = np.asarray(differences, float)
-    figure = go.Figure(go.Histogram(x=values, name="seeds", marker_color=PALETTE[0], opacity=0.8,
-                                    nbinsx=max(10, len(values) // 2)))
-    figure.add_vrect(x0=low, x1=high, fillcolor=PALETTE[0], opacity=0.15, line_width=0,
-                     annotation_text="95% CI of the mean", annotation_position="bottom left")
-    figure.add_vline(x=mean, line_color=PALETTE[0], line_width=3)
-    figure.add_vline(x=0, line_color="gray", line_dash="dot")
-    figure.add_vline(x=book_gain, line_color=PALETTE[3], line_width=3, line_dash="dash",
-                     annotation_text=f"the book: {book_gain:+.2f}", annotation_position="top right")
+    figure = seed_histogram(np.asarray(differences, float), estimate=mean, interval=(low, high),
+                            interval_label="95% CI of the mean", reference=book_gain,
+                            reference_label=f"the book: {book_gain:+.2f}", color=PALETTE[0])
     figure.update_xaxes(title="B on A minus B from scratch (accuracy points)")
-    figure.update_yaxes(title="seeds")
     return styled(figure, "Paired differences")
 
 
 def error_ratio_histogram(per_seed_ratio, ratio: float, low: float, high: float) -> go.Figure:
     """Per-seed error-rate ratios scratch / B on A ((n_seeds,), add-half smoothed), the pooled ratio and its CI
-    (drawn only when bounded: 0 < low, high < inf)."""
-    values = np.asarray(per_seed_ratio, float)
-    figure = go.Figure(go.Histogram(x=np.log2(values), name="seeds", marker_color=PALETTE[4], opacity=0.8,
-                                    nbinsx=max(10, len(values) // 2), hovertemplate="log2 ratio %{x}<br>%{y} seeds"))
-    if 0 < low and np.isfinite(high):
-        figure.add_vrect(x0=np.log2(low), x1=np.log2(high), fillcolor=PALETTE[4], opacity=0.15, line_width=0,
-                         annotation_text="95% CI", annotation_position="bottom left")
-    figure.add_vline(x=np.log2(ratio), line_color=PALETTE[4], line_width=3)
-    figure.add_vline(x=0, line_color="gray", line_dash="dot")
-    figure.add_vline(x=np.log2(BOOK_ERROR_RATIO), line_color=PALETTE[3], line_dash="dash", line_width=3,
-                     annotation_text=f"the book: x{BOOK_ERROR_RATIO:.2f}", annotation_position="top right")
+    (drawn only when bounded: 0 < low, high < inf), on a log2 axis labelled in ratios."""
+    bounded = 0 < low and np.isfinite(high)
+    figure = seed_histogram(np.log2(np.asarray(per_seed_ratio, float)), estimate=np.log2(ratio),
+                            interval=(np.log2(low), np.log2(high)) if bounded else None, interval_label="95% CI",
+                            reference=np.log2(BOOK_ERROR_RATIO), reference_label=f"the book: x{BOOK_ERROR_RATIO:.2f}",
+                            color=PALETTE[4], hovertemplate="log2 ratio %{x}<br>%{y} seeds")
     ticks = np.array([1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16])
     figure.update_xaxes(title="errors of B from scratch / errors of B on A (log scale)", tickvals=np.log2(ticks),
                         ticktext=[f"{t:g}" if t >= 1 else f"1/{1 / t:g}" for t in ticks])
-    figure.update_yaxes(title="seeds")
     return styled(figure, "Error-rate ratio (the book's \"factor of 4\")")
 
 
