@@ -34,7 +34,10 @@ def bn_moving_stats_figure(trajectories: dict, true_mean: np.ndarray, true_varia
 
 
 def bn_error_heatmap(errors: np.ndarray, momenta, batch_sizes, highlight=None) -> go.Figure:
-    """Final inference-output error per (momentum row, batch size column), log colour, best cell per column marked."""
+    """Final inference-output error per (momentum row, batch size column), log colour, best cell per column marked.
+
+    errors: (n_momenta, n_batch_sizes); highlight: (momentum, batch size) of the page's setting, or None.
+    """
     errors = np.asarray(errors, dtype=float)
     rows = [f"{m:g}" for m in momenta]
     columns = [str(b) for b in batch_sizes]
@@ -56,7 +59,10 @@ def bn_error_heatmap(errors: np.ndarray, momenta, batch_sizes, highlight=None) -
 
 
 def bn_group_map_figure(groups: np.ndarray, title: str = "") -> go.Figure:
-    """Pixels of one image coloured by the statistic they share (one palette colour per group, at random)."""
+    """Pixels of one image coloured by the statistic they share (one palette colour per group, at random).
+
+    groups: (rows, columns) integer group id per pixel.
+    """
     groups = np.asarray(groups)
     n_colors = len(PALETTE) - 1  # black left out
     # Greedy colouring: each group gets the first palette colour (in a fixed shuffled order) that no
@@ -83,7 +89,8 @@ def bn_group_map_figure(groups: np.ndarray, title: str = "") -> go.Figure:
 
 
 def bn_image_row(images, titles, *, zmid: float | None = None, height: int = 260) -> go.Figure:
-    """A row of equally sized 2-D arrays as grey (or, with zmid, diverging) images under their titles.
+    """A row of equally sized images, each (rows, columns), as grey (or, with zmid, diverging) pictures under their
+    titles (one per image).
 
     Drawn as one heatmap of the images side by side (NaN gaps between them): one trace instead of
     one subplot per image keeps a rerun fast.
@@ -110,6 +117,8 @@ def bn_image_row(images, titles, *, zmid: float | None = None, height: int = 260
 def bn_gap_figure(gap: np.ndarray, floor: float, window: float) -> go.Figure:
     """RMS difference between training and inference outputs on one batch, after each training step.
 
+    gap: (n_steps,); floor: the same gap with exact population statistics; window: 1 / (1 - momentum) steps.
+
     Reference lines are plain traces (add_hline / add_vline cost tens of ms per rerun).
     """
     steps = np.arange(1, len(gap) + 1)
@@ -126,7 +135,10 @@ def bn_gap_figure(gap: np.ndarray, floor: float, window: float) -> go.Figure:
 
 
 def bn_tiny_batch_figure(batch_sizes, variance_ratio, expected_ratio, inference_std) -> go.Figure:
-    """Left: settled moving variance / population variance vs (n-1)/n. Right: std of inference outputs."""
+    """Left: settled moving variance / population variance vs (n-1)/n. Right: std of inference outputs.
+
+    Every argument: (n_batch_sizes,).
+    """
     labels = [str(b) for b in batch_sizes]
     traces = [go.Bar(x=labels, y=variance_ratio, name="moving variance / true variance", marker_color=PALETTE[0]),
               go.Scatter(x=labels, y=expected_ratio, name="(n - 1) / n", mode="lines+markers",

@@ -14,8 +14,7 @@ def gradient_norms_figure(norms: dict) -> go.Figure:
     for index, (name, values) in enumerate(norms.items()):
         values = np.asarray(values, dtype=float)
         layers = list(range(1, values.shape[1] + 1))
-        for trace in band_traces(layers, values, name, palette_color(index)):
-            figure.add_trace(trace)
+        figure.add_traces(band_traces(layers, values, name, palette_color(index)))
     figure.update_yaxes(type="log", title="‖∂loss/∂kernel‖ (log scale)", exponentformat="power")
     figure.update_xaxes(title="Dense layer (1 = next to the input; last = output layer)", dtick=1)
     return styled(figure, "Gradient norm per layer at the first step")
@@ -25,8 +24,7 @@ def accuracy_curves_figure(curves: dict, x_title: str = "epoch", title: str = "V
     """Accuracy curves with a band over seeds. curves: {name: (x values, (n_seeds, n_points) accuracy)}."""
     figure = go.Figure()
     for index, (name, (x, values)) in enumerate(curves.items()):
-        for trace in band_traces(x, values, name, palette_color(index)):
-            figure.add_trace(trace)
+        figure.add_traces(band_traces(x, values, name, palette_color(index)))
     figure.update_yaxes(title="validation accuracy", range=[0, 1])
     figure.update_xaxes(title=x_title)
     return styled(figure, title)
@@ -45,8 +43,7 @@ def lr_sweep_figure(learning_rates, initializers, final_accuracy: dict) -> go.Fi
             traces = band_traces(learning_rates, values, f"{variant}, {initializer}", palette_color(index))
             traces[1].update(line=dict(color=palette_color(index), width=3, dash=dashes[variant_index % 3]),
                              mode="lines+markers")
-            for trace in traces:
-                figure.add_trace(trace)
+            figure.add_traces(traces)
     figure.add_hline(y=0.1, line=dict(color="grey", dash="dot"), annotation_text="chance (10 classes)")
     figure.update_xaxes(type="log", title="SGD learning rate (log scale)")
     figure.update_yaxes(title="final validation accuracy", range=[0, 1])

@@ -28,6 +28,7 @@ def clipping_2d_figure(original, by_value, by_norm, threshold: float) -> go.Figu
     A 100-long gradient and its 1-long clipped versions cannot share one linear scale, so the
     right panel zooms on [-1.6 t, 1.6 t]^2, where the original arrow leaves the frame.
     Built from plain dicts in one call (no make_subplots): it is redrawn on every keystroke.
+    original, by_value, by_norm: (2,).
     """
     original, by_value, by_norm = (np.asarray(v, dtype=float) for v in (original, by_value, by_norm))
     angle = np.linspace(0, 2 * np.pi, 121)
@@ -118,7 +119,7 @@ def clip_curves_figure(x, values: np.ndarray, variants, title: str, y_title: str
                        threshold: float | None = None, baseline: float | None = None) -> go.Figure:
     """Mean over seeds with a min-max band, one colour per variant, log y.
 
-    values: (n_variants, n_seeds, n_points); NaN after a run diverged, so a band ends where its
+    x: (n_points,); values: (n_variants, n_seeds, n_points); NaN after a run diverged, so a band ends where its
     first seed blew up (the legend says how many did).
     """
     figure = go.Figure()
