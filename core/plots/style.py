@@ -1,4 +1,5 @@
-"""The lab's chart style in one place: palette, layout, and the seed bands every concept draws.
+"""The lab's chart style in one place: palette, the "lab" template, and the seed pieces (bands, histogram)
+every concept draws.
 
 Shared so every page looks alike on a projector; the concept modules only decide what to draw.
 """
