@@ -5,7 +5,7 @@ import pytest
 
 from core import models
 from core.batchnorm_fold import batchnorm_affine, fold_batchnorm
-from core.bntraining import randomize_batchnorm
+from core.bn_training import randomize_batchnorm
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import bntraining
+from core import bn_training
 from tests.test_pages import open_page
 
 PAGE = "app_pages/bn_training.py"
@@ -90,7 +90,7 @@ def test_latency_section_measures_and_folds(app):
     ("bnt_depth", 0, "between 1 and"),
     ("bnt_deep_lr", 0.0, "learning rate must be a positive number"),
     ("bnt_book_lr", -0.1, "learning rate must be a positive number"),
-    ("bnt_deep_seeds", bntraining.MAX_SEEDS + 1, f"between 1 and {bntraining.MAX_SEEDS} seeds"),
+    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"between 1 and {bn_training.MAX_SEEDS} seeds"),
     ("bnt_sweep_seeds", 0, "seeds"),
 ])
 def test_bad_input_is_a_message_not_a_traceback(app, key, value, message):

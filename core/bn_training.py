@@ -233,7 +233,7 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
 
     seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes the initial weights
     (those of `core.models.mlp(..., seed=s)`) and the batch order (`core.engine.batch_order(s, epoch, n)`);
-    the result equals a plain Keras `fit` per seed on that order (tests/test_bntraining.py). With
+    the result equals a plain Keras `fit` per seed on that order (tests/test_bn_training.py). With
     `gradient_norms`, also the per-layer kernel gradient norms of the first training step. `initial`:
     `initial_weights(config, seeds)` computed ahead (see there why); by default computed here.
     Progress is reported once per epoch of the stacked run as (progress_offset + epochs done, progress_total);
