@@ -47,9 +47,7 @@ def bench_2d(repeats: int) -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    app.run()
-    app.switch_page("app_pages/clipping.py")
+    app = AppTest.from_file(str(ROOT / "pages" / "3_Gradient_Clipping.py"), default_timeout=300)
     app.run()  # first run pays imports and fills the caches of the other sections
     page_times, section_times = [], []
     for i in range(repeats):
