@@ -4,9 +4,11 @@ go through core.jobs, so they are shared between sessions and survive widget cha
 import threading
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core import bntraining, jobs
-from tests.app_support import chart_keys, errors, finish, open_page, text
+from tests.app_support import chart_keys, errors, finish, no_exception, open_page, text
+from tests.conftest import ROOT
 
 PAGE = "pages/2_BN_in_Training.py"
 
@@ -56,7 +58,8 @@ def test_deep_net_section_trains_and_draws(app):
 
 
 def test_two_sessions_asking_for_the_same_run_train_it_once(monkeypatch, fashion_mnist):
-    """Both sessions see the one run's progress and result; a widget change during the run does not lose it."""
+    """Both sessions see the one run's progress and result; a widget change or a page switch during the run
+    does not lose it."""
     monkeypatch.setattr(jobs, "_PROCESS_QUEUE", jobs.JobQueue())  # no result kept by another test
     gate, trainings = threading.Event(), []
     real = bntraining.vanishing_gradients
@@ -67,7 +70,9 @@ def test_two_sessions_asking_for_the_same_run_train_it_once(monkeypatch, fashion
         return real(config, progress)
 
     monkeypatch.setattr(bntraining, "vanishing_gradients", counted)
-    first, second = open_page(PAGE), open_page(PAGE)
+    first = open_page(PAGE)
+    second = no_exception(AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run())  # from the home page
+    no_exception(second.switch_page(PAGE).run())
     try:
         first.button(key="bnt_deep_train").click().run()
         second.button(key="bnt_deep_train").click().run()
@@ -75,6 +80,9 @@ def test_two_sessions_asking_for_the_same_run_train_it_once(monkeypatch, fashion
         first.number_input(key="bnt_deep_seeds").set_value(2).run()  # touched mid-run
         first.radio(key="bnt_activation").set_value("tanh").run()
         assert "Training the deep nets: running" in text(first, "info")
+        no_exception(second.switch_page("pages/1_Batch_Normalization.py").run())  # away mid-run, and back
+        no_exception(second.switch_page(PAGE).run())
+        assert "Training the deep nets: waiting for the run already in progress" in text(second, "info")
     finally:
         gate.set()
     for app in (first, second):
