@@ -1,8 +1,8 @@
-"""Batch Normalization: momentum, axis, parameters, training vs inference, each computed live.
+"""Logic: core/batchnorm.py · figures: core/plots/batchnorm.py · tests: tests/test_batchnorm.py,
+tests/test_page_batchnorm.py, tests/test_browser_batchnorm.py.
 
-Logic: core/batchnorm.py · figures: core/plots/batchnorm.py · tests: tests/test_batchnorm.py,
-tests/test_page_batchnorm.py, tests/test_browser_batchnorm.py. Nothing here trains: every number is a
-cached numpy simulation or a read of a small Keras model, so no button and no job queue.
+Batch Normalization: momentum, axis, parameters, training vs inference, each computed live. Nothing here
+trains: every number is a cached numpy simulation or a read of a small Keras model, so no button and no job.
 """
 
 import dataclasses
@@ -69,6 +69,7 @@ def error_grid(config: bn.HeatmapConfig, _pool) -> np.ndarray:
     return errors
 
 
+# The training-vs-inference gap along one run, probed with a batch the run never saw.
 @st.cache_data(show_spinner=False, max_entries=32)
 def train_inference_gap(config: bn.StreamConfig, momentum: float, _pool) -> tuple[np.ndarray, float]:
     stream = bn.sample_stream(config, _pool)
@@ -76,6 +77,7 @@ def train_inference_gap(config: bn.StreamConfig, momentum: float, _pool) -> tupl
     return bn.train_inference_gap(stream, momentum, probe.batches[0])
 
 
+# Batches of 1 to 4 through the moving statistics: what breaks, and by how much.
 @st.cache_data(show_spinner=False)
 def tiny_batches(source: str, _pool) -> bn.TinyBatchReport:
     return bn.tiny_batch_report(n_steps=600 if TINY else 3000, source=source, pool=_pool)
@@ -87,6 +89,7 @@ def parameter_summary(placement: str) -> bn.ParameterSummary:
     return bn.parameter_summary(placement)
 
 
+# A real Keras BN layer, frozen and not, on the same batch (built once per server, as the summary above).
 @st.cache_data(show_spinner="Running a real Keras BatchNormalization layer...")
 def frozen_demo() -> bn.FrozenDemo:
     return bn.frozen_layer_demo()
@@ -122,6 +125,7 @@ def stream_ui() -> StreamChoice:
     return StreamChoice(source, momentum, batch_size, bn.StreamConfig(source, batch_size, n_steps), pool)
 
 
+# The Axis tab's controls: which axis keeps its own statistics, and BN before or after Flatten.
 def axis_controls_ui() -> tuple[str, bool]:
     axis_column, flatten_column = st.columns(2)
     axis = axis_column.segmented_control("axis", AXIS_CHOICES + ["other"], default="-1", key="bn_axis",

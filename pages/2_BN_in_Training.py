@@ -1,7 +1,7 @@
-"""BN in training: test the chapter's claims about Batch Normalization during training, over several seeds.
-
-Logic: core/bn_training.py (folding: core/batchnorm_fold.py) · figures: core/plots/bn_training.py ·
+"""Logic: core/bn_training.py (folding: core/batchnorm_fold.py) · figures: core/plots/bn_training.py ·
 tests: tests/test_bntraining.py, tests/test_page_bn_training.py, tests/test_browser_bn_training.py.
+
+BN in training: test the chapter's claims about Batch Normalization during training, over several seeds.
 Every experiment trains on a button press, through core.jobs (ui.jobs.training_ui); its result is kept
 per setting and shared by every session that asks for the same one.
 """
@@ -26,6 +26,7 @@ LR_CHOICES = (0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 USABLE = 0.5  # a run "trains" when its final validation accuracy passes this (chance is 0.1)
 
 
+# Section 4's job: the timing, then folding's refusal message for a model it cannot fold.
 def latency_and_refusal(config, progress):
     return bntraining.inference_latency(config, progress), bntraining.folding_error_example()
 
@@ -59,11 +60,13 @@ def trained_result_ui(name: str, config, label: str):
     return training.result
 
 
+# The seed count every section offers (in the URL, like every setting on this page).
 def seeds_ui(name: str, default: int) -> int:
     return int(st.number_input("seeds", value=default, step=1, key=f"bnt_{name}_seeds", bind="query-params",
                                help=f"Independent runs (weights and shuffling); at most {bntraining.MAX_SEEDS}."))
 
 
+# The SGD learning rate of one section.
 def learning_rate_ui(name: str, default: float) -> float:
     return float(st.number_input("SGD learning rate", value=default, format="%g", step=0.005,
                                  key=f"bnt_{name}_lr", bind="query-params"))
@@ -173,7 +176,8 @@ def placement_section() -> None:
     st.code(
         "# after (the book's listing): Dense(300, activation='elu', kernel_initializer='he_normal'), "
         "BatchNormalization()\n"
-        "# before: Dense(300, kernel_initializer='he_normal', use_bias=False), BatchNormalization(), Activation('elu')\n"
+        "# before: Dense(300, kernel_initializer='he_normal', use_bias=False), BatchNormalization(), "
+        "Activation('elu')\n"
         "# none:   Dense(300, activation='elu', kernel_initializer='he_normal')",
         language="python",
     )

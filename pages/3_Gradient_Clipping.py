@@ -1,8 +1,8 @@
-"""Gradient clipping: by value vs by norm in 2-D and in n dimensions, what Keras 3 really does, and in training.
+"""Logic: core/clipping.py · figures: core/plots/clipping.py · tests: tests/test_clipping.py,
+tests/test_page_clipping.py, tests/test_browser_clipping.py.
 
-Logic: core/clipping.py · figures: core/plots/clipping.py · tests: tests/test_clipping.py,
-tests/test_page_clipping.py, tests/test_browser_clipping.py. The training runs through core.jobs
-(ui.jobs.training_ui), its result kept per setting for every session.
+Gradient clipping: by value vs by norm in 2-D and in n dimensions, what Keras 3 really does, and in training.
+The training runs through core.jobs (ui.jobs.training_ui), its result kept per setting for every session.
 """
 
 import time
@@ -81,6 +81,7 @@ def training_settings_ui() -> clipping.TrainingConfig:
                   seeds=tuple(range(int(seeds))), variants=tuple(variants))
 
 
+# Angles for the chosen threshold and two reference ones (0.5, 2), over the dimension grid up to n.
 @st.cache_data(show_spinner=False, max_entries=64)
 def angle_study(dimension: int, threshold: float, distribution: str, n_samples: int) -> clipping.AngleStudy:
     thresholds = sorted({threshold, 0.5, 2.0})
@@ -88,11 +89,13 @@ def angle_study(dimension: int, threshold: float, distribution: str, n_samples: 
                                 distribution=distribution)
 
 
+# The angle with infinitely many components (a numerical integral: cached).
 @st.cache_data(show_spinner=False)
 def limiting_angle(threshold: float, distribution: str) -> float:
     return clipping.limiting_angle(threshold, distribution)
 
 
+# One real Keras SGD step per clipping argument (Keras is slow to build: cached per input).
 @st.cache_data(show_spinner=False, max_entries=64)
 def keras_step(grads: tuple[tuple[float, ...], ...], threshold: float) -> dict:
     arrays = [np.array(g) for g in grads]
@@ -181,6 +184,7 @@ def keras_section() -> None:
         st.error(str(error), icon=":material/error:")
         return
 
+    # Each variable's norm, then the joint one.
     def norms(arrays):
         return [float(np.linalg.norm(a)) for a in arrays] + [clipping.global_norm(arrays)]
 

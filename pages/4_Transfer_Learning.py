@@ -1,9 +1,10 @@
-"""Transfer learning: the book's single run, then the same comparison over many seeds, told honestly.
-
-Logic: core/transfer.py (statistics: core/stats.py, results: core/store.py) · figures: core/plots/transfer.py ·
+"""Logic: core/transfer.py (statistics: core/stats.py, results: core/store.py) · figures: core/plots/transfer.py ·
 tests: tests/test_transfer.py, tests/test_transfer_comparison.py, tests/test_page_transfer.py,
-tests/test_browser_transfer.py. Every training is a button press through core.jobs (ui.jobs.training_ui);
-finished runs land in the results store, which every section reads.
+tests/test_browser_transfer.py.
+
+Transfer learning: the book's single run, then the same comparison over many seeds, told honestly. Every
+training is a button press through core.jobs (ui.jobs.training_ui); finished runs land in the results
+store, which every section reads.
 """
 
 import dataclasses
@@ -78,6 +79,7 @@ def results_store_or_stop() -> store.Store:
     return results
 
 
+# Every paired statistic of the stored seeds, cached per set of accuracies (reruns redraw, they do not recompute).
 @st.cache_data(show_spinner=False, max_entries=64)
 def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int, scope: str):
     from core import stats

@@ -14,12 +14,13 @@ TEXT_KINDS = ("markdown", "caption", "error", "warning", "info", "success")
 
 
 def open_page(path: str, query: dict | None = None, *, timeout: float = 180) -> AppTest:
-    """Run one page (e.g. "pages/3_Gradient_Clipping.py"), as its address with `?query` would, and check it raised nothing."""
+    """Run a page (e.g. "pages/3_Gradient_Clipping.py") as its address with `?query` would; fail on a traceback."""
     app = AppTest.from_file(str(ROOT / path), default_timeout=timeout)
     app.query_params.update({name: str(value) for name, value in (query or {}).items()})
     return no_exception(app.run())
 
 
+# Every helper checks this first: a page's traceback fails the test with its message.
 def no_exception(app: AppTest) -> AppTest:
     assert not app.exception, [exception.message for exception in app.exception]
     return app
@@ -38,13 +39,16 @@ def text(app: AppTest, *kinds: str) -> str:
     return " ".join(str(element.value) for kind in (kinds or TEXT_KINDS) for element in app.get(kind))
 
 
+# The page's error boxes (on purpose or not), after checking it raised nothing.
 def errors(app: AppTest) -> list[str]:
     return [error.value for error in no_exception(app).error]
 
 
+# Which charts the page drew, by their keys, in page order.
 def chart_keys(app: AppTest) -> list[str]:
     return [chart.key for chart in app.get("plotly_chart")]
 
 
+# Metric label -> shown value.
 def metric_values(app: AppTest) -> dict:
     return {metric.label: metric.value for metric in app.metric}

@@ -1,4 +1,4 @@
-"""The Batch Normalization page in headless Chromium: moving the momentum control redraws the figure; links carry state."""
+"""The Batch Normalization page in headless Chromium: the momentum control redraws the figure; links carry state."""
 
 import json
 

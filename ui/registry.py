@@ -17,6 +17,7 @@ HOME_PATH = "app.py"
 PAGE_FILE = re.compile(r"^\d+_(?P<name>\w+)\.py$")  # pages/N_Title.py
 
 
+# One page: its file, and what the home page and the browser tab show for it.
 @dataclass(frozen=True)
 class PageInfo:
     path: str  # script path relative to the project root: "app.py" or "pages/N_Title.py"
