@@ -29,8 +29,7 @@ class Training:
     job_key: Hashable = None  # the key the shown run was asked for: compare with the current settings' key
 
 
-# Draws a section's button (when `offer` and nothing is pending) and its job's live status.
-# job_key None (settings not valid) disables the button; keep_result for results kept nowhere else.
+# A section's button (when `offer` and nothing is pending) and its job's live status; job_key None disables it.
 def training_ui(key: str, job_key: Hashable, run: jobs.JobFunction, *, label: str, button: str,
                 offer: bool = True, keep_result: bool = False, primary: bool = False) -> Training:
     state_key = f"{key}_job"
