@@ -1,4 +1,4 @@
-"""The architecture's rules, checked on every run: core is UI-free, pages never touch Keras, imports stay light."""
+"""The architecture's rules, checked on every run: core is UI-free, pages never touch Keras, charts have one style."""
 
 import re
 import subprocess
@@ -7,13 +7,12 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from ui.registry import ALL_PAGES
 
 IMPORT = r"^\s*(import|from)\s+{}\b"
 CORE_FILES = sorted((ROOT / "core").rglob("*.py"))  # packages too (core/plots/...)
 CORE_MODULES = sorted(".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
                       for path in CORE_FILES if path.stem != "__main__")
-PAGE_FILES = sorted({ROOT / info.path for info in ALL_PAGES})
+PAGE_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]  # every script Streamlit serves
 
 
 def _imports(path, package: str) -> bool:
@@ -37,3 +36,9 @@ def test_importing_core_does_not_import_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", PAGE_FILES, ids=lambda path: path.name)
+def test_pages_draw_charts_through_ui_charts(path):
+    """One source of chart style: ui.charts.show draws with theme=None, so core.plots' template is not overridden."""
+    assert "plotly_chart(" not in path.read_text()

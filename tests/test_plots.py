@@ -10,7 +10,6 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from core import plots
 from core.plots import batchnorm, bn_training, clipping, style, transfer
 
 CONCEPT_MODULES = (batchnorm, bn_training, clipping, transfer)
@@ -176,14 +175,6 @@ def test_every_builder_has_a_case():
     builders = {name for module in CONCEPT_MODULES for name, function in inspect.getmembers(module, inspect.isfunction)
                 if function.__module__ == module.__name__ and not name.startswith("_")}
     assert builders == {case.builder.__name__ for case in CASES}
-
-
-def test_old_names_stay_importable_from_core_plots():
-    """The pages still call plots.<builder>; each exported name is the concept module's own object."""
-    for name in plots.__all__:
-        owner = next((module for module in (*CONCEPT_MODULES, style) if name in vars(module)), None)
-        assert owner is not None and getattr(plots, name) is getattr(owner, name), name
-    assert {case.builder.__name__ for case in CASES} <= set(plots.__all__)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
