@@ -202,14 +202,6 @@ def engine_model_a_epoch_seconds(a_data, copies: int, repeats: int) -> tuple[Tim
     return time_repeats(lambda done: next_epoch(done + 1), repeats), first
 
 
-def clear_engine_caches() -> None:
-    """Forget every compiled function the engine has cached, so the next run traces again."""
-    from core import engine
-
-    for cached in [f for f in vars(engine).values() if hasattr(f, "cache_clear")]:
-        cached.cache_clear()
-
-
 def engine_b_phase_seconds(b_data, copies: int, epochs, repeats: int) -> tuple[Timing, tuple[float, float]]:
     """Seconds for the whole B phase of `copies` seeds, tracing and Keras initialisation included in every repeat;
     and the mean test accuracy of B from scratch and of B on A."""
@@ -227,7 +219,7 @@ def engine_b_phase_seconds(b_data, copies: int, epochs, repeats: int) -> tuple[T
         phases = [engine.Phase(on_a_frozen, 1e-3, frozen_layers=-1), engine.Phase(on_a_unfrozen, 1e-4)]
         results[:] = [from_scratch, engine.train(b_config, data, phases, seeds, initial=start)]
 
-    timing = time_repeats(b_phase, repeats, before=clear_engine_caches)
+    timing = time_repeats(b_phase, repeats, before=engine.clear_compiled_functions)
     return timing, tuple(float(np.mean(result.test_accuracy)) for result in results)
 
 

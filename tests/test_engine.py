@@ -66,27 +66,28 @@ def assert_same_training(config, data, phases, seeds=SEEDS):
     return result
 
 
-@pytest.fixture(params=["sample space", "one XLA loop per copy", "one batched graph"])
+@pytest.fixture(params=engine.EXECUTION_PATHS)
 def first_layer_path(request, monkeypatch):
     """Run a test on each of the engine's three training paths (70 images take the sample-space path by default)."""
     if request.param != "sample space":
-        monkeypatch.setattr(engine, "SAMPLE_SPACE_MAX_IMAGES", 0)
-    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+        monkeypatch.setattr(engine.settings, "SAMPLE_SPACE_MAX_IMAGES", 0)
+    monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine.settings, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
     return request.param
 
 
 @pytest.fixture(params=["one XLA loop per copy", "one batched graph"])
 def weight_space_path(request, monkeypatch):
     """Run a test on both weight-space paths (the sample-space path does not apply after input BN)."""
-    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+    monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine.settings, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
     return request.param
 
 
 def test_plain_sgd_matches_keras(tiny_data, first_layer_path):
     config = engine.MLPConfig.tiny()
     assert engine.uses_sample_space(config, 70) == (first_layer_path == "sample space")
+    assert engine.execution_path(config, 70, total_epochs=3) == first_layer_path
     result = assert_same_training(config, engine.Data(*tiny_data), [engine.Phase(3, 0.05)])
     assert result.loss.shape == (3, 3) and not np.allclose(result.loss[0], result.loss[1])
 

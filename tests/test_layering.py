@@ -10,7 +10,8 @@ from tests.conftest import ROOT
 from ui.registry import ALL_PAGES
 
 IMPORT = r"^\s*(import|from)\s+{}\b"
-CORE_MODULES = sorted(path.stem for path in (ROOT / "core").glob("*.py") if path.stem != "__main__")
+CORE_MODULES = sorted([path.stem for path in (ROOT / "core").glob("*.py") if path.stem != "__main__"]
+                      + [path.parent.name for path in (ROOT / "core").glob("*/__init__.py")])  # packages too
 PAGE_FILES = sorted({ROOT / info.path for info in ALL_PAGES})
 
 
@@ -18,7 +19,8 @@ def _imports(path, package: str) -> bool:
     return re.search(IMPORT.format(package), path.read_text(), re.M) is not None
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "core").glob("*.py")), ids=lambda path: path.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "core").rglob("*.py")),
+                         ids=lambda path: str(path.relative_to(ROOT / "core")))
 def test_core_never_imports_streamlit(path):
     assert not _imports(path, "streamlit")
 
@@ -29,7 +31,8 @@ def test_pages_never_import_tensorflow_or_keras(path):
 
 
 def test_importing_core_does_not_import_tensorflow():
-    """TensorFlow costs seconds to import: core modules import it inside the functions that need it."""
+    """TensorFlow costs seconds to import: core modules import it inside the functions that need it, and a
+    package (core.engine) keeps it in the submodules that only a run loads."""
     modules = ", ".join(f"core.{name}" for name in CORE_MODULES)
     code = f"import sys, {modules}; print([m for m in ('tensorflow', 'keras') if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
