@@ -31,7 +31,7 @@ class BatchedGraph:
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
         run = self.run
-        spec = graph.StepSpec.for_phase(phase, per_copy_data=run.per_copy, record_norms=run.record)
+        spec = graph.StepSpec.for_phase(phase, per_copy_data=run.per_copy, record_norms=run.record_grad_norms)
         function = epoch_function(run.config, spec)
         trainable, _ = graph.trainable_indices(run.config, phase.frozen_layers)
         params = [graph.variable(np.asarray(w, np.float32), trainable=True) for w in weights]

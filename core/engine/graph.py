@@ -30,12 +30,14 @@ class StepSpec:
 
     @classmethod
     def for_phase(cls, phase: Phase, *, per_copy_data: bool, record_norms: bool = False) -> "StepSpec":
+        """The step a phase runs: it learns when its learning rate is above zero, with momentum when that is too."""
         learning = phase.learning_rate > 0
         return cls(phase.frozen_layers, per_copy_data, momentum=phase.momentum > 0 and learning, learning=learning,
                    record_norms=record_norms)
 
     @property
     def differentiate(self) -> bool:
+        """Whether the step computes gradients: to learn, or to record their norms."""
         return self.learning or self.record_norms
 
 

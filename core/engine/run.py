@@ -24,7 +24,8 @@ class Run:
     def __init__(self, config: MLPConfig, data: Data, seeds: tuple[int, ...], batch_size: int,
                  record_grad_norms: bool, progress: Optional[ProgressCallback], total_epochs: int):
         self.config, self.seeds, self.batch_size = config, seeds, batch_size
-        self.record, self.progress, self.total, self.done = record_grad_norms, progress, total_epochs, 0
+        self.record_grad_norms, self.progress = record_grad_norms, progress
+        self.total, self.done = total_epochs, 0
         x, y, self.per_copy = flat_images(data.x_train, data.y_train, len(seeds), "training")
         self.n = y.shape[-1]
         self.validation = (Evaluator(config, data.x_valid, data.y_valid, len(seeds), "validation")
@@ -55,7 +56,7 @@ class Run:
         report(self.progress, self.done, self.total, _progress_message(number, self.history, column))
 
     def result(self, weights, test, seconds: float) -> RunResult:
-        grad_norm, layer_grad_norm = _stack_norms(self.norms) if self.record and self.norms else (None, None)
+        grad_norm, layer_grad_norm = _stack_norms(self.norms) if self.record_grad_norms and self.norms else (None, None)
         return RunResult(self.seeds, **self.history, test_loss=test[0], test_accuracy=test[1], weights=tuple(weights),
                          grad_norm=grad_norm, layer_grad_norm=layer_grad_norm, seconds=seconds)
 
