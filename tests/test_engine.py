@@ -61,8 +61,11 @@ def assert_same_training(config, data, phases, seeds=SEEDS):
     weights, history = keras_reference(config, data, phases, seeds, initial)
     for ours, theirs in zip(result.weights, weights):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)
+    # Losses 3e-4 relative: with lr 0.05 on random pixels the validation loss of these tiny nets amplifies
+    # rounding. On a 2-core AVX2 machine the XLA path lands 2.4e-4 (1.3e-4 relative) from model.fit, the
+    # batched graph 1.4e-4, and model.fit itself moves 2.0e-4 when jit_compile=True is switched on.
     for index, ours in enumerate((result.loss, result.accuracy, result.val_loss, result.val_accuracy)):
-        np.testing.assert_allclose(ours, history[:, index], rtol=1e-4, atol=2e-5)
+        np.testing.assert_allclose(ours, history[:, index], rtol=3e-4, atol=2e-5)
     return result
 
 
