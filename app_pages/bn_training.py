@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from core import bntraining, plots
+from core import bn_training, plots
 from ui.callout import book_vs_keras_ui
 from ui.presets import tiny_mode
 from ui.progress import progress_bar
@@ -27,13 +27,13 @@ def stored_result(experiment: str, config, _result=None):
 
 
 def latency_and_refusal(config, progress):
-    return bntraining.inference_latency(config, progress), bntraining.folding_error_example()
+    return bn_training.inference_latency(config, progress), bn_training.folding_error_example()
 
 
 EXPERIMENTS = {
-    "deep": bntraining.vanishing_gradients,
-    "sweep": bntraining.lr_sweep,
-    "book": bntraining.placement_runs,
+    "deep": bn_training.vanishing_gradients,
+    "sweep": bn_training.lr_sweep,
+    "book": bn_training.placement_runs,
     "latency": latency_and_refusal,
 }
 
@@ -70,7 +70,7 @@ def trained_result_ui(name: str, config, label: str):
 
 def seeds_ui(name: str, default: int) -> int:
     return int(st.number_input("seeds", value=default, step=1, key=f"bnt_{name}_seeds", bind="query-params",
-                               help=f"Independent runs (weights and shuffling); at most {bntraining.MAX_SEEDS}."))
+                               help=f"Independent runs (weights and shuffling); at most {bn_training.MAX_SEEDS}."))
 
 
 def learning_rate_ui(name: str, default: float) -> float:
@@ -92,13 +92,13 @@ book_vs_keras_ui("bn")
 
 # ---- 1. vanishing gradients ----
 st.header("1. Saturating activations and vanishing gradients")
-vanishing_defaults = bntraining.VanishingConfig.tiny() if TINY else bntraining.VanishingConfig()
+vanishing_defaults = bn_training.VanishingConfig.tiny() if TINY else bn_training.VanishingConfig()
 columns = st.columns(4)
 with columns[0]:
     depth = int(st.number_input("hidden layers", value=vanishing_defaults.depth, step=1, key="bnt_depth",
                                 bind="query-params"))
 with columns[1]:
-    activation = st.radio("activation", bntraining.SATURATING_ACTIVATIONS, key="bnt_activation",
+    activation = st.radio("activation", bn_training.SATURATING_ACTIVATIONS, key="bnt_activation",
                           bind="query-params", horizontal=True,
                           help="sigmoid is Keras's name for the logistic function.")
 with columns[2]:
@@ -111,8 +111,8 @@ st.caption(f"{vanishing_defaults.units} units per layer, Glorot-uniform weights,
            f"{vanishing_defaults.batch_size}, {vanishing_defaults.epochs} epochs on the first "
            f"{vanishing_defaults.n_train:,} training images, validated on {vanishing_defaults.n_valid:,}; the BN "
            "variant has BN on the inputs and after every hidden layer. The gradient norms are those of each seed's "
-           "first update. All seeds of a variant train together as copies in one graph (`core.engine`), each "
-           "exactly as its own Keras model would on the same batches.")
+           "first update. All seeds of a variant train together as copies in one graph (`core.engine`); "
+           "each copy matches its own Keras model on the same batches to float32 precision in the tests.")
 result = trained_result_ui("deep", vanishing_config, "Training the deep nets")
 if result is not None:
     names = {"none": "no BN", "after": "BN"}
@@ -133,13 +133,13 @@ if result is not None:
 
 # ---- 2. learning rates and initialisers ----
 st.header("2. Learning-rate tolerance and initialisation")
-sweep_defaults = bntraining.SweepConfig.tiny() if TINY else bntraining.SweepConfig()
+sweep_defaults = bn_training.SweepConfig.tiny() if TINY else bn_training.SweepConfig()
 columns = st.columns([3, 2, 1, 1])
 with columns[0]:
     learning_rates = st.multiselect("learning rates", LR_CHOICES, default=list(sweep_defaults.learning_rates),
                                     key="bnt_sweep_lrs", bind="query-params")
 with columns[1]:
-    initializers = st.multiselect("initialisers", bntraining.INITIALIZERS, default=list(sweep_defaults.initializers),
+    initializers = st.multiselect("initialisers", bn_training.INITIALIZERS, default=list(sweep_defaults.initializers),
                                   key="bnt_sweep_inits", bind="query-params",
                                   help="random_normal is Keras's RandomNormal(stddev=0.05): too small for a deep net.")
 with columns[2]:
@@ -169,7 +169,7 @@ if result is not None:
 
 # ---- 3. where to put BN ----
 st.header("3. BN after or before the activation, and the wall-clock bill")
-placement_defaults = bntraining.PlacementConfig.tiny() if TINY else bntraining.PlacementConfig()
+placement_defaults = bn_training.PlacementConfig.tiny() if TINY else bn_training.PlacementConfig()
 columns = st.columns(3)
 with columns[0]:
     placement_lr = learning_rate_ui("book", placement_defaults.learning_rate)
@@ -204,7 +204,7 @@ if result is not None:
     target = float(result["none"].val_accuracy[:, -1].mean())
     cells = st.columns(3)
     for cell, (key, runs) in zip(cells, result.items()):
-        reach = bntraining.seconds_to_reach(runs, target)
+        reach = bn_training.seconds_to_reach(runs, target)
         cell.metric(f"{names[key]}: s per epoch (median)", f"{np.median(runs.epoch_seconds):.2f}")
         cell.metric(f"{names[key]}: s to reach {target:.3f}",
                     f"{np.nanmean(reach):.1f}" if np.isfinite(reach).any() else "not reached",
@@ -224,11 +224,13 @@ st.markdown(
     "output, so `W' = W * s` column by column and `b' = b * s + t`.\n"
     "- **BN after the activation**, or on the inputs: the BN acts on the *inputs* of the next Dense layer, so "
     "`W' = s[:, None] * W` and `b' = t @ W + b`.\n\n"
-    "Both rewrites are exact algebra, so the folded model differs only by float32 rounding. Folding is impossible "
-    "when a nonlinearity separates the BN from every Dense layer it could merge with, e.g. `BN -> tanh -> Dense`, "
-    "or when BN is the last layer. During training nothing can be folded: there BN uses each batch's own statistics."
+    "Both rewrites are exact algebra, so the folded model differs only by float32 rounding. A BN at the very "
+    "end folds too if a linear Dense comes right before it (`Dense(10) -> BN -> softmax`: the first rewrite). "
+    "Folding is impossible when a nonlinearity separates the BN from every Dense layer it could merge with: "
+    "`BN -> tanh -> Dense`, or a last BN right after a nonlinearity (`Dense(activation='elu') -> BN`, nothing "
+    "after it). During training nothing can be folded: there BN uses each batch's own statistics."
 )
-latency_defaults = bntraining.LatencyConfig.tiny() if TINY else bntraining.LatencyConfig()
+latency_defaults = bn_training.LatencyConfig.tiny() if TINY else bn_training.LatencyConfig()
 repeats = int(st.number_input("timed calls per batch size", value=latency_defaults.repeats, min_value=3,
                               max_value=500, key="bnt_repeats", bind="query-params"))
 latency_config = config_or_error_ui(lambda: replace(latency_defaults, repeats=repeats))

@@ -43,7 +43,7 @@ def dimensions_ui() -> tuple[int, float, str]:
     dimension = left.number_input("dimension n", min_value=0, max_value=10_000, value=1_000, step=100,
                                   key="clip_dim")
     threshold = middle.select_slider("threshold t (in standard deviations of a component)",
-                                     options=[0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0], value=1.0, key="clip_dim_t")
+                                     options=clipping.THRESHOLD_CHOICES, value=1.0, key="clip_dim_t")
     distribution = right.radio("components", clipping.DISTRIBUTIONS, horizontal=True, key="clip_dist")
     return int(dimension), float(threshold), distribution
 
@@ -74,9 +74,14 @@ def training_ui() -> clipping.TrainingConfig:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def angle_study(dimension: int, threshold: float, distribution: str, n_samples: int) -> clipping.AngleStudy:
-    grid = sorted({d for d in (2, 5, 10, 30, 100, 300, 1_000, 3_000, 10_000) if d < dimension} | {dimension})
     thresholds = sorted({threshold, 0.5, 2.0})
-    return clipping.angle_study(grid, thresholds, n_samples=n_samples, distribution=distribution)
+    return clipping.angle_study(clipping.dimension_grid(dimension), thresholds, n_samples=n_samples,
+                                distribution=distribution)
+
+
+@st.cache_data(show_spinner=False)
+def limiting_angle(threshold: float, distribution: str) -> float:
+    return clipping.limiting_angle(threshold, distribution)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -137,8 +142,12 @@ def dimensions_section() -> None:
                                                         dim_threshold), key="clip_figure_hist")
         st.caption(f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
                    f"{study.fraction_cut[-1, j]:.1%} of the components and turned the gradient by "
-                   f"{np.median(study.by_value[-1, j]):.1f}° (median); clip-by-norm by "
+                   f"{study.median_by_value[-1, j]:.1f}° (median); clip-by-norm by "
                    f"{np.max(study.by_norm[-1, j]):.1g}° at most.")
+        by_dimension = ", ".join(f"{angle:.1f}° (n = {d:,})"
+                                 for d, angle in zip(study.dimensions, study.median_by_value[:, j]))
+        st.caption(f"Median turn by value at t = {dim_threshold:g}: {by_dimension}. With infinitely many "
+                   f"{distribution} components it would be {limiting_angle(dim_threshold, distribution):.1f}°.")
 
 @st.fragment
 def keras_section() -> None:
@@ -234,9 +243,13 @@ two_d_section()
 
 st.header("In more dimensions")
 st.markdown(
-    "Real gradients have thousands or millions of components. Draw random gradients and clip them: the "
-    "more components and the lower the threshold, the more clip-by-value turns the vector, because it "
-    "flattens the large components while leaving the small ones. Clip-by-norm (threshold `t·√n`) never turns it."
+    "Real gradients have thousands or millions of components. Draw random gradients and clip them. "
+    "Clip-by-value turns the vector because it flattens the large components and leaves the small ones. "
+    "With a few components, more components turn it more; then the angle **levels off**: it depends on "
+    "averages over the components, and averages settle once there are enough of them. With normal "
+    f"components at t = 1 it settles near {limiting_angle(1.0, 'normal'):.1f}°, however many there are. "
+    "A lower threshold turns the vector more; heavy-tailed components turn it more and level off more "
+    "slowly. Clip-by-norm (threshold `t·√n`) never turns it."
 )
 dimensions_section()
 

@@ -1,5 +1,7 @@
 """Transfer learning: the book's single run, then the same comparison over many seeds, told honestly."""
 
+import dataclasses
+
 import streamlit as st
 
 from core import plots, store, transfer
@@ -10,9 +12,10 @@ from ui.presets import tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
 PROTOCOL_LABELS = {
-    "book": "book text (unfreeze at 1e-4)",
-    "notebook": "companion notebook (1e-3 throughout)",
-    "ml3": "third edition (3 x Dense(100, relu))",
+    "book": "book text: frozen phase optimizer=\"sgd\" (0.01), unfrozen at 1e-4",
+    "notebook": "companion notebook: 1e-3 throughout",
+    "ml3": "third edition: 3 x Dense(100, relu), 1e-3 throughout",
+    "book_comment": "book text as its comment reads it: frozen at 1e-3 (a misread default), unfrozen at 1e-4",
 }
 
 st.title("Transfer learning: one lucky run, then many seeds")
@@ -58,11 +61,82 @@ def results_store_or_stop() -> store.Store:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int):
+def summary_of(scratch: tuple, transfer_acc: tuple, n_test: int, scope: str):
     from core import stats
 
-    return stats.summarize(scratch, transfer_acc, rng=0, n_test=n_test)
+    return stats.summarize(scratch, transfer_acc, n_test=n_test, scope=scope)
 
+
+# The box's colour follows what the verdict claims: green only for a reliable gain, amber when it is
+# tentative or mixed.
+def verdict_ui(verdict) -> None:
+    if verdict.kind == "reliable":
+        box = st.success if verdict.direction > 0 else st.error
+    else:
+        box = st.warning if verdict.kind in ("tentative", "mixed") else st.info
+    box(verdict.text)
+
+
+# Each paired statistic with its interval, and what those intervals are worth at this many seeds.
+def statistics_ui(summary) -> None:
+    mean, iqm, share, wilcoxon = summary.mean_difference, summary.interquartile_mean, summary.win_share, \
+        summary.wilcoxon
+    centre = st.columns(3)
+    centre[0].metric("Mean difference (points)", f"{mean.value:+.2f}", help="B on A minus B from scratch, averaged")
+    centre[0].caption(f"95% CI {mean.low:+.2f} to {mean.high:+.2f} (t-interval)")
+    centre[1].metric("Median difference (points)", f"{summary.median_difference:+.2f}",
+                     help="The typical seed: half the seeds gain more, half less")
+    centre[2].metric("Interquartile mean (points)", f"{iqm.value:+.2f}", help="Mean of the middle half of the seeds")
+    centre[2].caption(f"95% CI {iqm.low:+.2f} to {iqm.high:+.2f} (Yuen)")
+    counts = st.columns(2)
+    counts[0].metric("Share of seeds where B on A wins", f"{share.value:.0%}",
+                     help="Seeds where B on A is strictly better, ties counted as not winning: the observed share "
+                          "of these paired seeds, not rliable's probability of improvement")
+    counts[0].caption(f"{summary.wins} of {summary.n_seeds} seeds; 95% CI {share.low:.0%} to {share.high:.0%} "
+                      "for one more seed (exact, Clopper-Pearson)")
+    p_text = "n/a" if wilcoxon.p_value is None else f"{wilcoxon.p_value:.3g}"
+    counts[1].metric("Wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
+    reason = wilcoxon.reason[:1].upper() + wilcoxon.reason[1:]
+    counts[1].caption(f"Wilcoxon signed-rank p = {p_text} (exact). {reason}")
+    if summary.coverage_caveat:
+        st.caption(summary.coverage_caveat)
+
+
+# The heatmap's intervals are t-intervals of the mean too; say when they cover less than they claim.
+def mean_interval_note(n_seeds: int) -> str:
+    from core import stats
+
+    return stats.coverage_caveat(n_seeds, ("mean",))
+
+
+# The book's comment says optimizer="sgd" means 1e-3; it means 0.01. Same seeds, both readings, side by side.
+def misread_default_ui(config, seeds, results) -> None:
+    protocol = config.protocol
+    if protocol.frozen_learning_rate is not None:  # only the book text compiles with "sgd"
+        return
+    comment = transfer.as_comment_reads_it(protocol)
+    comment_config = dataclasses.replace(config, protocol=comment)
+    st.subheader("One misread default")
+    st.markdown("The book compiles the frozen phase with `optimizer=\"sgd\"`: SGD's default learning rate, "
+                f"**{protocol.frozen_rate:g}**. Its own comment says the default is {comment.frozen_rate:g}. At "
+                f"{comment.frozen_rate:g} the new output layer barely moves in the {protocol.frozen_epochs} frozen "
+                "epochs. The same seeds, both readings:")
+    text_label, comment_label = f"the text's code ({protocol.frozen_rate:g})", f"its comment ({comment.frozen_rate:g})"
+    both = {text_label: results.results(config, seeds), comment_label: results.results(comment_config, seeds)}
+    columns = st.columns(2)
+    for column, (label, rows) in zip(columns, both.items()):
+        if len(rows) >= transfer.MIN_SEEDS:
+            gains = [100 * (row.result["transfer_test_accuracy"] - row.result["scratch_test_accuracy"]) for row in rows]
+            column.metric(f"Mean gain of B on A, {label}", f"{sum(gains) / len(gains):+.2f} points",
+                          help=f"{len(rows)} seeds, B on A minus B from scratch")
+        else:
+            column.metric(f"Mean gain of B on A, {label}", "not trained yet")
+    pending, _ = job_panel_ui("tl_comment_job", "The comment's reading")
+    if len(both[comment_label]) < len(seeds) and not pending:
+        if st.button(f"Train the comment's reading on the same {len(seeds)} seeds", key="tl_train_comment"):
+            submit_job("tl_comment_job", transfer.job_key("comparison", comment_config, seeds),
+                       lambda progress: transfer.run_comparison(comment_config, seeds, results, progress))
+            st.rerun()
 
 name, pair, n_seeds, vary_subset, vary_a = settings_ui()
 try:
@@ -102,8 +176,9 @@ if book is not None:
     st.plotly_chart(plots.transfer_learning_curves(book.a_val_accuracy, book.scratch_val_accuracy,
                                                    book.transfer_val_accuracy, protocol.frozen_epochs),
                     key="tl_curves_chart")
-    st.caption("Trained by the lab's stacked-seed engine with one copy: the same computation as the Keras code "
-               "below (tested to float32 tolerance), except that the engine draws its own batch order per seed.")
+    st.caption("Trained by the lab's stacked-seed engine with one copy. It matches the Keras code below to float32 "
+               "precision in the tests, given the same initial weights and batch order; the engine draws its own "
+               "batch order per seed.")
 with st.expander("The Keras 3 code this run is equivalent to", icon=":material/code:"):
     st.code(transfer.keras_code(protocol), language="python")
 book_vs_keras_ui("transfer")
@@ -129,6 +204,7 @@ if pitfall is not None:
     cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
                    f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
 
+
 # ---- (b) the honest comparison ----
 st.header(f"2. The same comparison over {len(seeds)} seeds")
 st.caption(f"Paired by seed: {config.describe()}.")
@@ -147,25 +223,14 @@ if len(rows) < len(seeds) and not comparison_pending:
 summary = None
 if len(rows) >= transfer.MIN_SEEDS:
     summary = summary_of(tuple(row.result["scratch_test_accuracy"] for row in rows),
-                         tuple(row.result["transfer_test_accuracy"] for row in rows), rows[0].result["n_test"])
+                         tuple(row.result["transfer_test_accuracy"] for row in rows), rows[0].result["n_test"],
+                         config.verdict_scope())
 if summary is not None:
     if len(rows) < len(seeds):
         st.warning(f"Showing the {len(rows)} seeds stored so far.")
-    mean, iqm, prob, ratio = (summary.mean_difference, summary.iqm_difference, summary.prob_improvement,
-                              summary.error_ratio)
-    verdict_box = st.success if mean.low > 0 else st.error if mean.high < 0 else st.info
-    verdict_box(summary.verdict)
-    metrics = st.columns(4)
-    metrics[0].metric("Mean difference (points)", f"{mean.value:+.2f}", help="B on A minus B from scratch")
-    metrics[0].caption(f"95% CI {mean.low:+.2f} to {mean.high:+.2f}")
-    metrics[1].metric("Interquartile mean (points)", f"{iqm.value:+.2f}")
-    metrics[1].caption(f"95% CI {iqm.low:+.2f} to {iqm.high:+.2f}")
-    metrics[2].metric("P(B on A wins)", f"{prob.value:.2f}",
-                      help="Probability that B on A beats B from scratch for a new seed (ties count half)")
-    metrics[2].caption(f"95% CI {prob.low:.2f} to {prob.high:.2f}")
-    p_text = "n/a" if summary.wilcoxon.p_value is None else f"{summary.wilcoxon.p_value:.3g}"
-    metrics[3].metric("Wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
-    metrics[3].caption(f"Wilcoxon signed-rank p = {p_text}. {summary.wilcoxon.reason}")
+    mean, ratio = summary.mean_difference, summary.error_ratio
+    verdict_ui(summary.verdict)
+    statistics_ui(summary)
     paired, histogram = st.columns(2)
     paired.plotly_chart(plots.paired_seeds([row.seed for row in rows], summary.scratch_acc, summary.transfer_acc),
                         key="tl_paired_chart")
@@ -173,9 +238,14 @@ if summary is not None:
                                                              transfer.BOOK_GAIN_POINTS), key="tl_difference_chart")
     st.plotly_chart(plots.error_ratio_histogram(summary.error_ratio_per_seed, ratio.value, ratio.low, ratio.high),
                     key="tl_ratio_chart")
-    st.caption(f"Error-rate ratio of the mean error counts: {ratio.value:.2f} (95% CI {ratio.low:.2f} to "
-               f"{ratio.high:.2f}); above 1, B on A makes fewer errors. Counts are smoothed by +0.5.")
+    ratio_interval = (f"95% CI {ratio.low:.2f} to {ratio.high:.2f}, Fieller" if ratio.bounded else
+                      "95% CI unbounded: too few seeds for how much the error counts vary")
+    st.caption(f"Error-rate ratio of the mean error counts: {ratio.value:.2f} ({ratio_interval}); above 1, B on A "
+               "makes fewer errors. Counts are smoothed by +0.5.")
 
+misread_default_ui(config, seeds, results)
+
+if summary is not None:
     # ---- (c) seed shopping ----
     st.header("3. Seed shopping: how to find +2.05 points by trying enough runs")
     best = summary.best_of_k
@@ -187,12 +257,14 @@ if summary is not None:
     else:
         st.markdown(f"Keeping the best of **k = {best.k_for_target}** runs is enough for a gain of "
                     f"{best.target:+.2f} points or more to show up at least half the time, even though the "
-                    f"typical seed gives {mean.value:+.2f}. (Drawn from the {summary.n_seeds} measured seeds.)")
+                    f"typical (median) seed gives {summary.median_difference:+.2f}. (Drawn from the "
+                    f"{summary.n_seeds} measured seeds.)")
 
 # ---- (d) the 45 class pairs ----
 st.header("4. Every pair of classes as task B")
 st.caption(f"Mean gain over the same {len(seeds)} seeds and settings, one cell per pair (A = the other eight "
-           "classes, so every pair trains its own model A). Hover a cell for its 95% CI.")
+           "classes, so every pair trains its own model A). Hover a cell for its 95% CI. "
+           + mean_interval_note(len(seeds)))
 cells = transfer.pair_cells(config, seeds, results)
 st.plotly_chart(plots.pair_heatmap([cell.pair for cell in cells], [cell.mean_gain for cell in cells],
                                    [cell.low for cell in cells], [cell.high for cell in cells],

@@ -209,7 +209,7 @@ def engine_b_phase_seconds(tasks, protocol, copies: int, repeats: int) -> tuple[
     def b_phase(_) -> None:
         from_scratch = engine.train(b_config, data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds)
         start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
-        phases = [engine.Phase(protocol.frozen_epochs, protocol.learning_rate, frozen_layers=-1),
+        phases = [engine.Phase(protocol.frozen_epochs, protocol.frozen_rate, frozen_layers=-1),
                   engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
         results[:] = [from_scratch, engine.train(b_config, data, phases, seeds, initial=start)]
 

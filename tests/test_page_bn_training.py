@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import bntraining
+from core import bn_training
 from tests.test_pages import open_page
 
 PAGE = "app_pages/bn_training.py"
@@ -29,6 +29,16 @@ def test_nothing_trains_before_a_button_press(app):
     assert len(app.info) == 4  # one "press the button" note per experiment
     assert not app.get("plotly_chart")
     assert _no_errors(app) == []
+
+
+def test_claims_say_what_the_code_and_tests_do(app):
+    """Folding: a final BN after a linear Dense folds (tests/test_batchnorm_fold.py); the engine: what is tested."""
+    text = " ".join([markdown.value for markdown in app.markdown] + [caption.value for caption in app.caption])
+    assert "when BN is the last layer" not in text
+    assert "A BN at the very end folds too if a linear Dense comes right before it" in text
+    assert "a last BN right after a nonlinearity" in text
+    assert "exactly as its own Keras model" not in text and "same computation" not in text
+    assert "matches its own Keras model on the same batches to float32 precision in the tests" in text
 
 
 def test_deep_net_section_trains_and_draws(app):
@@ -80,7 +90,7 @@ def test_latency_section_measures_and_folds(app):
     ("bnt_depth", 0, "between 1 and"),
     ("bnt_deep_lr", 0.0, "learning rate must be a positive number"),
     ("bnt_book_lr", -0.1, "learning rate must be a positive number"),
-    ("bnt_deep_seeds", bntraining.MAX_SEEDS + 1, f"between 1 and {bntraining.MAX_SEEDS} seeds"),
+    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"between 1 and {bn_training.MAX_SEEDS} seeds"),
     ("bnt_sweep_seeds", 0, "seeds"),
 ])
 def test_bad_input_is_a_message_not_a_traceback(app, key, value, message):

@@ -89,6 +89,31 @@ def test_dimension_study_controls(app):
     assert not app.error
 
 
+def test_dimension_study_says_the_angle_levels_off_and_shows_it(app):
+    """The text claims what the data shows: a rise, then a plateau at the computed limit."""
+    import re
+
+    from core import clipping
+
+    text = _text(app)
+    assert "the more components" not in text.lower() and "levels off" in text
+    limit = clipping.limiting_angle(1.0, "normal")
+    assert f"settles near {limit:.1f}°" in text and f"{limit:.1f}" == "18.1"
+    app.number_input(key="clip_dim").set_value(10_000)
+    app.select_slider(key="clip_dim_t").set_value(1.0)
+    app.radio(key="clip_dist").set_value("normal")
+    app.run()
+    assert not app.exception and not app.error
+    (line,) = [c.value for c in app.caption if c.value.startswith("Median turn by value at t = 1:")]
+    shown = {int(n.replace(",", "")): float(angle) for angle, n in re.findall(r"([\d.]+)° \(n = ([\d,]+)\)", line)}
+    assert tuple(shown) == clipping.DIMENSION_GRID
+    angles = np.array(list(shown.values()))
+    assert angles[-1] - angles[0] > 10  # a clear rise from n = 2 ...
+    assert np.all(np.abs(np.diff(angles)[-2:]) <= 0.3)  # ... then flat from 1,000 to 10,000
+    assert abs(angles[-1] - limit) <= 0.2 and f"it would be {limit:.1f}°" in line
+    app.number_input(key="clip_dim").set_value(1_000).run()
+
+
 def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     assert not app.exception
     assert [app.number_input(key=k).value for k in ("clip_k1a", "clip_k1b", "clip_k2", "clip_kt")] == \
@@ -99,7 +124,12 @@ def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     np.testing.assert_allclose(rows["global_clipnorm"][0], [0.00899559, 0.99950993], rtol=1e-5)
     np.testing.assert_allclose(rows["global_clipnorm"][1], [0.0299853], rtol=1e-5)
     assert "matches Keras's `global_clipnorm`" in _text(app)
-    assert any("Book (TF 2.0) vs Keras 3" in e.label for e in app.expander)
+    (callout,) = [e for e in app.expander if e.label.startswith("Book (TF 2.0) vs Keras 3")]
+    assert callout.label == "Book (TF 2.0) vs Keras 3: what changed and where the book's text is off"
+    tables = " ".join(m.value for m in callout.markdown)
+    library, text = tables.split("**The book's text vs what Keras does")
+    assert "What changed in the library" in library and "`SGD(lr=...)`" in library
+    assert "not a library change" in text and "`clipnorm` clips each variable's gradient" in text
 
 
 def test_keras_panel_follows_its_inputs_and_rejects_a_bad_threshold(app):
