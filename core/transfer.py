@@ -167,12 +167,9 @@ def build_model_b(protocol: TransferProtocol, seed: int):
 
 def train_model_a(protocol: TransferProtocol, tasks: TaskData, seed: int, progress: ProgressCallback | None = None):
     """Model A on task A with model.fit, as in the book. Returns (model, history dict)."""
-    import keras
-
-    model = build_model_a(protocol, seed)
+    model = build_model_a(protocol, seed)  # seeds Keras: the initial weights and fit's shuffling order
     model.compile(loss="sparse_categorical_crossentropy", optimizer=_sgd(protocol.learning_rate),
                   metrics=["accuracy"])
-    keras.utils.set_random_seed(seed)  # the shuffling order
     history = model.fit(tasks.x_train_a, tasks.y_train_a, epochs=protocol.a_epochs,
                         batch_size=protocol.batch_size, validation_data=(tasks.x_valid_a, tasks.y_valid_a),
                         verbose=0, callbacks=[_epoch_reporter(progress, protocol.a_epochs, "model A")])
@@ -203,11 +200,17 @@ def _compile_b(model, learning_rate: float | None) -> None:
 
 
 def train_b_on_a(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int, clone: bool = True,
-                 progress: ProgressCallback | None = None):
-    """Freeze the reused layers for a few epochs, then unfreeze them with the protocol's learning rate."""
+                 progress: ProgressCallback | None = None, *, reseed: bool = True):
+    """Freeze the reused layers for a few epochs, then unfreeze them with the protocol's learning rate.
+
+    `seed` seeds Keras (the new output layer, fit's shuffling order); `reseed=False` continues the random
+    state the caller left instead, e.g. one seeding per seed for both B models in a loop over seeds
+    (each `keras.utils.set_random_seed` clears TensorFlow's kernel caches, about a second per call).
+    """
     import keras
 
-    keras.utils.set_random_seed(seed)
+    if reseed:
+        keras.utils.set_random_seed(seed)
     model = reuse_for_b(model_a, clone=clone)
     validation = (tasks.x_valid_b, tasks.y_valid_b)
     history: dict[str, list] = {}
@@ -231,11 +234,8 @@ def train_b_on_a(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int
 
 def train_b_from_scratch(protocol: TransferProtocol, tasks: TaskData, seed: int,
                          progress: ProgressCallback | None = None):
-    import keras
-
-    model = build_model_b(protocol, seed)
+    model = build_model_b(protocol, seed)  # seeds Keras: the initial weights and fit's shuffling order
     _compile_b(model, protocol.learning_rate)
-    keras.utils.set_random_seed(seed)
     fitted = model.fit(tasks.x_train_b, tasks.y_train_b, epochs=protocol.b_epochs, batch_size=protocol.batch_size,
                        validation_data=(tasks.x_valid_b, tasks.y_valid_b), verbose=0,
                        callbacks=[_epoch_reporter(progress, protocol.b_epochs, "B from scratch")])

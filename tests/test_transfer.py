@@ -127,6 +127,18 @@ def test_b_on_a_runs_both_phases(tiny_tasks, tiny_model_a):
     assert 0.0 <= transfer.accuracy(model, tiny_tasks.x_test_b, tiny_tasks.y_test_b) <= 1.0
 
 
+def test_b_on_a_without_reseeding_continues_the_callers_random_state(tiny_tasks, tiny_model_a):
+    """reseed=False (one seeding per seed in a loop, as the bench's book arm does) is the same run when the
+    caller seeded Keras with that seed just before."""
+    import keras
+
+    seeded, _ = transfer.train_b_on_a(TINY, tiny_tasks, tiny_model_a, seed=3)
+    keras.utils.set_random_seed(3)
+    continued, _ = transfer.train_b_on_a(TINY, tiny_tasks, tiny_model_a, seed=3, reseed=False)
+    for ours, theirs in zip(continued.get_weights(), seeded.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_shown_keras_code_runs_as_is(tiny_tasks):
     """The code on the page is not decoration: it runs on the tiny task arrays."""
     namespace = dict(
