@@ -82,11 +82,17 @@ def check_key(typed: str) -> str:
             "every result already computed, works as before.")
 
 
+# The teacher's panel redraws itself every POLL_SECONDS; without a key (one person, one laptop) it is drawn with
+# the page only: a polling fragment in every student's sidebar would add a rerun per session every two seconds,
+# and in Streamlit 1.67 a fragment's auto-rerun can cut short another fragment's rerun in the same session
+# (the clipping page's vector then would not redraw); bench/classroom_load.py measured both.
 def _queue_panel_or_summary(*, steer: bool) -> None:
-    if steer and jobs.queue().pending():
-        _steering_panel()
-    else:
+    if not (steer and jobs.queue().pending()):
         queue_summary()
+    elif unlocked():
+        _polling_steering_panel()
+    else:
+        steering_panel()
 
 
 # Everyone's line: what trains now and how many runs wait (drawn with the page, no polling).
@@ -99,8 +105,8 @@ def queue_summary() -> None:
                + (f"; {len(status.waiting)} waiting." if status.waiting else "."))
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def _steering_panel() -> None:
+# The running job with its Cancel button, the waiting ones with up / down / drop, and Clear.
+def steering_panel() -> None:
     status = jobs.queue().status()
     if status.running is None and not status.waiting:
         st.caption("No training running, none waiting.")
@@ -144,3 +150,6 @@ def _describe(info: jobs.JobInfo) -> str:
     if info.state == "cancelling":
         parts.append("cancelling")
     return " · ".join(parts)
+
+
+_polling_steering_panel = st.fragment(run_every=POLL_SECONDS)(steering_panel)
