@@ -139,8 +139,10 @@ def _missing_models_a(config, seeds, store) -> int:
 def transfer_comparison(config, seeds, store=None) -> Cost:
     """A many-seed comparison (core.transfer.run_comparison): the seeds the store lacks, and the models A they
     need that are not saved yet (everything, without a store)."""
-    seeds = [int(seed) for seed in seeds]
-    missing = seeds if store is None else [seed for seed in seeds if seed not in store.finished_seeds(config)]
+    missing = [int(seed) for seed in seeds]
+    if store is not None:
+        finished = store.finished_seeds(config)  # one query, not one per seed
+        missing = [seed for seed in missing if seed not in finished]
     if not missing:
         return Cost()
     return model_a(config.protocol, _missing_models_a(config, missing, store)) + b_runs(config.protocol, len(missing))
@@ -156,7 +158,8 @@ def transfer_pairs(config, seeds, store=None, pairs: Optional[Iterable] = None) 
         pair_config = config.with_pair(pair)
         seeds_of_pair = [int(seed) for seed in seeds]
         if store is not None:
-            seeds_of_pair = [seed for seed in seeds_of_pair if seed not in store.finished_seeds(pair_config)]
+            finished = store.finished_seeds(pair_config)
+            seeds_of_pair = [seed for seed in seeds_of_pair if seed not in finished]
         if seeds_of_pair:
             n_models += _missing_models_a(pair_config, seeds_of_pair, store)
             n_seeds += len(seeds_of_pair)
