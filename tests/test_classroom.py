@@ -58,3 +58,29 @@ def test_lan_address_is_an_ipv4_address():
     parts = classroom.lan_address().split(".")
     assert len(parts) == 4 and all(part.isdigit() and 0 <= int(part) <= 255 for part in parts)
     assert classroom.student_url(8502).endswith(":8502")
+
+
+def test_dry_run_prints_the_students_address_and_the_command():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "LAB_TEACHER_KEY": "not printed anywhere"}
+    done = subprocess.run([sys.executable, "-m", "core", "classroom", "--port", "8599", "--dry-run"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"Students open: http://{classroom.lan_address()}:8599" in done.stdout
+    assert "Teacher's key set" in done.stdout and "not printed anywhere" not in done.stdout + done.stderr
+    assert "--server.fileWatcherType none" in done.stdout
+
+
+def test_the_browser_run_check_finds_file_watcher_rescans(tmp_path):
+    from tests.browser_support import log_problems
+
+    log = tmp_path / "streamlit.log"
+    log.write_text("URL: http://127.0.0.1:8501\nInotify queue overflowed; reconciling recursive watches below b'/x'\n")
+    assert log_problems(log) == ["Inotify queue overflowed; reconciling recursive watches below b'/x'"]
+    log.write_text("URL: http://127.0.0.1:8501\n")
+    assert log_problems(log) == []
