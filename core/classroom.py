@@ -7,7 +7,8 @@
   the lengths. The key itself is never stored elsewhere, printed, or put in a URL by the lab.
 - `server_command(port)` is what `make classroom` (through `python -m core classroom`) and
   bench/classroom_load.py start: every interface, no file watching, no run-on-save, XSRF protection on,
-  no uploads, a toolbar without developer options, no garbage collection after every run. `lan_address()` is the address to give students.
+  no uploads, a toolbar without developer options, no garbage collection after every run.
+  `lan_address()` is the address to give students.
 """
 
 from __future__ import annotations
