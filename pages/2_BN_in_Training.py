@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from core import bn_training
+from core import bn_training, cost
 from core.plots import bn_training as bn_training_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
@@ -38,6 +38,11 @@ def experiment(name: str):
             "book": bn_training.placement_runs, "latency": latency_and_refusal}[name]
 
 
+# What each experiment costs (core.cost), shown under its button; the classroom lock compares it with the limit.
+COSTS = {"deep": cost.vanishing_gradients, "sweep": cost.lr_sweep, "book": cost.placement_runs,
+         "latency": cost.inference_latency}
+
+
 # Builds a config from widget values; core's ValueError becomes an on-page message and None.
 def config_or_error_ui(build):
     try:
@@ -51,7 +56,8 @@ def config_or_error_ui(build):
 def trained_result_ui(name: str, config, label: str):
     training = training_ui(f"bnt_{name}", None if config is None else ("bn_training", name, config),
                            lambda progress: experiment(name)(config, progress), label=label,
-                           button="Measure" if name == "latency" else "Train", keep_result=True, primary=True)
+                           button="Measure" if name == "latency" else "Train", keep_result=True, primary=True,
+                           cost=None if config is None else COSTS[name](config))
     if training.result is None:
         if not training.pending:
             st.info("Press the button to run this experiment with the settings above.", icon=":material/play_arrow:")

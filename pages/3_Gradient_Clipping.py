@@ -10,7 +10,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from core import clipping
+from core import clipping, cost
 from core.plots import clipping as clipping_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
@@ -225,7 +225,8 @@ def training_section() -> None:
         config = None
     training = training_ui("clip_rnn", None if config is None else ("clipping", config),
                            lambda progress: clipping.train_with_clipping(config, progress), label="Training",
-                           button="Train", keep_result=True, primary=True)
+                           button="Train", keep_result=True, primary=True,
+                           cost=None if config is None else cost.clipping_training(config))
     if training.result is None:
         if not training.pending:
             st.info("Press **Train** to run the experiment (results are kept per setting).",

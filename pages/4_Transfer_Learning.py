@@ -11,7 +11,7 @@ import dataclasses
 
 import streamlit as st
 
-from core import store, transfer
+from core import cost, store, transfer
 from core.data import CLASS_NAMES
 from core.plots import transfer as transfer_plots
 from ui.callout import book_vs_keras_ui
@@ -141,7 +141,8 @@ def single_run_section(config, results) -> None:
     book = transfer.stored_book_run(protocol, results)
     training_ui("tl_book", transfer.job_key("book", transfer.book_run_config(protocol)),
                 lambda progress: transfer.book_run(protocol, results, progress), label="Single run",
-                button="Train the single run", offer=book is None, primary=True)
+                button="Train the single run", offer=book is None, primary=True,
+                cost=cost.transfer_comparison(transfer.book_run_config(protocol), [transfer.BOOK_RUN_SEED], results))
     if book is not None:
         columns = st.columns(3)
         columns[0].metric("Model A, task-A validation accuracy",
@@ -167,7 +168,8 @@ def pitfall_section(protocol, results) -> None:
                 "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
     training = training_ui("tl_pitfall", transfer.job_key("pitfall", protocol),
                            lambda progress: transfer.pitfall_run(protocol, results, progress), label="Sharing pitfall",
-                           button="Train B on A twice: shared layers, then a clone")
+                           button="Train B on A twice: shared layers, then a clone",
+                           cost=cost.sharing_pitfall(protocol, results))
     if training.result is not None and training.job_key == transfer.job_key("pitfall", protocol):
         st.session_state.setdefault("tl_pitfall", {})[protocol] = training.result
     pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
@@ -224,7 +226,7 @@ def comparison_training_ui(config, seeds, results, missing: int) -> None:
     training = training_ui("tl_comparison", transfer.job_key("comparison", config, seeds),
                            lambda progress: transfer.run_comparison(config, seeds, results, progress),
                            label="Comparison", button=f"Train the {missing} missing seeds", offer=missing > 0,
-                           primary=True)
+                           primary=True, cost=cost.transfer_comparison(config, seeds, results))
     if missing > 0 and not training.pending:
         note.info(f"{len(seeds) - missing} of {len(seeds)} seeds are in the results store.", icon=":material/database:")
 
@@ -254,7 +256,8 @@ def misread_default_section(config, seeds, results) -> None:
     training_ui("tl_comment", transfer.job_key("comparison", comment_config, seeds),
                 lambda progress: transfer.run_comparison(comment_config, seeds, results, progress),
                 label="The comment's reading", button=f"Train the comment's reading on the same {len(seeds)} seeds",
-                offer=len(both[comment_label]) < len(seeds))
+                offer=len(both[comment_label]) < len(seeds),
+                cost=cost.transfer_comparison(comment_config, seeds, results))
 
 
 # 3. Seed shopping: how many tries the book's +2.05 points needs, drawn from the measured seeds.
@@ -289,7 +292,7 @@ def pairs_section(config, seeds, results) -> None:
     training = training_ui("tl_pairs", transfer.job_key("pairs", config, seeds),
                            lambda progress: transfer.run_pairs(config, seeds, results, missing_pairs, progress),
                            label="Class pairs", button=f"Compute the {len(missing_pairs)} missing pairs",
-                           offer=bool(missing_pairs))
+                           offer=bool(missing_pairs), cost=cost.transfer_pairs(config, seeds, results, missing_pairs))
     if missing_pairs and not training.pending:
         note.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A, "
                      "so at full size this takes hours; finished pairs are kept, so it can be stopped and resumed).")

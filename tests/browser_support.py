@@ -45,7 +45,7 @@ def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+         "--browser.gatherUsageStats", "false"],  # file watching as .streamlit/config.toml sets it
         cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -61,6 +61,16 @@ def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
     stop_server(process)
     raise RuntimeError(f"streamlit did not answer on {url} within 90 s; see {log_path}")
+
+
+# Lines a healthy server never logs: the file watcher's rescans of the project folder (.venv included).
+LOG_PROBLEMS = ("Inotify queue overflowed",)
+
+
+def log_problems(log_path: Path) -> list[str]:
+    """The server log's lines that name one of LOG_PROBLEMS (none when the file watcher is set up right)."""
+    text = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""
+    return [line for line in text.splitlines() if any(problem in line for problem in LOG_PROBLEMS)]
 
 
 def stop_server(process: subprocess.Popen) -> None:

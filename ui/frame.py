@@ -12,6 +12,7 @@ import streamlit as st
 from ui.keras_state import keep_keras_state_across_reruns
 from ui.registry import HOME, page_for
 from ui.sidebar import environment_panel
+from ui.teacher import teacher_sidebar
 
 LAB_TITLE = "Training deep nets: a lab"
 
@@ -23,3 +24,4 @@ def page_frame(script: str) -> None:
     st.set_page_config(page_title=LAB_TITLE if info == HOME else f"{info.title} · {LAB_TITLE}",
                        page_icon=info.icon, layout="wide")
     environment_panel()
+    teacher_sidebar()
