@@ -253,6 +253,8 @@ def keras_clipped(grads, kind: str, threshold: float) -> list[np.ndarray]:
 # ---- clipping in training: a ReLU RNN on the adding problem, where gradients really explode ----
 
 VARIANTS = ("none", "clipvalue", "clipnorm", "global_clipnorm")  # "none" = no clipping argument
+VARIANT_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clipnorm",
+                 "global_clipnorm": "global_clipnorm"}  # what pages, figures and progress messages call them
 
 
 @dataclass(frozen=True)
@@ -434,12 +436,14 @@ def train_with_clipping(config: TrainingConfig, progress=None) -> TrainingResult
     eval_steps = np.unique(np.r_[np.arange(config.eval_every, config.steps, config.eval_every), config.steps])
     valid_loss = np.full((len(config.variants), len(config.seeds), len(eval_steps)), np.nan)
     initial_weights = [build_rnn(config, seed).get_weights() for seed in config.seeds]
-    total, done = len(config.variants) * len(config.seeds), 0
-    report(progress, 0, total, "compiling")
+    runs = len(config.variants) * len(config.seeds)
+    total, done = runs * len(eval_steps), 0  # one step of the bar per stretch between evaluations
     for v, variant in enumerate(config.variants):
+        report(progress, done, total, f"{VARIANT_NAMES[variant]}: building its training step")
         model = build_rnn(config, config.seeds[0])
         chunk = make_train_chunk(model, make_optimizer(variant, config))
         for s, seed in enumerate(config.seeds):
+            run = f"run {v * len(config.seeds) + s + 1}/{runs}: {VARIANT_NAMES[variant]}, seed {seed}"
             model.set_weights(initial_weights[s])
             batches = np.stack(_batch_indices(config, np.random.default_rng(seed).permutation))
             first = 0
@@ -455,8 +459,9 @@ def train_with_clipping(config: TrainingConfig, progress=None) -> TrainingResult
                 prediction = model.predict_on_batch(x_valid)
                 valid_loss[v, s, e] = float(np.mean((prediction - y_valid) ** 2))
                 first = last
-            done += 1
-            report(progress, done, total, f"{variant}, seed {seed}")
+                report(progress, done + e + 1, total, f"{run}, step {last}/{config.steps}")
+            done += len(eval_steps)
+            report(progress, done, total, f"{run}, finished" + (" (diverged)" if kept < len(statistics) else ""))
     clipped = np.stack([was_clipped(variant, config.threshold, grad_norm[v], variable_norm[v], largest[v])
                         for v, variant in enumerate(config.variants)])
     return TrainingResult(config, train_loss, grad_norm, clipped, eval_steps, valid_loss, baseline,

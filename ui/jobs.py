@@ -17,6 +17,7 @@ from typing import Any, Hashable
 import streamlit as st
 
 from core import jobs
+from core.progress import with_time_left
 
 POLL_SECONDS = 1.0  # how often a pending job's status is redrawn
 
@@ -37,7 +38,8 @@ def training_ui(key: str, job_key: Hashable, run: jobs.JobFunction, *, label: st
     if offer and (handle is None or handle.done()):
         if st.button(button, key=f"{key}_train", type="primary" if primary else "secondary",
                      disabled=job_key is None):
-            handle = st.session_state[state_key] = jobs.submit(job_key, run, keep_result=keep_result)
+            handle = st.session_state[state_key] = jobs.submit(job_key, lambda report: run(with_time_left(report)),
+                                                               keep_result=keep_result)
     if handle is None:
         return Training(pending=False)
     if not handle.done():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from core.clipping import VARIANT_NAMES
 from core.plots.style import PALETTE, band_traces, palette_color, quantile_band_traces, styled
 
 CLIP_COLORS = {"original": "#000000", "clipvalue": PALETTE[1], "clipnorm": PALETTE[0],
                "global_clipnorm": PALETTE[2], "none": PALETTE[3], "book": PALETTE[4]}
-CLIP_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clipnorm",
-              "global_clipnorm": "global_clipnorm"}
+CLIP_NAMES = VARIANT_NAMES
 
 
 def _arrow(vector, name: str, color: str, axes: str, *, dash: str = "solid", show_legend: bool = True) -> dict:
