@@ -29,10 +29,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from core.inputs import shown, whole_number
 from core.progress import ProgressCallback, parts, report
 
 MAX_SEEDS = 8  # cap on seeds per run: each seed is a full training run
 MAX_DEPTH = 30  # cap on hidden layers of the deep MLP
+MAX_EPOCHS = 30  # cap on epochs of the placement experiment (each seed and placement is its own Keras fit)
+MAX_REPEATS = 500  # cap on timed predict calls per batch size
 SATURATING_ACTIVATIONS = ("sigmoid", "tanh")  # Keras's name for the logistic function is "sigmoid"
 INITIALIZERS = ("glorot_uniform", "he_normal", "random_normal")  # Keras RandomNormal: stddev 0.05
 PLACEMENTS = ("after", "before", "none")
@@ -41,20 +44,26 @@ BATCH_SIZES = (1, 32, 1024)
 
 # ---- validation -------------------------------------------------------------------------------
 
-def check_seeds(n_seeds: int) -> None:
-    if not 1 <= int(n_seeds) <= MAX_SEEDS:
-        raise ValueError(f"Choose between 1 and {MAX_SEEDS} seeds (each seed is a full training run); "
-                         f"got {n_seeds}.")
+def check_seeds(n_seeds: int) -> int:
+    return whole_number(n_seeds, 1, MAX_SEEDS, "seeds", "Each seed is a full training run.")
 
 
-def check_learning_rate(learning_rate: float) -> None:
-    if not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"The learning rate must be a positive number; got {learning_rate}.")
+def check_epochs(epochs: int) -> int:
+    return whole_number(epochs, 1, MAX_EPOCHS, "epochs", "Each seed and placement is its own timed Keras fit.")
 
 
-def check_depth(depth: int) -> None:
-    if not 1 <= int(depth) <= MAX_DEPTH:
-        raise ValueError(f"The deep net needs between 1 and {MAX_DEPTH} hidden layers; got {depth}.")
+def check_repeats(repeats: int) -> int:
+    return whole_number(repeats, 3, MAX_REPEATS, "timed calls", "The median needs a few; more only takes longer.")
+
+
+def check_learning_rate(learning_rate: float) -> float:
+    if learning_rate is None or not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"The learning rate must be a positive number; got {shown(learning_rate)}.")
+    return float(learning_rate)
+
+
+def check_depth(depth: int) -> int:
+    return whole_number(depth, 1, MAX_DEPTH, "hidden layers")
 
 
 def _check_sizes(epochs: int, batch_size: int, n_train: int, n_valid: int) -> None:
@@ -400,12 +409,14 @@ class SweepConfig:
         if self.activation not in ("sigmoid", "tanh", "elu", "relu", "selu"):
             raise ValueError(f"Unknown activation {self.activation!r}.")
         if not self.learning_rates:
-            raise ValueError("Pick at least one learning rate.")
+            raise ValueError("No learning rates selected: pick at least one.")
         for learning_rate in self.learning_rates:
             check_learning_rate(learning_rate)
         _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
-        if not self.initializers or any(name not in INITIALIZERS for name in self.initializers):
-            raise ValueError(f"Pick initialisers among {', '.join(INITIALIZERS)}; got {list(self.initializers)}.")
+        if not self.initializers:
+            raise ValueError(f"No initialisers selected: pick at least one of {', '.join(INITIALIZERS)}.")
+        if any(name not in INITIALIZERS for name in self.initializers):
+            raise ValueError(f"Pick initialisers among {', '.join(INITIALIZERS)}.")
 
     @classmethod
     def tiny(cls) -> "SweepConfig":
@@ -467,6 +478,7 @@ class PlacementConfig:
     def __post_init__(self):
         check_learning_rate(self.learning_rate)
         check_seeds(self.n_seeds)
+        check_epochs(self.epochs)
         _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
 
     @classmethod
@@ -539,8 +551,7 @@ class LatencyConfig:
     def __post_init__(self):
         if not self.batch_sizes or min(self.batch_sizes) < 1 or max(self.batch_sizes) > 10_000:
             raise ValueError(f"Batch sizes must be between 1 and 10,000; got {list(self.batch_sizes)}.")
-        if self.repeats < 3:
-            raise ValueError(f"Time at least 3 calls per batch size; got {self.repeats}.")
+        check_repeats(self.repeats)
 
     @classmethod
     def tiny(cls) -> "LatencyConfig":

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from core.inputs import whole_number
+
 KINDS = ("clipvalue", "clipnorm", "global_clipnorm")  # the Keras optimizer argument names
 
 
@@ -129,7 +131,19 @@ def clip_2d(vector, threshold: float) -> Clipped2D:
 
 DISTRIBUTIONS = ("normal", "heavy-tailed")  # N(0, 1) components, or Student t with 3 degrees of freedom
 DIMENSION_GRID = (2, 5, 10, 30, 100, 300, 1_000, 3_000, 10_000)  # the dimensions the page's study draws
+MAX_SEEDS = 10  # seeds per variant in the training experiment (each is a full run)
 THRESHOLD_CHOICES = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)  # the page's thresholds, in units of a component
+
+
+def check_dimension(dimension) -> int:
+    """The study's dimension: a whole number of components, 1 to the largest of DIMENSION_GRID."""
+    return whole_number(dimension, 1, DIMENSION_GRID[-1], "components",
+                        "Above 10,000 the study takes too long to redraw on every change.")
+
+
+def check_seed_count(n_seeds) -> int:
+    """Seeds of the training experiment: 1 to MAX_SEEDS (each is one full run per variant)."""
+    return whole_number(n_seeds, 1, MAX_SEEDS, "seeds", "Each seed is one full training run per variant.")
 
 
 def dimension_grid(largest: int) -> tuple[int, ...]:
@@ -284,8 +298,10 @@ class TrainingConfig:
     def validate(self) -> "TrainingConfig":
         _check_threshold(self.threshold)
         unknown = [v for v in self.variants if v not in VARIANTS]
-        if not self.variants or unknown:
-            raise ValueError(f"Variants must be chosen from {', '.join(VARIANTS)}; got {list(self.variants)}.")
+        if not self.variants:
+            raise ValueError(f"No variants selected: pick at least one of {', '.join(VARIANT_NAMES.values())}.")
+        if unknown:
+            raise ValueError(f"Unknown variant {unknown[0]!r}: pick among {', '.join(VARIANTS)}.")
         if not self.seeds:
             raise ValueError("Pick at least one seed.")
         for name in ("sequence_length", "units", "batch_size", "steps", "eval_every", "n_train", "n_valid"):

@@ -50,7 +50,7 @@ def test_custom_momentum_and_bad_values():
     assert charts(app) == 0
     app.number_input(key="bn_momentum_other").set_value(0.9).run()
     app.number_input(key="bn_batch").set_value(0).run()
-    assert not app.exception and "Batch size must be between 1 and 1024" in app.error[0].value
+    assert not app.exception and "Batch size must be between 1 and 1,024; got 0" in app.error[0].value
 
 
 def test_axis_tab_every_choice():

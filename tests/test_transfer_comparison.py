@@ -213,8 +213,8 @@ def test_killed_command_line_run_resumes_with_each_seed_once(fashion_mnist, tmp_
 @pytest.mark.parametrize("args, message", [
     (["--pair", "5,5"], "two different classes"),
     (["--pair", "5,10"], "between 0 and 9"),
-    (["--seeds", "0"], "between 3 and 200"),
-    (["--seeds", "500"], "between 3 and 200"),
+    (["--seeds", "0"], "Choose 3 to 200 seeds"),
+    (["--seeds", "500"], "Choose 3 to 200 seeds"),
     (["--protocol", "magic"], "Unknown protocol"),
     (["--pair", "shirt"], "two class numbers"),
 ])
