@@ -268,8 +268,8 @@ def misread_default_section(config, seeds, results) -> None:
             gains = [100 * (row.result["transfer_test_accuracy"] - row.result["scratch_test_accuracy"]) for row in rows]
             column.metric(f"Mean gain of B on A, {label}", f"{sum(gains) / len(gains):+.2f} points",
                           help=f"{len(rows)} seeds, B on A minus B from scratch")
-        else:
-            column.metric(f"Mean gain of B on A, {label}", "not trained yet")
+        else:  # a sentence, not an empty number box
+            column.caption(f"Mean gain of B on A, {label}: not trained yet.")
     training_ui("tl_comment", transfer.job_key("comparison", comment_config, seeds),
                 lambda progress: transfer.run_comparison(comment_config, seeds, results, progress),
                 label="The comment's reading", button=f"Train the comment's reading on the same {len(seeds)} seeds",

@@ -184,7 +184,7 @@ def test_time_to_reach_a_target():
 
 
 @pytest.mark.parametrize("build, fragment", [
-    (lambda: bn_training.VanishingConfig(depth=0), "between 1 and 30 hidden layers"),
+    (lambda: bn_training.VanishingConfig(depth=0), "Choose 1 to 30 hidden layers"),
     (lambda: bn_training.VanishingConfig(learning_rate=0.0), "positive"),
     (lambda: bn_training.PlacementConfig(learning_rate=-0.01), "positive"),
     (lambda: bn_training.VanishingConfig(n_seeds=bn_training.MAX_SEEDS + 1), "seeds"),
