@@ -23,9 +23,9 @@ from ui.presets import tiny_mode
 page_frame(__file__)
 
 PRESETS = {  # name -> (x, y): the book's example, one along the diagonal, one inside every limit
-    "Book [0.9, 100]": (0.9, 100.0),
-    "Diagonal [5, 5]": (5.0, 5.0),
-    "Tiny [0.3, -0.2]": (0.3, -0.2),
+    "Book": (0.9, 100.0),
+    "Diagonal": (5.0, 5.0),
+    "Tiny": (0.3, -0.2),
 }
 
 
@@ -36,10 +36,9 @@ def _apply_preset(x: float, y: float) -> None:
 # The gradient and threshold, in the URL (?clip_x=..&clip_y=..&clip_t=..) as every setting, so a picture can
 # be shared. "%g" shows what was typed: a threshold of 1e-30 is not "0.0000".
 def vector_ui() -> tuple[float | None, float | None, float | None]:
-    st.caption("Examples")
-    for column, (name, (x, y)) in zip(st.columns(len(PRESETS)), PRESETS.items()):
+    for column, (name, (x, y)) in zip(st.columns(len(PRESETS), gap="small"), PRESETS.items()):
         column.button(name, key=f"clip_preset_{x}_{y}", on_click=_apply_preset, args=(x, y), width="stretch",
-                      type="tertiary")
+                      help=f"Set the gradient to [{x:g}, {y:g}]")
     x = linked(st.number_input, "gradient component x", key="clip_x", value=0.9, step=0.1, format="%g")
     y = linked(st.number_input, "gradient component y", key="clip_y", value=100.0, step=1.0, format="%g")
     threshold = linked(st.number_input, "threshold t", key="clip_t", value=1.0, step=0.1, format="%g")
@@ -159,7 +158,8 @@ def dimensions_section() -> None:
          key="clip_figure_dims", container=left)
     show(clipping_plots.angle_histogram_figure(study.by_value[-1, j], study.by_norm[-1, j], dimension, dim_threshold),
          key="clip_figure_hist", container=right)
-    st.caption(f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
+    st.caption(f"Left: median turn of the random gradients (lines) and their 10% to 90% range (shaded). "
+               f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
                f"{study.fraction_cut[-1, j]:.1%} of the components and turned the gradient by "
                f"{study.median_by_value[-1, j]:.1f}° (median); clip-by-norm by "
                f"{np.max(study.by_norm[-1, j]):.1g}° at most.")
@@ -243,12 +243,13 @@ def training_results(run: clipping.TrainingResult) -> None:
     names = [clipping_plots.CLIP_NAMES[v] for v in variants]
     st.caption(f"{len(trained.seeds)} seeds × {len(names)} variants, threshold {trained.threshold:g}, "
                f"learning rate {trained.learning_rate:g}, {trained.steps} steps, sequences of "
-               f"{trained.sequence_length}; trained in {run.seconds:.1f} s.")
+               f"{trained.sequence_length}; trained in {run.seconds:.1f} s. The gradient norm is what TensorBoard "
+               "would show.")
     left, right = st.columns(2)
     show(clipping_plots.clip_curves_figure(run.eval_steps, run.valid_loss, variants, "Validation loss", "validation MSE",
                                   baseline=run.baseline_mse), key="clip_figure_valid_curve", container=left)
     show(clipping_plots.clip_curves_figure(np.arange(1, trained.steps + 1), run.grad_norm, variants,
-                                  "Gradient norm before clipping (what TensorBoard would show)",
+                                  "Gradient norm before clipping",
                                   "global gradient norm", smooth=10, threshold=trained.threshold),
          key="clip_figure_norm", container=right)
     left, right = st.columns(2)

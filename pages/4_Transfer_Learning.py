@@ -58,7 +58,8 @@ def comparison_settings_ui(protocol):
     left, middle, right = st.columns([1, 1.5, 1.5])
     n_seeds = linked(left.number_input, f"Seeds ({transfer.MIN_SEEDS} to {transfer.MAX_SEEDS})", key="tl_seeds",
                      value=3 if tiny_mode() else 20, step=1)
-    vary_subset = linked(middle.toggle, "Each seed draws its own 200 task-B images", key="tl_vary_subset", value=True)
+    vary_subset = linked(middle.toggle, f"Each seed draws its own {protocol.n_b_train} task-B images",
+                         key="tl_vary_subset", value=True)
     vary_a = linked(right.toggle, "Each seed trains its own model A", key="tl_vary_a", value=False)
     seeds = checked(n_seeds, transfer.seed_list, container=left)
     if seeds is None:
@@ -172,7 +173,11 @@ def pitfall_section(protocol, results) -> None:
                 "saved is no longer the one you have. `clone_model` copies only the architecture, so the weights "
                 "must be copied with `set_weights`. The demo trains B on A both ways, then measures A on task A.")
     rates = sorted({0.01, 0.001, protocol.unfrozen_learning_rate}, reverse=True)
-    rate = linked(st.columns(3)[0].selectbox, "Learning rate after unfreezing, in this demo", key="tl_pitfall_lr",
+    choice, why = st.columns([1, 2], vertical_alignment="bottom")
+    why.caption("The demo unfreezes at 0.01 unless you pick another rate: at the book's 1e-4, B hardly moves the "
+                "shared layers (measured at full size: A's task-A accuracy 91.78% → 91.70%, its hidden weights moved "
+                "by 0.014), at 0.01 the damage shows (→ 89.06%, moved by 0.197).")
+    rate = linked(choice.selectbox, "Learning rate after unfreezing, in this demo", key="tl_pitfall_lr",
                   options=rates, format_func=lambda r: f"{r:g}" + (" (the protocol's)" if r == protocol.unfrozen_learning_rate
                                                                      else ""),
                   help="The protocol unfreezes at its own rate. At 1e-4 B moves the shared layers so little that "

@@ -4,7 +4,8 @@ top of anything else.
 
 Checked on the drawn SVG, not on the layout, because sizes and positions are plotly's decisions (a log axis
 draws its minor labels at 3/4 size; a long legend wraps): every text at least style.MIN_TEXT_PX, titles and axis
-titles at least style.MIN_TITLE_PX; the legend and every annotation outside the plotting areas; no two texts
+titles at least style.MIN_TITLE_PX, none cut off at the figure's edges; the legend and every annotation outside
+the plotting areas; no two texts
 (ticks, titles, legend, annotations, colour bars, bar and cell labels) overlapping; no marker over a cell or bar
 label. plotly.js comes from the plotly package (offline), set up once for all cases.
 """
@@ -47,6 +48,7 @@ MEASURE = """(div) => {
   const small = {title: MIN_TITLE, 'axis title': MIN_TITLE};
   for (const t of texts) {
     if (t.size < (small[t.kind] || MIN_TEXT)) problems.push(`${t.kind} "${t.text}" is ${t.size} px`);
+    if (t.box[0] < page.left - 2 || t.box[2] > page.right + 2) problems.push(`${t.kind} "${t.text}" is cut off`);
   }
   for (const plot of plots) {
     if (legend && overlap(box(legend), plot)) problems.push('the legend is over a plotting area');

@@ -57,7 +57,7 @@ def _cases() -> list:
                                                   random.uniform(0, 1e-5, (3, 2, 50))), {},
              6, ("clip by value, t = 0.5", "clip by value, t = 1", "clip by norm (every t)"),
              {"xaxis": "dimension n of the gradient", "yaxis": "angle between gradient and clipped gradient (°)"},
-             "Direction change: median and 10-90% of random gradients"),
+             "How far clipping turns random gradients"),
         Case(clipping.angle_histogram_figure, (random.uniform(0, 40, 50), np.zeros(50), 100, 1.0), {},
              2, ("clip by value", "clip by norm"), {"xaxis": "angle change (°)", "yaxis": "random gradients"},
              "n = 100, t = 1: 50 random gradients"),
@@ -125,7 +125,7 @@ def _cases() -> list:
                                                     "BN": random.uniform(1.2, 2.2, (2, 5)),
                                                     "BN folded": random.uniform(1, 2, (2, 5))}, "no BN"), {},
              4, ("no BN", "BN", "BN folded", "as fast as no BN"), {"yaxis": "time / time of no BN"},
-             "Prediction time per batch, relative to the model without BN"),
+             "Prediction time per batch, relative to no BN"),
         # transfer learning
         Case(transfer.transfer_learning_curves, ([0.7, 0.8, 0.85], [0.9, 0.95, 0.96], [0.93, 0.97, 0.98], 1), {},
              4, ("model A (task A)", "B from scratch", "B on A", "B on A: reused layers unfrozen"),
@@ -139,7 +139,7 @@ def _cases() -> list:
              "Paired by seed (10 seeds)"),
         Case(transfer.paired_difference_histogram, (random.normal(1.0, 1.0, 10), 1.0, 0.4, 1.6, 2.05), {},
              5, ("95% CI of the mean", "mean: +1.00", "no difference", "the book: +2.05"),
-             {"xaxis": "B on A minus B from scratch (accuracy points)", "yaxis": "seeds"},
+             {"xaxis": "B on A − B from scratch (points)", "yaxis": "seeds"},
              "Paired differences"),
         Case(transfer.error_ratio_histogram, (random.uniform(0.5, 3, 10), 1.4, 1.1, 1.8), {},
              5, ("95% CI", "pooled ratio: x1.40", "no difference", "the book: x3.73"), ratio_axes, ratio_title),
@@ -241,7 +241,12 @@ def test_labels_never_sit_on_the_data(case):
 def test_axes_fit_the_data():
     """Accuracies are not squashed onto 0..1, epochs tick at whole numbers, log axes carry full-size labels."""
     curves = bn_training.accuracy_curves_figure({"BN": ([1, 2, 3], np.array([[0.72, 0.8, 0.82]]))})
-    assert curves.layout.yaxis.range is None and curves.layout.xaxis.dtick == 1
+    assert 0.6 < curves.layout.yaxis.range[0] < 0.72 and 0.82 < curves.layout.yaxis.range[1] < 0.9
+    assert curves.layout.xaxis.dtick == 1
+    flat = bn_training.accuracy_curves_figure({"BN": ([1, 2], np.array([[0.1, 0.1]]))})
+    assert flat.layout.yaxis.range[0] >= 0  # a flat line at chance does not open the axis below 0
+    every_ten = clipping.clip_curves_figure(np.array([10, 20]), np.ones((1, 1, 2)), ["none"], "loss", "MSE")
+    assert every_ten.layout.xaxis.dtick == 10
     assert style.log_ticks(0.003, 0.8) == [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
     assert style.log_ticks(1e-7, 1.0) == [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
     assert style.log_ticks(1.0, 1.4) == []  # within one decade plotly's own labels are full-size

@@ -25,7 +25,10 @@ def accuracy_curves_figure(curves: dict, x_title: str = "epoch", title: str = "V
     figure = go.Figure()
     for index, (name, (x, values)) in enumerate(curves.items()):
         figure.add_traces(band_traces(x, values, name, palette_color(index)))
-    figure.update_yaxes(title="validation accuracy")  # fitted to the data: a 0.72-0.82 spread is not squashed
+    values = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for _, v in curves.values()]) if curves else np.r_[0, 1]
+    low, high = np.nanmin(values), np.nanmax(values)
+    pad = max(0.02, 0.08 * (high - low))  # fitted to the data (a 0.72-0.82 spread is not squashed), within 0..1
+    figure.update_yaxes(title="validation accuracy", range=[max(0.0, low - pad), min(1.0, high + pad)])
     figure.update_xaxes(title=x_title)
     return styled(figure, title)
 
@@ -77,4 +80,4 @@ def latency_figure(batch_sizes, milliseconds: dict, reference: str) -> go.Figure
     reference_line(figure, y=1.0, name=f"as fast as {reference}", dash="dot")
     figure.update_yaxes(title=f"time / time of {reference}", rangemode="tozero")
     figure.update_layout(barmode="group")
-    return styled(figure, "Prediction time per batch, relative to the model without BN", height=440)
+    return styled(figure, "Prediction time per batch, relative to no BN", height=440)

@@ -75,7 +75,7 @@ def angle_by_dimension_figure(dimensions, thresholds, by_value: np.ndarray, by_n
                                            "clip by norm (every t)", CLIP_COLORS["clipnorm"]))
     figure.update_xaxes(type="log", title="dimension n of the gradient")
     figure.update_yaxes(title="angle between gradient and clipped gradient (°)", rangemode="tozero")
-    return styled(figure, "Direction change: median and 10-90% of random gradients", height=500)
+    return styled(figure, "How far clipping turns random gradients", height=500)
 
 
 def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension: int, threshold: float) -> go.Figure:
@@ -93,12 +93,13 @@ def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension:
 
 
 def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
-    """Grouped bars of L2 norms per variable (and all together). norms: name -> (n_labels,) values."""
+    """Grouped bars of L2 norms per variable (and all together). norms: name -> (n_labels,) values; the exact values
+    are in the hover text (labels on narrow grouped bars collide; the page prints them in a table)."""
     figure = go.Figure()
     for name, values in norms.items():
         color = CLIP_COLORS.get(name, CLIP_COLORS["original"] if name == "original" else PALETTE[4])
         figure.add_trace(go.Bar(x=list(labels), y=list(values), name=name, marker_color=color,
-                                text=[f"{value:.4g}" for value in values], textposition="outside"))
+                                hovertemplate=f"{name}, %{{x}}: %{{y:.4g}}<extra></extra>"))
     figure.update_yaxes(type="log", title="L2 norm (log scale)")
     figure.update_layout(barmode="group")
     return styled(figure, "Norms after one real Keras SGD step", height=460)

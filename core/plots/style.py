@@ -120,8 +120,8 @@ def log_ticks(low: float, high: float) -> list[float]:
 
 def fit_ticks(figure: go.Figure) -> None:
     """Ticks that fit the data, for axes whose builder did not set its own: a log axis gets full-size labels
-    (`log_ticks`: no small "2 5" minor labels); an axis of a few whole numbers (epochs, layers) ticks at whole
-    numbers only (no epoch 1.5)."""
+    (`log_ticks`: no small "2 5" minor labels); an axis of a few whole numbers (epochs, layers) ticks at those
+    numbers only (no epoch 1.5), every `step` apart when they are (every 10 for evaluations at steps 10, 20)."""
     for axis in [key for key in figure.layout if key.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
         settings = figure.layout[axis]
         if settings.tickvals is not None or settings.dtick is not None or settings.type == "category" \
@@ -133,8 +133,10 @@ def fit_ticks(figure: go.Figure) -> None:
             ticks = log_ticks(positive.min(), positive.max()) if len(positive) else []
             if ticks:
                 figure.layout[axis].update(tickvals=ticks, ticktext=[power_text(tick) for tick in ticks])
-        elif len(np.unique(values)) >= 2 and np.all(values == np.round(values)) and np.ptp(values) <= 12:
-            figure.layout[axis].update(dtick=1)
+        elif len(np.unique(values)) >= 2 and np.all(values == np.round(values)):
+            step = int(np.gcd.reduce(np.diff(np.unique(values)).astype(np.int64)))  # epochs: 1; evaluations: 10
+            if np.ptp(values) <= 12 * step:
+                figure.layout[axis].update(dtick=step)
 
 
 def reference_line(figure: go.Figure, *, name: str, x: float | None = None, y: float | None = None,

@@ -62,7 +62,7 @@ def paired_difference_histogram(differences, mean: float, low: float, high: floa
                             interval_label="95% CI of the mean", reference=book_gain,
                             reference_label=f"the book: {book_gain:+.2f}", color=PALETTE[0],
                             estimate_label=f"mean: {mean:+.2f}")
-    figure.update_xaxes(title="B on A minus B from scratch (accuracy points)")
+    figure.update_xaxes(title="B on A − B from scratch (points)")
     return styled(figure, "Paired differences")
 
 
