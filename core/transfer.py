@@ -619,6 +619,7 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     report(progress, 0, SCALE, "checking the results store")
 
     def run_batch(_config, missing, on_seed_done):
+        report(progress, 0, SCALE, "loading TensorFlow and the data")
         chunks = _chunks(list(missing), chunk_size)
         for chunk, piece in zip(chunks, parts(progress, _chunk_costs(config, chunks, store), [""] * len(chunks))):
             for seed, row in train_comparison_chunk(config, chunk, store, piece).items():

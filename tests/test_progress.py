@@ -59,7 +59,7 @@ def _transfer_jobs(folder):
     config = transfer.ComparisonConfig(tiny, vary_a=True)
     results = store.Store(folder / "results.sqlite")  # shared by the module: model A (seed 42) trains once
     phases = (r"(model A, seeds? [\d, -]+|seeds? [\d, -]+ · B (from scratch|on A)|B shares A's layers|clone of A)"
-              r" · |loading model A|results store|seeds stored|done")
+              r" · |loading model A|loading TensorFlow|results store|seeds stored|done")
     return {
         # vary_a with chunks of 2: a model A per seed, trained in each chunk, then both arms
         "transfer comparison": (lambda report: transfer.run_comparison(config, range(3), results, report, 2), phases),

@@ -36,10 +36,12 @@ def training_ui(key: str, job_key: Hashable, run: jobs.JobFunction, *, label: st
     state_key = f"{key}_job"
     handle = st.session_state.get(state_key)
     if offer and (handle is None or handle.done()):
-        if st.button(button, key=f"{key}_train", type="primary" if primary else "secondary",
-                     disabled=job_key is None):
+        slot = st.empty()  # emptied once pressed: the job's status replaces the button at once
+        if slot.button(button, key=f"{key}_train", type="primary" if primary else "secondary",
+                       disabled=job_key is None):
             handle = st.session_state[state_key] = jobs.submit(job_key, lambda report: run(with_time_left(report)),
                                                                keep_result=keep_result)
+            slot.empty()
     if handle is None:
         return Training(pending=False)
     if not handle.done():
