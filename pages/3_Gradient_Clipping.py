@@ -113,7 +113,7 @@ def keras_step(grads: tuple[tuple[float, ...], ...], threshold: float) -> dict:
 def two_d_section() -> None:
     started = time.perf_counter()
     st.header("1. In two dimensions")
-    controls, picture = st.columns([1, 2.4], gap="medium")
+    controls, picture = st.columns([1.25, 2.2], gap="small")
     with controls:
         x, y, threshold = vector_ui()
     try:
@@ -158,8 +158,8 @@ def dimensions_section() -> None:
          key="clip_figure_dims", container=left)
     show(clipping_plots.angle_histogram_figure(study.by_value[-1, j], study.by_norm[-1, j], dimension, dim_threshold),
          key="clip_figure_hist", container=right)
-    st.caption(f"Left: median turn of the random gradients (lines) and their 10% to 90% range (shaded). "
-               f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
+    st.caption(f"Left: median turn of {study.by_value.shape[-1]} random gradients (lines) and their 10% to 90% "
+               f"range (shaded). At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
                f"{study.fraction_cut[-1, j]:.1%} of the components and turned the gradient by "
                f"{study.median_by_value[-1, j]:.1f}° (median); clip-by-norm by "
                f"{np.max(study.by_norm[-1, j]):.1g}° at most.")

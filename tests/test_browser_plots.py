@@ -20,7 +20,7 @@ from core.plots import style
 from tests.test_plots import CASES, IDS
 
 pytestmark = pytest.mark.browser
-WIDTHS = (560, 1100)  # a chart in one of two columns at 1280 px, and a full-width chart
+WIDTHS = (400, 1100)  # a chart in one of two columns at 1280 px (sidebar open), and a full-width chart
 
 MEASURE = """(div) => {
   const page = div.getBoundingClientRect();
@@ -48,7 +48,9 @@ MEASURE = """(div) => {
   const small = {title: MIN_TITLE, 'axis title': MIN_TITLE};
   for (const t of texts) {
     if (t.size < (small[t.kind] || MIN_TEXT)) problems.push(`${t.kind} "${t.text}" is ${t.size} px`);
-    if (t.box[0] < page.left - 2 || t.box[2] > page.right + 2) problems.push(`${t.kind} "${t.text}" is cut off`);
+    if (t.box[0] < page.left - 2 || t.box[2] > page.right + 2 || t.box[1] < page.top - 2 || t.box[3] > page.bottom + 2) {
+      problems.push(`${t.kind} "${t.text}" is cut off`);
+    }
   }
   for (const plot of plots) {
     if (legend && overlap(box(legend), plot)) problems.push('the legend is over a plotting area');

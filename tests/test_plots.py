@@ -42,8 +42,8 @@ def _cases() -> list:
     clip_legend = ("no clipping (mean of 4)", "clipvalue, 1 diverged (mean of 4)", "clipnorm (mean of 4)")
     scratch = random.uniform(0.95, 0.98, 10)
     transfer_accuracy = scratch + np.r_[0.01, -0.01, 0.0, random.normal(0.005, 0.01, 7)]
-    ratio_axes = {"xaxis": "errors of B from scratch / errors of B on A (log scale)", "yaxis": "seeds"}
-    ratio_title = "Error-rate ratio (the book's \"factor of 4\")"
+    ratio_axes = {"xaxis": "scratch errors / B-on-A errors", "yaxis": "seeds"}
+    ratio_title = "Error-rate ratio"
     levels = (0.05, 0.25, 0.5, 0.75, 0.95)
     quantiles = np.sort(random.normal(0.5, 0.5, (10, 5)), axis=1)  # (n_k, n_levels)
     two_panel_names = ("box [-t, t]² (clipvalue)", "circle of radius t (clipnorm)", "original gradient",
@@ -56,16 +56,16 @@ def _cases() -> list:
         Case(clipping.angle_by_dimension_figure, ([2, 10, 100], [0.5, 1.0], random.uniform(0, 40, (3, 2, 50)),
                                                   random.uniform(0, 1e-5, (3, 2, 50))), {},
              6, ("clip by value, t = 0.5", "clip by value, t = 1", "clip by norm (every t)"),
-             {"xaxis": "dimension n of the gradient", "yaxis": "angle between gradient and clipped gradient (°)"},
-             "How far clipping turns random gradients"),
+             {"xaxis": "dimension n of the gradient", "yaxis": "turn of the gradient (°)"},
+             "Turn against dimension"),
         Case(clipping.angle_histogram_figure, (random.uniform(0, 40, 50), np.zeros(50), 100, 1.0), {},
-             2, ("clip by value", "clip by norm"), {"xaxis": "angle change (°)", "yaxis": "random gradients"},
-             "n = 100, t = 1: 50 random gradients"),
+             2, ("clip by value", "clip by norm"), {"xaxis": "turn of the gradient (°)", "yaxis": "random gradients"},
+             "Turn at n = 100, t = 1"),
         Case(clipping.keras_clip_norms_figure, (["kernel", "bias", "all"],
                                                 {"original": [3.0, 1.0, 3.2], "clipvalue": [1.0, 0.5, 1.1],
                                                  "clipnorm": [1.0, 0.3, 1.05], "global_clipnorm": [0.9, 0.3, 1.0]}),
              {}, 4, ("original", "clipvalue", "clipnorm", "global_clipnorm"), {"yaxis": "L2 norm (log scale)"},
-             "Norms after one real Keras SGD step"),
+             "Norms after one Keras step"),
         Case(clipping.clip_curves_figure, (np.arange(1, 21) * 10, curves, clip_variants, "Validation loss",
                                            "validation MSE"), {"baseline": 0.5},
              7, clip_legend + ("predict the mean: 0.500",), {"xaxis": "optimizer step", "yaxis": "validation MSE"},
@@ -104,8 +104,8 @@ def _cases() -> list:
         Case(bn_training.gradient_norms_figure, ({"no BN": random.uniform(1e-6, 1, (3, 5)),
                                                  "BN": random.uniform(0.1, 1, (3, 5))},), {},
              4, ("no BN (mean of 3)", "BN (mean of 3)"),
-             {"xaxis": "Dense layer (1 = next to the input; last = output layer)",
-              "yaxis": "‖∂loss/∂kernel‖ (log scale)"}, "Gradient norm per layer at the first step"),
+             {"xaxis": "Dense layer (1 = input side)",
+              "yaxis": "‖∂loss/∂kernel‖ (log scale)"}, "Gradient norm per layer"),
         Case(bn_training.accuracy_curves_figure, ({"no BN": ([1, 2, 3], random.uniform(0.7, 0.8, (3, 3))),
                                                   "BN": ([1, 2, 3], random.uniform(0.75, 0.85, (3, 3)))},
                                                  "epoch", "Against epochs"), {},
@@ -125,7 +125,7 @@ def _cases() -> list:
                                                     "BN": random.uniform(1.2, 2.2, (2, 5)),
                                                     "BN folded": random.uniform(1, 2, (2, 5))}, "no BN"), {},
              4, ("no BN", "BN", "BN folded", "as fast as no BN"), {"yaxis": "time / time of no BN"},
-             "Prediction time per batch, relative to no BN"),
+             "Prediction time vs no BN"),
         # transfer learning
         Case(transfer.transfer_learning_curves, ([0.7, 0.8, 0.85], [0.9, 0.95, 0.96], [0.93, 0.97, 0.98], 1), {},
              4, ("model A (task A)", "B from scratch", "B on A", "B on A: reused layers unfrozen"),
@@ -152,7 +152,7 @@ def _cases() -> list:
              "Seed shopping: the best of k runs"),
         Case(transfer.pair_heatmap, ([(0, 6), (2, 4)], [1.2, np.nan], [0.5, np.nan], [1.9, np.nan], [5, 0],
                                      CLASS_NAMES), {},
-             1, (), {}, "Mean gain of B on A per task-B pair"),
+             1, (), {}, "Gain of B on A per pair"),
     ]
 
 

@@ -16,8 +16,8 @@ def gradient_norms_figure(norms: dict) -> go.Figure:
         layers = list(range(1, values.shape[1] + 1))
         figure.add_traces(band_traces(layers, values, name, palette_color(index)))
     figure.update_yaxes(type="log", title="‖∂loss/∂kernel‖ (log scale)", exponentformat="power")
-    figure.update_xaxes(title="Dense layer (1 = next to the input; last = output layer)", dtick=1)
-    return styled(figure, "Gradient norm per layer at the first step")
+    figure.update_xaxes(title="Dense layer (1 = input side)", dtick=1)
+    return styled(figure, "Gradient norm per layer")
 
 
 def accuracy_curves_figure(curves: dict, x_title: str = "epoch", title: str = "Validation accuracy") -> go.Figure:
@@ -80,4 +80,4 @@ def latency_figure(batch_sizes, milliseconds: dict, reference: str) -> go.Figure
     reference_line(figure, y=1.0, name=f"as fast as {reference}", dash="dot")
     figure.update_yaxes(title=f"time / time of {reference}", rangemode="tozero")
     figure.update_layout(barmode="group")
-    return styled(figure, "Prediction time per batch, relative to no BN", height=440)
+    return styled(figure, "Prediction time vs no BN", height=440)

@@ -74,8 +74,8 @@ def angle_by_dimension_figure(dimensions, thresholds, by_value: np.ndarray, by_n
     figure.add_traces(quantile_band_traces(dimensions, by_norm.reshape(len(dimensions), -1),
                                            "clip by norm (every t)", CLIP_COLORS["clipnorm"]))
     figure.update_xaxes(type="log", title="dimension n of the gradient")
-    figure.update_yaxes(title="angle between gradient and clipped gradient (°)", rangemode="tozero")
-    return styled(figure, "How far clipping turns random gradients", height=500)
+    figure.update_yaxes(title="turn of the gradient (°)", rangemode="tozero")
+    return styled(figure, "Turn against dimension", height=500)
 
 
 def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension: int, threshold: float) -> go.Figure:
@@ -87,9 +87,9 @@ def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension:
         go.Histogram(x=by_norm, name="clip by norm", marker_color=CLIP_COLORS["clipnorm"], opacity=0.8, xbins=bins),
     ])
     figure.update_layout(barmode="overlay")
-    figure.update_xaxes(title="angle change (°)", rangemode="tozero")
+    figure.update_xaxes(title="turn of the gradient (°)", rangemode="tozero")
     figure.update_yaxes(title="random gradients")
-    return styled(figure, f"n = {dimension:,}, t = {threshold:g}: {len(by_value)} random gradients", height=500)
+    return styled(figure, f"Turn at n = {dimension:,}, t = {threshold:g}", height=500)
 
 
 def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
@@ -102,7 +102,7 @@ def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
                                 hovertemplate=f"{name}, %{{x}}: %{{y:.4g}}<extra></extra>"))
     figure.update_yaxes(type="log", title="L2 norm (log scale)")
     figure.update_layout(barmode="group")
-    return styled(figure, "Norms after one real Keras SGD step", height=460)
+    return styled(figure, "Norms after one Keras step", height=460)
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
