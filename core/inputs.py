@@ -16,7 +16,9 @@ def shown(value) -> str:
         return repr(value)
     if isinstance(value, float) and math.isfinite(value) and value == int(value) and abs(value) < 1e15:
         value = int(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:g}" if isinstance(value, float) else repr(value)  # typed text: 'many', quoted
 
 
 def whole_number(value, low: int, high: int, what: str, why: str = "") -> int:

@@ -188,7 +188,7 @@ def test_time_to_reach_a_target():
     (lambda: bn_training.VanishingConfig(learning_rate=0.0), "positive"),
     (lambda: bn_training.PlacementConfig(learning_rate=-0.01), "positive"),
     (lambda: bn_training.VanishingConfig(n_seeds=bn_training.MAX_SEEDS + 1), "seeds"),
-    (lambda: bn_training.SweepConfig(learning_rates=()), "at least one learning rate"),
+    (lambda: bn_training.SweepConfig(learning_rates=()), "No learning rates selected: pick at least one"),
     (lambda: bn_training.SweepConfig(learning_rates=(0.1, -1.0)), "positive"),
     (lambda: bn_training.SweepConfig(initializers=("zeros",)), "initialisers"),
     (lambda: bn_training.VanishingConfig(activation="relu"), "saturating"),

@@ -295,7 +295,9 @@ def test_tiny_training_run_shapes_determinism_and_clipping_bound():
 def test_training_config_rejects_bad_values():
     with pytest.raises(ValueError, match="positive"):
         clipping.TrainingConfig.tiny(threshold=0.0).validate()
-    with pytest.raises(ValueError, match="Variants"):
+    with pytest.raises(ValueError, match="Unknown variant 'clipsomething'"):
         clipping.TrainingConfig.tiny(variants=("clipsomething",)).validate()
+    with pytest.raises(ValueError, match="No variants selected"):  # the student's words, not "got []"
+        clipping.TrainingConfig.tiny(variants=()).validate()
     with pytest.raises(ValueError, match="seed"):
         clipping.TrainingConfig.tiny(seeds=()).validate()

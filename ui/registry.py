@@ -3,8 +3,9 @@
 Streamlit serves the pages/ folder itself: the number orders the pages, the rest of the file name is
 the title (underscores read as spaces) and the address (/Batch_Normalization). The menu is drawn by the
 page frame from this list (Streamlit's own would call the home page "app"), which adds what a file name
-cannot carry: icons and a sentence for the home page. Each page's frame looks its file up here, and tests/test_pages.py checks that the list names exactly the files in pages/,
-so the home page and the tests cannot miss a page.
+cannot carry: icons and a sentence for the home page. Each page's frame looks its file up here, and
+tests/test_pages.py checks that the list names exactly the files in pages/, so the home page and the
+tests cannot miss a page.
 """
 
 from __future__ import annotations
