@@ -271,10 +271,11 @@ def training_results(run: clipping.TrainingResult) -> None:
 
 
 st.title("Gradient clipping")
+# The range is written with a minus sign and a no-break space so it never splits over two lines ("[-" / "t, t]").
 st.markdown(
     "Exploding gradients can wreck a model in one step; clipping caps the step. **Clip by value** squeezes every "
-    "component into `[-t, t]` and can turn the gradient; **clip by norm** shrinks the whole vector to length `t` "
-    "at most and keeps its direction."
+    "component into `[\u2212t,\u00a0t]` and can turn the gradient; **clip by norm** shrinks the whole vector to "
+    "length `t` at most and keeps its direction."
 )
 two_d_section()
 dimensions_section()
