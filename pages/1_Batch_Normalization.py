@@ -169,10 +169,11 @@ def heatmap_section(stream: StreamChoice) -> None:
     chosen = (stream.momentum, stream.batch_size)
     highlight = chosen if chosen[0] in grid_config.momenta and chosen[1] in grid_config.batch_sizes else None
     show(batchnorm_plots.bn_error_heatmap(errors, grid_config.momenta, grid_config.batch_sizes, highlight), key="bn_heatmap")
+    runs = "one run" if grid_config.n_repeats == 1 else f"mean of {grid_config.n_repeats} runs"
     st.caption(
         "Error of the inference outputs after training, caused by imperfect moving statistics "
         "(RMS gap to what exact population statistics would give, in units of the normalised output; "
-        f"mean of {grid_config.n_repeats} runs). Stars: best momentum per batch size. Small batches "
+        f"{runs}). Stars: best momentum per batch size. Small batches "
         "give many noisy steps, so they want more 9s; large batches give few steps, and 0.999 never "
         "gets away from its starting values. More data (more steps) moves the stars up. Batch size 1 "
         "is broken at any momentum: its batch variance is always 0."

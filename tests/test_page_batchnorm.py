@@ -21,6 +21,7 @@ def test_momentum_tab_default(app):
     assert charts(app) == 2  # moving statistics and the heatmap
     assert "100 batches" in text(app)  # 1 / (1 - 0.99)
     assert any("Book (TF 2.0) vs Keras 3" in expander.label for expander in app.expander)
+    assert "normalised output; one run)" in text(app, "caption")  # the tiny preset's single run, not "1 runs"
     assert not app.error
 
 
