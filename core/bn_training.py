@@ -447,7 +447,8 @@ def lr_sweep(config: SweepConfig, progress: ProgressCallback | None = None) -> S
              for initializer in config.initializers for learning_rate in config.learning_rates]
     pieces = iter(parts(progress, [1] * len(cells), [
         f"cell {number}/{len(cells)}: {'BN' if batch_norm == 'after' else 'no BN'}, {initializer}, "
-        f"learning rate {learning_rate:g}" for number, (batch_norm, initializer, learning_rate) in enumerate(cells, 1)]))
+        f"learning rate {learning_rate:g}"
+        for number, (batch_norm, initializer, learning_rate) in enumerate(cells, 1)]))
     accuracy = {}
     starts = {(batch_norm, initializer): initial_weights(config.train_config(batch_norm, initializer, 1.0), seeds)
               for batch_norm in ("none", "after") for initializer in config.initializers}  # the same for every rate

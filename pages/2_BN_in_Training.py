@@ -130,7 +130,8 @@ def sweep_section() -> None:
     initializers = linked(columns[1].multiselect, "initialisers", key="bnt_sweep_inits",
                           options=bn_training.INITIALIZERS, default=list(defaults.initializers),
                           help="random_normal is Keras's RandomNormal(stddev=0.05): too small for a deep net.")
-    activation = linked(columns[2].selectbox, "activation", key="bnt_sweep_activation", options=("tanh", "sigmoid", "elu"))
+    activation = linked(columns[2].selectbox, "activation", key="bnt_sweep_activation",
+                        options=("tanh", "sigmoid", "elu"))
     n_seeds = seeds_ui("sweep", defaults.n_seeds, columns[3])
     config = None if n_seeds is None else config_or_error_ui(lambda: replace(
         defaults, learning_rates=tuple(sorted(learning_rates)), initializers=tuple(initializers),
@@ -186,8 +187,10 @@ def placement_section() -> None:
     by_time = {names[key]: (np.cumsum(runs.epoch_seconds, axis=1).mean(axis=0), runs.val_accuracy)
                for key, runs in result.items()}
     left, right = st.columns(2)
-    show(bn_training_plots.accuracy_curves_figure(by_epoch, "epoch", "Against epochs"), key="bnt_fig_epochs", container=left)
-    show(bn_training_plots.accuracy_curves_figure(by_time, "seconds of training (mean over seeds)", "Against wall-clock time"),
+    show(bn_training_plots.accuracy_curves_figure(by_epoch, "epoch", "Against epochs"),
+         key="bnt_fig_epochs", container=left)
+    show(bn_training_plots.accuracy_curves_figure(by_time, "seconds of training (mean over seeds)",
+                                                  "Against wall-clock time"),
          key="bnt_fig_seconds", container=right)
     show(bn_training_plots.epoch_seconds_figure({names[key]: runs.epoch_seconds for key, runs in result.items()}),
          key="bnt_fig_epoch_time")
@@ -237,7 +240,8 @@ def latency_section() -> None:
                     help="Over the 10,000 test images' softmax outputs, with random non-trivial BN statistics.")
     show(bn_training_plots.latency_figure(timing.batch_sizes, timing.milliseconds, "no BN"), key="bnt_fig_latency")
     st.dataframe({"model": list(timing.milliseconds),
-                  **{f"ms per call, batch {size}": [float(np.median(values[i])) for values in timing.milliseconds.values()]
+                  **{f"ms per call, batch {size}":
+                     [float(np.median(values[i])) for values in timing.milliseconds.values()]
                      for i, size in enumerate(timing.batch_sizes)}},
                  hide_index=True, column_config={name: st.column_config.NumberColumn(format="%.2f")
                                                  for name in (f"ms per call, batch {b}" for b in timing.batch_sizes)})

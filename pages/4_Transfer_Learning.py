@@ -12,8 +12,8 @@ import dataclasses
 import streamlit as st
 
 from core import store, transfer
-from core.plots import transfer as transfer_plots
 from core.data import CLASS_NAMES
+from core.plots import transfer as transfer_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
 from ui.feedback import checked
@@ -178,8 +178,8 @@ def pitfall_section(protocol, results) -> None:
                 "shared layers (measured at full size: A's task-A accuracy 91.78% → 91.70%, its hidden weights moved "
                 "by 0.014), at 0.01 the damage shows (→ 89.06%, moved by 0.197).")
     rate = linked(choice.selectbox, "Learning rate after unfreezing, in this demo", key="tl_pitfall_lr",
-                  options=rates, format_func=lambda r: f"{r:g}" + (" (the protocol's)" if r == protocol.unfrozen_learning_rate
-                                                                     else ""),
+                  options=rates,
+                  format_func=lambda r: f"{r:g} (the protocol's)" if r == protocol.unfrozen_learning_rate else f"{r:g}",
                   help="The protocol unfreezes at its own rate. At 1e-4 B moves the shared layers so little that "
                        "A's accuracy barely changes; 0.01 makes the damage visible in the same 16 epochs.")
     demo = dataclasses.replace(protocol, unfrozen_learning_rate=rate)

@@ -106,7 +106,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--url", help="a running server; default: start one (tiny preset)")
-    parser.add_argument("--only", choices=("first", "trained"), help="only the first screens, or only the trained pages")
+    parser.add_argument("--only", choices=("first", "trained"),
+                        help="only the first screens, or only the trained pages")
     arguments = parser.parse_args()
     which = dict(first=arguments.only != "trained", trained=arguments.only != "first")
     if arguments.url:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import bn_training, models
+from core import bn_training
 from tests.test_progress import PHASES, assert_honest_progress, record
 
 

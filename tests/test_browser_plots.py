@@ -35,7 +35,8 @@ MEASURE = """(div) => {
     for (const el of div.querySelectorAll(selector)) {
       const b = box(el);
       if (el.textContent.trim() && b[2] > b[0]) {
-        texts.push({kind, text: el.textContent, box: b, size: parseFloat(el.style.fontSize || getComputedStyle(el).fontSize)});
+        const size = parseFloat(el.style.fontSize || getComputedStyle(el).fontSize);
+        texts.push({kind, text: el.textContent, box: b, size});
       }
     }
   }
@@ -48,7 +49,8 @@ MEASURE = """(div) => {
   const small = {title: MIN_TITLE, 'axis title': MIN_TITLE};
   for (const t of texts) {
     if (t.size < (small[t.kind] || MIN_TEXT)) problems.push(`${t.kind} "${t.text}" is ${t.size} px`);
-    if (t.box[0] < page.left - 2 || t.box[2] > page.right + 2 || t.box[1] < page.top - 2 || t.box[3] > page.bottom + 2) {
+    if (t.box[0] < page.left - 2 || t.box[2] > page.right + 2
+        || t.box[1] < page.top - 2 || t.box[3] > page.bottom + 2) {
       problems.push(`${t.kind} "${t.text}" is cut off`);
     }
   }

@@ -128,7 +128,8 @@ def test_link_problems_are_said_in_words(asked, kept, value, options, expected):
 
 @pytest.mark.parametrize("path, query, key, says", [
     ("pages/4_Transfer_Learning.py", {"tl_seeds": "-5"}, "tl_seeds", "Choose 3 to 200 seeds; got -5."),
-    ("pages/4_Transfer_Learning.py", {"tl_seeds": "abc"}, "tl_seeds", "`tl_seeds=abc` was not used: it is not a number"),
+    ("pages/4_Transfer_Learning.py", {"tl_seeds": "abc"}, "tl_seeds",
+     "`tl_seeds=abc` was not used: it is not a number"),
     ("pages/4_Transfer_Learning.py", {"tl_protocol": "nonsense"}, "tl_protocol",
      "`tl_protocol=nonsense` was not used: it is not one of the choices (book, notebook, ml3, book_comment)"),
     ("pages/3_Gradient_Clipping.py", {"clip_x": "nan"}, "clip_x", "`clip_x=nan` was not used: it is not a finite"),

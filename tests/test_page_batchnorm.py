@@ -110,4 +110,5 @@ def test_heatmap_shows_cores_final_error_grid(fashion_mnist):
 
     (chart,) = [chart for chart in open_page(PAGE).get("plotly_chart") if chart.key == "bn_heatmap"]
     expected = bn.final_error_grid(bn.HeatmapConfig.tiny(), bn.pixel_pool(fashion_mnist.x_train))
-    assert json.loads(chart.proto.spec)["data"][0]["customdata"] == [[f"{value:.2g}" for value in row] for row in expected]
+    labels = [[f"{value:.2g}" for value in row] for row in expected]
+    assert json.loads(chart.proto.spec)["data"][0]["customdata"] == labels

@@ -123,7 +123,8 @@ def test_latency_section_measures_and_folds(app):
     ("bnt_depth", 0, "Choose 1 to 30 hidden layers; got 0.", "bnt_deep_train"),
     ("bnt_deep_lr", 0.0, "learning rate must be a positive number", "bnt_deep_train"),
     ("bnt_book_lr", -0.1, "learning rate must be a positive number", "bnt_book_train"),
-    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"Choose 1 to {bn_training.MAX_SEEDS} seeds; got 9.", "bnt_deep_train"),
+    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"Choose 1 to {bn_training.MAX_SEEDS} seeds; got 9.",
+     "bnt_deep_train"),
     ("bnt_sweep_seeds", 0, "seeds", "bnt_sweep_train"),
     ("bnt_book_epochs", 500, "Choose 1 to 30 epochs; got 500.", "bnt_book_train"),  # typed, not silently 4
     ("bnt_repeats", 2, "Choose 3 to 500 timed calls; got 2.", "bnt_latency_train"),

@@ -89,7 +89,8 @@ def assert_honest_progress(events, phase: str) -> None:
     and every message matching `phase` (a regex naming the job's step: phase, variant or cell, seed)."""
     fractions = [done / total for done, total, _ in events]
     assert len(events) >= 3, events
-    backwards = [(before, after) for before, after in zip(events, events[1:]) if after[0] / after[1] < before[0] / before[1]]
+    backwards = [(before, after) for before, after in zip(events, events[1:])
+                 if after[0] / after[1] < before[0] / before[1]]
     assert not backwards, backwards
     assert fractions[0] <= 0.05 and fractions[-1] == 1.0, events
     unnamed = [message for _, _, message in events if not re.search(phase, message)]

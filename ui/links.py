@@ -85,7 +85,8 @@ def _same(asked, value, label: Callable = str) -> bool:
     if isinstance(value, (list, tuple)):
         parts = [part for item in asked for part in str(item).split(",") if part != ""]
         shown = [_as_text(item, label) for item in value]
-        return sorted(parts) == sorted(shown) or sorted(map(_number, parts), key=str) == sorted(map(_number, shown), key=str)
+        return (sorted(parts) == sorted(shown)
+                or sorted(map(_number, parts), key=str) == sorted(map(_number, shown), key=str))
     if isinstance(value, bool):
         return asked.lower() == str(value).lower()
     if isinstance(value, (int, float)):

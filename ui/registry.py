@@ -22,9 +22,9 @@ PAGE_FILE = re.compile(r"^\d+_(?P<name>\w+)\.py$")  # pages/N_Title.py
 @dataclass(frozen=True)
 class PageInfo:
     path: str  # script path relative to the project root: "app.py" or "pages/N_Title.py"
-    icon: str  # a Material icon for the menu and the home page's links, e.g. ":material/tune:" (a font Streamlit serves)
+    icon: str  # a Material icon for the menu and the home page's links, e.g. ":material/tune:" (served locally)
     teaches: str  # one sentence for the home page
-    tab_icon: str = "🧪"  # an emoji for the browser tab: drawn locally (a Material tab icon is fetched from the internet)
+    tab_icon: str = "🧪"  # an emoji for the browser tab, drawn locally (a Material tab icon comes from the internet)
 
     @property
     def url_path(self) -> str:

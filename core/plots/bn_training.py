@@ -25,7 +25,8 @@ def accuracy_curves_figure(curves: dict, x_title: str = "epoch", title: str = "V
     figure = go.Figure()
     for index, (name, (x, values)) in enumerate(curves.items()):
         figure.add_traces(band_traces(x, values, name, palette_color(index)))
-    values = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for _, v in curves.values()]) if curves else np.r_[0, 1]
+    values = (np.concatenate([np.ravel(np.asarray(v, dtype=float)) for _, v in curves.values()]) if curves
+              else np.r_[0, 1])
     low, high = np.nanmin(values), np.nanmax(values)
     pad = max(0.02, 0.08 * (high - low))  # fitted to the data (a 0.72-0.82 spread is not squashed), within 0..1
     figure.update_yaxes(title="validation accuracy", range=[max(0.0, low - pad), min(1.0, high + pad)])

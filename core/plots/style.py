@@ -110,7 +110,8 @@ def log_ticks(low: float, high: float) -> list[float]:
     full-size then)."""
     decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
     for mantissas in ((1, 2, 5), (1,)):
-        ticks = [m * 10.0 ** k for k in decades for m in mantissas if low * (1 - 1e-9) <= m * 10.0 ** k <= high * (1 + 1e-9)]
+        ticks = [m * 10.0 ** k for k in decades for m in mantissas
+                 if low * (1 - 1e-9) <= m * 10.0 ** k <= high * (1 + 1e-9)]
         if len(ticks) <= MAX_LOG_TICKS:
             break
     while len(ticks) > MAX_LOG_TICKS:

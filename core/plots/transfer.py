@@ -96,8 +96,8 @@ def best_of_k_band(ks, quantiles, levels, target: float, k_for_target) -> go.Fig
         figure.add_trace(go.Scatter(x=ks, y=column[0.5], name="median best gain", line=dict(color=PALETTE[0], width=3)))
     reference_line(figure, y=target, name=f"the book: {target:+.2f}", color=PALETTE[3], width=3)
     if k_for_target is not None:
-        reference_line(figure, x=k_for_target, name=f"k = {k_for_target}: half the shoppers get there", color=PALETTE[3],
-                       dash="dot")
+        reference_line(figure, x=k_for_target, name=f"k = {k_for_target}: half the shoppers get there",
+                       color=PALETTE[3], dash="dot")
     figure.update_xaxes(title="configurations tried, best one kept (k)")
     figure.update_yaxes(title="best gain reported (points)")
     return styled(figure, "Seed shopping: the best of k runs")
