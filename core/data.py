@@ -199,7 +199,7 @@ def check_class_pair(b_classes) -> tuple[int, int]:
     if not (0 <= negative <= 9 and 0 <= positive <= 9):
         raise ValueError(f"Task B classes must be between 0 and 9, got {negative} and {positive}.")
     if negative == positive:
-        raise ValueError(f"Task B needs two different classes, got {negative} twice.")
+        raise ValueError(f"Task B needs two different classes; got {CLASS_NAMES[negative]} twice.")
     return negative, positive
 
 
