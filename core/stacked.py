@@ -62,8 +62,9 @@ from core.progress import ProgressCallback, report
 
 ACTIVATIONS = ("linear", "relu", "selu", "elu", "sigmoid", "tanh")
 EVAL_CHUNK = 4096  # rows per forward pass when evaluating (bounds memory for big sets)
-XLA_MIN_FLOP = 2e10  # runs with more arithmetic than this (all copies) are XLA-compiled; smaller ones are not,
-# since compiling costs 2-8 s per net and shape on 2 cores, more than a small run takes without it
+XLA_MIN_FLOP = 2e10  # runs with more arithmetic than this (all copies) are XLA-compiled, and so are runs of
+XLA_MIN_COPY_STEPS = 10_000  # more updates than this (all copies), where the graph's per-step overhead adds up;
+# other runs are not, since compiling costs 2-8 s per net and shape on 2 cores, more than they take without it
 
 
 # ---- nets ----
@@ -140,16 +141,20 @@ def _activation(name: str):
             "sigmoid": tf.nn.sigmoid, "tanh": tf.nn.tanh}[name]
 
 
-def forward(layers: Sequence[Dense], params: dict, x):
-    """One copy's output: x (n, fan_in) -> (n, units of the last layer); params hold that copy's tensors."""
+def forward(layers: Sequence[Dense], params: dict, x, logits: bool = False):
+    """One copy's output: x (n, fan_in) -> (n, units of the last layer); params hold that copy's tensors.
+
+    With `logits`, the last layer's activation is left out (what Keras's losses take from a sigmoid output).
+    """
     import tensorflow as tf
 
-    for layer in layers:
+    for index, layer in enumerate(layers):
         if layer.tied_to is None:
             z = tf.matmul(x, params[f"{layer.name}/kernel"])
         else:
             z = tf.matmul(x, params[f"{layer.tied_to}/kernel"], transpose_b=True)
-        x = _activation(layer.activation)(z + params[f"{layer.name}/bias"])
+        z = z + params[f"{layer.name}/bias"]
+        x = z if logits and index == len(layers) - 1 else _activation(layer.activation)(z)
     return x
 
 
@@ -165,30 +170,51 @@ def noise(noise_seed, step, shape, stddev: float):
 
 @dataclass(frozen=True)
 class Reconstruction:
-    """Mean squared error between a net's output and its clean input (Keras loss="mse").
+    """A net rebuilding its clean input: Keras loss="mse", or "binary_crossentropy" for a sigmoid output.
 
     With `noise_stddev` > 0 the net sees its input plus Gaussian noise drawn by `noise(noise_seed, step, ...)`
-    and must rebuild the clean input: a denoising autoencoder. Data: (x,), x (n, features). Metric: the MSE.
+    and must rebuild the clean input: a denoising autoencoder. Data: (x,), x (n, features).
+    Metric: the mean squared error, whatever the loss (so runs with either loss compare).
     """
 
     layers: tuple[Dense, ...]  # encoder then decoder; the last layer's units must equal the input features
     noise_stddev: float = 0.0  # standard deviation of the input noise (0: a plain autoencoder)
+    loss: str = "mse"  # "mse", or "binary_crossentropy" (inputs in [0, 1], last layer sigmoid)
+    summed: bool = False  # sum the loss over the features instead of Keras's mean (the classic papers' loss:
+    # Keras's mean divides every gradient, hence plain SGD's step, by the number of features)
+
+    def __post_init__(self):
+        if self.loss not in ("mse", "binary_crossentropy"):
+            raise ValueError(f"The reconstruction loss must be \"mse\" or \"binary_crossentropy\", got {self.loss!r}.")
+        if self.loss == "binary_crossentropy" and self.layers[-1].activation != "sigmoid":
+            raise ValueError("Binary cross-entropy rebuilds values in [0, 1]: the last layer must be a sigmoid.")
+
+    def _losses_and_errors(self, params, seen, x):
+        import tensorflow as tf
+
+        scale = float(self.layers[-1].units) if self.summed else 1.0
+        if self.loss == "mse":
+            errors = tf.reduce_mean(tf.square(forward(self.layers, params, seen) - x), axis=-1)
+            return errors * scale, errors
+        logits = forward(self.layers, params, seen, logits=True)
+        losses = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=-1)
+        return losses * scale, tf.reduce_mean(tf.square(tf.sigmoid(logits) - x), axis=-1)
 
     def loss_and_metric(self, params, batch, noise_seed, step):
         import tensorflow as tf
 
         (x,) = batch
         seen = x + noise(noise_seed, step, tf.shape(x), self.noise_stddev) if self.noise_stddev > 0 else x
-        loss = tf.reduce_mean(tf.square(forward(self.layers, params, seen) - x))
-        return loss, loss
+        losses, errors = self._losses_and_errors(params, seen, x)
+        return tf.reduce_mean(losses), tf.reduce_mean(errors)
 
     def evaluate(self, params, data):
-        """(summed squared error per sample averaged later, metric): sums over the rows of `data`, no noise."""
+        """(summed loss, summed squared error), each a mean over features, summed over the rows; no noise."""
         import tensorflow as tf
 
         (x,) = data
-        per_sample = tf.reduce_mean(tf.square(forward(self.layers, params, x) - x), axis=1)
-        return tf.reduce_sum(per_sample), tf.reduce_sum(per_sample)
+        losses, errors = self._losses_and_errors(params, x, x)
+        return tf.reduce_sum(losses), tf.reduce_sum(errors)
 
 
 @dataclass(frozen=True)
@@ -363,7 +389,8 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
         raise ValueError(f"Give one noise seed per copy: {copies} copies, {len(noise_seeds)} seeds.")
     trainable = tuple(trainable)
     frozen = tuple(key for key in params if key not in trainable)
-    xla = _flop(params, trainable, streams.shape[1] * streams.shape[2], copies) >= XLA_MIN_FLOP
+    xla = (_flop(params, trainable, streams.shape[1] * streams.shape[2], copies) >= XLA_MIN_FLOP
+           or streams.shape[1] * copies >= XLA_MIN_COPY_STEPS)
     run = _parallel_function(objective, _without_rate(optimizer), trainable, frozen, copies, per_copy, xla)
     moving = [{key: tf.constant(params[key][k]) for key in trainable} for k in range(copies)]
     fixed = [{key: tf.constant(params[key][k]) for key in frozen} for k in range(copies)]
@@ -472,21 +499,36 @@ def evaluate(objective, params: dict, data: tuple, per_copy: bool = False) -> tu
     copies = next(iter(params.values())).shape[0]
     rows = np.shape(data[0])[1 if per_copy else 0]
     totals = np.zeros((copies, 2))
-    function = _evaluate_function(objective)
     for k in range(copies):
-        copy = {key: value[k] for key, value in params.items()}
+        copy = copy_params(params, k)
         arrays = tuple(array[k] for array in data) if per_copy else data
+        function = _evaluate_function(objective, _specs(copy), _specs(arrays, rows_open=True))
         for start in range(0, rows, EVAL_CHUNK):
             chunk = tuple(np.asarray(array[start:start + EVAL_CHUNK]) for array in arrays)
             totals[k] += [float(value) for value in function(copy, chunk)]
     return (totals[:, 0] / rows).astype(np.float32), (totals[:, 1] / rows).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=64)
-def _evaluate_function(objective):
+def _specs(arrays, rows_open: bool = False):
+    """A hashable description of arrays' shapes and dtypes, the first dimension left open for data."""
+    items = arrays.items() if isinstance(arrays, dict) else enumerate(arrays)
+    return tuple((key, (None,) * rows_open + tuple(np.shape(value)[rows_open:]), np.asarray(value).dtype.name)
+                 for key, value in items)
+
+
+def _signature(specs, as_dict: bool):
     import tensorflow as tf
 
-    return tf.function(objective.evaluate, autograph=False, reduce_retracing=True)
+    tensors = [(key, tf.TensorSpec(shape, dtype)) for key, shape, dtype in specs]
+    return dict(tensors) if as_dict else tuple(spec for _, spec in tensors)
+
+
+@functools.lru_cache(maxsize=64)
+def _evaluate_function(objective, param_specs: tuple, data_specs: tuple):
+    import tensorflow as tf
+
+    signature = (_signature(param_specs, True), _signature(data_specs, False))
+    return tf.function(objective.evaluate, input_signature=signature, autograph=False)
 
 
 def outputs(layers: Sequence[Dense], params: dict, x: np.ndarray, per_copy: bool = False) -> np.ndarray:
@@ -495,25 +537,23 @@ def outputs(layers: Sequence[Dense], params: dict, x: np.ndarray, per_copy: bool
     x: (n, features) shared, or (K, n, features) with `per_copy`.
     """
     copies = next(iter(params.values())).shape[0]
-    function = _forward_function(tuple(layers))
+    owners = {layer.name for layer in layers} | {layer.tied_to for layer in layers if layer.tied_to}
     result = []
     for k in range(copies):
-        copy = {key: value[k] for key, value in params.items() if key.split("/")[0] in _owners(layers)}
+        copy = {key: value[k] for key, value in params.items() if key.split("/")[0] in owners}
         rows = x[k] if per_copy else x
+        function = _forward_function(tuple(layers), _specs(copy), _specs((rows,), rows_open=True))
         result.append(np.concatenate([function(copy, np.asarray(rows[start:start + EVAL_CHUNK])).numpy()
                                       for start in range(0, len(rows), EVAL_CHUNK)]))
     return np.stack(result)
 
 
-def _owners(layers) -> set:
-    return {layer.name for layer in layers} | {layer.tied_to for layer in layers if layer.tied_to}
-
-
 @functools.lru_cache(maxsize=64)
-def _forward_function(layers: tuple):
+def _forward_function(layers: tuple, param_specs: tuple, data_specs: tuple):
     import tensorflow as tf
 
-    return tf.function(lambda params, x: forward(layers, params, x), autograph=False, reduce_retracing=True)
+    signature = (_signature(param_specs, True), _signature(data_specs, False)[0])
+    return tf.function(lambda params, x: forward(layers, params, x), input_signature=signature, autograph=False)
 
 
 def copy_params(params: dict, copy: int) -> dict:

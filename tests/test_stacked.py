@@ -26,8 +26,9 @@ LOOSE_ATOL, LOOSE_SHARE = 1e-3, 0.01  # every weight within 1e-3 (a learning rat
 
 @pytest.fixture(params=["graph", "xla"])
 def path(request, monkeypatch):
-    """Run a test with the copy loops as plain graphs and XLA-compiled (big runs use XLA)."""
+    """Run a test with the copy loops as plain graphs (small runs) and XLA-compiled (big runs)."""
     monkeypatch.setattr(stacked, "XLA_MIN_FLOP", 0 if request.param == "xla" else float("inf"))
+    monkeypatch.setattr(stacked, "XLA_MIN_COPY_STEPS", 0 if request.param == "xla" else float("inf"))
     return request.param
 
 
@@ -97,17 +98,37 @@ BOOK_LIKE = (Dense("hidden", 12, "relu"), Dense("code", 6, "relu"), Dense("decod
              Dense("pixels", FEATURES))
 
 
-def test_joint_autoencoder_with_nadam_matches_keras(images, path):
+def test_joint_autoencoder_with_nadam_matches_keras(images):
     x, _ = images
     params = stacked.initial_params(BOOK_LIKE, FEATURES, SEEDS, "autoencoder")
-    streams, optimizer = streams_for(len(x), 12), stacked.Nadam(1e-3)
+    streams, optimizer = streams_for(len(x), 8), stacked.Nadam(1e-3)
     run = stacked.train(stacked.Reconstruction(BOOK_LIKE), params, tuple(params), optimizer, (x,), streams,
-                        segments=3)
-    reference, losses = reference_autoencoder(BOOK_LIKE, params, x, streams, optimizer, 3)
+                        segments=2)
+    reference, losses = reference_autoencoder(BOOK_LIKE, params, x, streams, optimizer, 2)
     assert_params_close(run.params, reference)
     np.testing.assert_allclose(run.loss, losses, rtol=RTOL, atol=1e-6)
     np.testing.assert_allclose(run.metric, run.loss)
     assert not np.allclose(run.params["code/kernel"][0], run.params["code/kernel"][1])
+
+
+def test_sigmoid_autoencoder_with_cross_entropy_and_sgd_matches_keras(images):
+    """The 2006 recipe: sigmoid units, binary cross-entropy reconstruction, plain SGD 0.1."""
+    x, _ = images
+    layers = (Dense("code", 10, "sigmoid"), Dense("pixels", FEATURES, "sigmoid"))
+    params = stacked.initial_params(layers, FEATURES, SEEDS, "sigmoid")
+    streams, optimizer = streams_for(len(x), 8), stacked.SGD(0.1)
+    objective = stacked.Reconstruction(layers, loss="binary_crossentropy")
+    run = stacked.train(objective, params, tuple(params), optimizer, (x,), streams, segments=2)
+    references = []
+    for copy in range(len(SEEDS)):
+        model = stacked.keras_model(layers, params, FEATURES, copy)
+        losses = keras_fit(model, x, x, streams[copy], 2, "binary_crossentropy", stacked.keras_optimizer(optimizer))
+        np.testing.assert_allclose(run.loss[copy], losses, rtol=RTOL, atol=1e-6)
+        references.append(keras_arrays(model, layers))
+    assert_params_close(run.params, references)
+    mse = stacked.evaluate(objective, run.params, (x,))[1]
+    model = stacked.keras_model(layers, run.params, FEATURES, copy=1)
+    assert mse[1] == pytest.approx(float(np.mean((model.predict(x, verbose=0) - x) ** 2)), rel=1e-5)
 
 
 def test_greedy_layer_wise_pretraining_matches_keras(images):
@@ -231,8 +252,9 @@ def test_classifier_phases_match_keras_recompiled_after_every_freeze(images, nam
 
 
 def test_classifier_phases_match_keras_on_the_xla_path(images, monkeypatch):
+    """Big runs take this path (the denoising test covers Nadam and reconstruction on it)."""
     monkeypatch.setattr(stacked, "XLA_MIN_FLOP", 0)
-    assert_classifier_phases_match_keras(images, "frozen, then the top layer unfrozen at a lower rate")
+    assert_classifier_phases_match_keras(images, "2006: sigmoid, plain SGD 0.1")
 
 
 def assert_classifier_phases_match_keras(images, name):
