@@ -10,7 +10,8 @@ Images and their roles (never overlapping; tests/test_pretraining.py checks it):
 - labelled reserve: the last `labelled_per_class` images of each class among the book's 55,000
   training images; each seed draws from it one balanced subset of `n_labels` (n_labels / 10 per class),
   shared by every arm of that seed;
-- unlabeled pool: every other training image, the only images the autoencoder sees;
+- unlabeled pool: every other training image, the only images the autoencoder sees (its first 10,000
+  also give the per-unit code statistics that standardise codes);
 - validation: the book's 5,000 validation images (autoencoder MSE; classifier curves on the first 1,000);
 - test: the 10,000 test images (final accuracy of every arm).
 
@@ -57,6 +58,7 @@ CHUNK_SEEDS = 10  # seeds per stacked run: a killed run loses at most this many 
 CURVE_VALIDATION = 1000  # validation images behind the accuracy curves (the first ones)
 N_RECONSTRUCTIONS = 8  # test images whose reconstructions are kept per seed
 N_PCA = 2000  # test images whose codes are projected on 2 principal components per seed
+POOL_STATS_IMAGES = 10_000  # pool images behind the per-unit code mean and std used to standardise codes
 MIN_SEEDS, MAX_SEEDS = 1, 200
 
 
@@ -514,7 +516,7 @@ def _measure_autoencoders(config: Pretraining, params: dict, arrays: Arrays) -> 
                     stacked.outputs((layer,), params, activity, per_copy=True))
         dead.append((np.ptp(activity, axis=1) == 0).sum(axis=1))
     codes_valid = activity  # (K, n_valid, code)
-    pool_codes = stacked.outputs(encoder, params, arrays.x_pool)
+    pool_codes = stacked.outputs(encoder, params, arrays.x_pool[:POOL_STATS_IMAGES])
     shown = arrays.x_test[:N_RECONSTRUCTIONS]
     reconstructions = stacked.outputs(autoencoder_layers(config), params, shown)
     test_codes = stacked.outputs(encoder, params, arrays.x_test[:N_PCA])

@@ -446,6 +446,22 @@ def _flop(params: dict, trainable, samples: int, copies: int) -> float:
     return 6.0 * float(per_sample) * samples * copies
 
 
+@functools.lru_cache(maxsize=1)
+def _quiet_retracing_warnings() -> None:
+    """Drop TensorFlow's "triggered tf.function retracing" warnings about this module's loops.
+
+    Every net, shape and number of copies has its own cached function here, each traced once, but
+    TensorFlow counts traces per code object, so a run over many configs trips its warning.
+    """
+    import logging
+
+    def keep(record) -> bool:
+        message = record.getMessage()
+        return not ("retracing" in message and ("_parallel_function" in message or "_copy_loop" in message))
+
+    logging.getLogger("tensorflow").addFilter(keep)
+
+
 def _without_rate(optimizer):
     """The optimizer with its learning rate blanked: the rate is an argument, so one compile serves every rate."""
     return dataclasses.replace(optimizer, learning_rate=1.0)
@@ -482,6 +498,7 @@ def _parallel_function(objective, optimizer, trainable: tuple, frozen: tuple, co
     """All copies' loops in one graph; they share nothing, so TensorFlow runs them side by side."""
     import tensorflow as tf
 
+    _quiet_retracing_warnings()
     loop = _copy_loop(objective, optimizer, trainable, frozen, xla)
 
     @tf.function(autograph=False)
