@@ -123,7 +123,7 @@ def keras_autoencoder(pretrain, arrays, seed: int) -> list:
         return keras.layers.Dense(widths[index], activation=activation, kernel_initializer=pretrain.initializer)
 
     noise = [keras.layers.GaussianNoise(pretrain.noise_stddev)] if pretrain.noise_stddev else []
-    fit = dict(epochs=pretrain.epochs, batch_size=pretrain.batch_size, verbose=0)
+    fit = {"epochs": pretrain.epochs, "batch_size": pretrain.batch_size, "verbose": 0}
     if not pretrain.greedy:
         model = keras.Sequential([keras.Input((784,)), *noise, *encoder,
                                   *[decoder(index) for index in reversed(range(last))]])
@@ -198,8 +198,10 @@ def keras_experiment(config, seed: int) -> dict:
     codes_model = keras.Sequential([keras.Input((784,)), *layers])
     pool_codes = codes_model.predict(arrays.x_pool[:pretraining.POOL_STATS_IMAGES], batch_size=1024, verbose=0)
     mean, std = pool_codes.mean(axis=0), pool_codes.std(axis=0)
-    standardise = lambda images: (codes_model.predict(images, batch_size=1024, verbose=0) - mean) / np.where(  # noqa
-        std > 0, std, 1.0)
+
+    def standardise(images):
+        return (codes_model.predict(images, batch_size=1024, verbose=0) - mean) / np.where(std > 0, std, 1.0)
+
     head = keras.Sequential([keras.Input((pretrain.hidden_units[-1],)), keras.layers.Dense(10, activation="softmax")])
     compile_model(head, config.learning_rate)
     codes, curve_codes = standardise(x), standardise(curve[0])
@@ -300,9 +302,9 @@ def main(argv=None) -> None:
     print(f"(a) plain Keras autoencoder alone, one seed: {keras_ae[0]:.1f} s, {keras_ae[1]:.1f} CPU s", flush=True)
     (pre, arms, means), stacked_peak = run(stacked_seconds, quick, n_compared)
     total = pre[0] + arms[0]
-    print(f"(a) stacked, {n_compared} seeds at once: autoencoders {pre[0]:.1f} s ({pre[1]:.1f} CPU s), arms {arms[0]:.1f} "
-          f"s ({arms[1]:.1f} CPU s), total {total:.1f} s; mean test accuracy {means}; peak RSS {stacked_peak:.0f} MB",
-          flush=True)
+    print(f"(a) stacked, {n_compared} seeds at once: autoencoders {pre[0]:.1f} s ({pre[1]:.1f} CPU s), "
+          f"arms {arms[0]:.1f} s ({arms[1]:.1f} CPU s), total {total:.1f} s; mean test accuracy {means}; "
+          f"peak RSS {stacked_peak:.0f} MB", flush=True)
 
     (_, default, _), _ = run(stacked_seconds, quick, DEFAULT_SEEDS if not quick else 2, "book", DEFAULT_LABELS, False)
     print(f"(b) page default ({'tiny' if quick else f'book, {DEFAULT_LABELS} labels'}, "

@@ -141,7 +141,7 @@ class Pretraining:
         _check_regime(regime)
         if regime == "book":
             return cls()
-        deep = dict(hidden_units=(256, 256, 256), greedy=True, epochs=2)
+        deep = {"hidden_units": (256, 256, 256), "greedy": True, "epochs": 2}
         if regime == "today":
             return cls(initializer="he_normal", learning_rates=(1e-3,), **deep)
         return cls(activation="sigmoid", code_activation="sigmoid", reconstruction_activation="sigmoid",
@@ -378,13 +378,19 @@ class _Stages:
         def callback(done: int, total: int, message: str = "") -> None:
             share = done / max(total, 1)
             text = ", ".join(part for part in (label, message) if part)
-            report(self.progress, int(round(low + share * (high - low))), self.scale, text)
+            report(self.progress, round(low + share * (high - low)), self.scale, text)
 
         return callback
 
 
 def _seed_range(seeds) -> str:
-    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    """"seed 3", "seeds 0-4" (consecutive) or "seeds 1, 4, 7"."""
+    seeds = list(seeds)
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(str(seed) for seed in seeds)
 
 
 def _chunks(items, size: int) -> list:
@@ -485,7 +491,7 @@ def _pretrain_chunk(config: Pretraining, arrays: Arrays, seeds, store, progress)
 
         run = stacked.train(objective, start, tuple(start), _optimizer(config.optimizer, rate), (inputs,), streams,
                             noise_seeds, segments=config.epochs, per_copy=per_copy, on_segment=validate,
-                            progress=lambda done, total, _: stage(done, total, f"epoch {done}/{total}"))
+                            progress=lambda done, total, _, stage=stage: stage(done, total, f"epoch {done}/{total}"))
         train_loss[:, index] = run.loss
         params.update(run.params)
         if index < len(phases) - 1:  # the next layer trains on this layer's frozen codes
@@ -500,6 +506,7 @@ def _pretrain_chunk(config: Pretraining, arrays: Arrays, seeds, store, progress)
                      **{key: value[copy] for key, value in measures["arrays"].items()})
         store.save(config, seed, {
             "train_loss": train_loss[copy], "val_mse": val_mse[copy], "seconds_per_seed": seconds,
+            "diverged": bool(not np.isfinite(train_loss[copy]).all()),
             **{key: value[copy] for key, value in measures["row"].items()}})
 
 
@@ -508,14 +515,14 @@ def _measure_autoencoders(config: Pretraining, params: dict, arrays: Arrays) -> 
     from core import stacked
 
     encoder = encoder_layers(config)
-    whole = stacked.Reconstruction(autoencoder_layers(config), loss=config.loss)
-    pixel_mse = stacked.evaluate(whole, params, (arrays.x_valid,))[1]
     dead, activity = [], None
-    for layer in encoder:
+    for layer in encoder:  # validation images up the encoder, one layer at a time
         activity = (stacked.outputs((layer,), params, arrays.x_valid) if activity is None else
                     stacked.outputs((layer,), params, activity, per_copy=True))
         dead.append((np.ptp(activity, axis=1) == 0).sum(axis=1))
     codes_valid = activity  # (K, n_valid, code)
+    rebuilt = stacked.outputs(autoencoder_layers(config)[len(encoder):], params, codes_valid, per_copy=True)
+    pixel_mse = np.mean((rebuilt - arrays.x_valid) ** 2, axis=(1, 2))
     pool_codes = stacked.outputs(encoder, params, arrays.x_pool[:POOL_STATS_IMAGES])
     shown = arrays.x_test[:N_RECONSTRUCTIONS]
     reconstructions = stacked.outputs(autoencoder_layers(config), params, shown)
@@ -547,7 +554,10 @@ def load_pretraining(config: Pretraining, seeds, store) -> PretrainingResult:
     seeds = _check_seeds(seeds)
     rows = {row.seed: row.result for row in store.results(config, seeds)}
     files = [np.load(_npz_path(store, config, seed, "autoencoder")) for seed in seeds]
-    stack = lambda key: np.stack([np.asarray(rows[seed][key], np.float32) for seed in seeds])  # noqa: E731
+
+    def stack(key):
+        return np.stack([np.asarray(rows[seed][key], np.float32) for seed in seeds])
+
     arrays = split_arrays(config.split)
     first_units = config.hidden_units[0]
     filters = np.stack([file["param:layer_1/kernel"].T.reshape(first_units, 28, 28) for file in files])
@@ -634,7 +644,10 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
     streams = long_streams[:, :config.updates]
     segment, curve_valid = config.segment, min(CURVE_VALIDATION, len(arrays.y_valid))
     x_curve, y_curve = arrays.x_valid[:curve_valid], arrays.y_valid[:curve_valid]
-    labels = lambda y: np.broadcast_to(y, (copies, len(y)))  # noqa: E731  (per-copy label blocks)
+
+    def labels(y):  # the same labels for every copy, as per-copy data
+        return np.broadcast_to(y, (copies, len(y)))
+
     fresh = stacked.initial_params(classifier, 784, seeds, "classifier")
     output_keys = ("output/kernel", "output/bias")
     pretrained_start = {**{key: pretrained[key] for key in fresh if key not in output_keys},
@@ -647,7 +660,12 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
     pitfall = np.zeros((copies, len(PITFALL_RUNS)), np.float32)
     costs = [3.0, 3.0, 0.5, 0.5, 1.0, 0.5, 0.5]
     stages = _Stages(progress, costs)
-    updates = {}  # updates each arm actually ran (the same for all: tested)
+    updates, nonfinite = {}, {}  # updates each run actually made (the same for all arms: tested); diverged copies
+
+    def train(name, *args, **kwargs):
+        run = stacked.train(*args, **kwargs)
+        nonfinite[name] = ~np.isfinite(run.loss).all(axis=1)
+        return run
 
     def curve_of(objective, x, y, target, row, per_copy=False):
         def record(index, params):
@@ -663,7 +681,7 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
     pixel_data = (arrays.x_reserve, arrays.y_reserve)
     for row, (arm, start) in enumerate((("scratch", fresh), ("fine_tune_all", pretrained_start))):
         index = ARMS.index(arm)
-        run = stacked.train(full, start, tuple(start), optimizer, pixel_data, streams, segments=n_curve,
+        run = train(arm, full, start, tuple(start), optimizer, pixel_data, streams, segments=n_curve,
                             on_segment=curve_of(full, x_curve, y_curve, curves, index),
                             progress=stage_progress(row, arm.replace("_", " ")))
         accuracy[:, index] = stacked.evaluate(full, run.params, (arrays.x_test, arrays.y_test))[1]
@@ -682,7 +700,7 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
         if (index + 1) * segment in (config.updates, int(config.frozen_share * config.updates)):
             snapshots[(index + 1) * segment] = params
 
-    run = stacked.train(head, head_start, output_keys, optimizer, (codes["reserve"], labels(arrays.y_reserve)),
+    run = train("frozen_long", head, head_start, output_keys, optimizer, (codes["reserve"], labels(arrays.y_reserve)),
                         long_streams, segments=n_long, per_copy=True, on_segment=frozen_record,
                         progress=stage_progress(2, "frozen codes, new output"))
     test_codes = (codes["test"], labels(arrays.y_test))
@@ -693,7 +711,7 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
 
     scale = np.where(pool_std > 0, pool_std, 1.0)[:, None, :]
     standardized = {name: (value - pool_mean[:, None, :]) / scale for name, value in codes.items()}
-    run = stacked.train(head, head_start, output_keys, optimizer,
+    run = train("frozen_standardized_long", head, head_start, output_keys, optimizer,
                         (standardized["reserve"], labels(arrays.y_reserve)), long_streams, segments=n_long,
                         per_copy=True, on_segment=curve_of(head, standardized["curve"], labels(y_curve),
                                                            pitfall_curves, 1, per_copy=True),
@@ -718,7 +736,8 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
         curves[:, index, done + segment_index] = stacked.evaluate(top, params, (features["curve"], labels(y_curve)),
                                                                   True)[1]
 
-    run = stacked.train(top, top_start, tuple(top_start), _optimizer(config.optimizer, config.unfrozen_learning_rate),
+    run = train("frozen_then_top", top, top_start, tuple(top_start),
+                _optimizer(config.optimizer, config.unfrozen_learning_rate),
                         (features["reserve"], labels(arrays.y_reserve)), streams[:, frozen_updates:],
                         segments=n_curve - done, per_copy=True, on_segment=top_record,
                         progress=stage_progress(4, f"top {config.unfreeze_top} layer(s) unfrozen"))
@@ -729,7 +748,8 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
     floor = stacked.Classification(classifier[-1:])
     floor_start = stacked.initial_params(classifier[-1:], 784, seeds, "raw pixels")
     index = ARMS.index("raw_pixels")
-    run = stacked.train(floor, floor_start, tuple(floor_start), optimizer, pixel_data, streams, segments=n_curve,
+    run = train("raw_pixels", floor, floor_start, tuple(floor_start), optimizer, pixel_data, streams,
+                segments=n_curve,
                         on_segment=curve_of(floor, x_curve, y_curve, curves, index),
                         progress=stage_progress(5, "raw-pixel softmax regression"))
     accuracy[:, index] = stacked.evaluate(floor, run.params, (arrays.x_test, arrays.y_test))[1]
@@ -743,7 +763,8 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
                    "curves": dict(zip(ARMS, curves[copy])),
                    "pitfall_correct": dict(zip(PITFALL_RUNS, pitfall_correct[copy].tolist())),
                    "pitfall_curves": dict(zip(PITFALL_RUNS, pitfall_curves[copy])),
-                   "updates": updates, "seconds_per_seed": seconds}
+                   "updates": updates, "seconds_per_seed": seconds,
+                   "diverged": [name for name, flags in nonfinite.items() if flags[copy]]}
             for copy, seed in enumerate(seeds)}
 
 

@@ -20,11 +20,13 @@ both cores busy where one batched loop runs its small matmuls one after the othe
 Pieces (each a frozen dataclass, hashable, so compiled functions are cached on them):
 - `Dense(name, units, activation, initializer, tied_to)`: one layer; `tied_to` makes it a
   DenseTranspose that multiplies by another layer's kernel transposed (one variable, two uses).
-- Objectives, the loss of one copy on one batch: `Reconstruction(layers, noise_stddev)` (MSE of the
-  clean input, optional Gaussian input noise: a denoising autoencoder) and `Classification(layers)`
-  (sparse categorical cross-entropy; the last layer gives logits, the softmax is in the loss, as
-  Keras does for a softmax output). A new objective (a Siamese pair loss, a masked-pixel loss)
-  only needs `loss_and_metric(params, batch, noise_seed, step)` and `evaluate(params, data)`.
+- Objectives, the loss of one copy on one batch: `Reconstruction(layers, noise_stddev, loss)` (MSE or
+  binary cross-entropy of the clean input, optional Gaussian input noise: a denoising autoencoder)
+  and `Classification(layers)` (sparse categorical cross-entropy; the last layer gives logits, the
+  softmax is in the loss, as Keras does for a softmax output). A new objective (a Siamese pair
+  loss, a masked-pixel loss) is a frozen dataclass with `loss_and_metric(params, batch, noise_seed,
+  step)` and `evaluate(params, data)`, plus `gather(data, rows)` if its batches are not plain rows
+  (tests/test_stacked.py trains a Siamese pair objective this way against a shared-layer Keras model).
 - Optimizers with Keras 3's update rules: `SGD(learning_rate, momentum)`, `Nadam(learning_rate)`.
   Each `train` call is one compile in Keras terms: a fresh optimizer state for its trainable arrays.
 
@@ -159,6 +161,19 @@ def forward(layers: Sequence[Dense], params: dict, x, logits: bool = False):
 
 
 # ---- objectives: one copy's loss on one batch ----
+
+def gather(objective, data: tuple, rows):
+    """One batch of one copy: the objective's own `gather(data, rows)` if it has one, else rows of every array.
+
+    A pair objective (a Siamese net) keeps images and pairs apart: its stream indexes pairs, and its
+    gather looks up both images of each chosen pair.
+    """
+    import tensorflow as tf
+
+    if hasattr(objective, "gather"):
+        return objective.gather(data, rows)
+    return tuple(tf.gather(array, rows) for array in data)
+
 
 def noise(noise_seed, step, shape, stddev: float):
     """Gaussian noise for one copy and one update, a pure function of (noise_seed, step): N(0, stddev^2)."""
@@ -369,7 +384,7 @@ class TrainResult:
 
 
 def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tuple, streams: np.ndarray,
-          noise_seeds: Sequence[int] = None, segments: int = 1, per_copy: bool = False,
+          noise_seeds: Optional[Sequence[int]] = None, segments: int = 1, per_copy: bool = False,
           progress: Optional[ProgressCallback] = None,
           on_segment: Optional[Callable[[int, dict], None]] = None) -> TrainResult:
     """Train K copies of `objective`'s net, each on its own batches, with a fresh optimizer (one Keras compile).
@@ -383,7 +398,8 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
     import tensorflow as tf
 
     streams = np.asarray(streams)
-    copies, updates = _check_train(params, trainable, data, streams, segments, per_copy)
+    copies, updates = _check_train(params, trainable, data, streams, segments, per_copy,
+                                   plain_rows=not hasattr(objective, "gather"))
     noise_seeds = tuple(range(copies)) if noise_seeds is None else tuple(int(seed) for seed in noise_seeds)
     if len(noise_seeds) != copies:
         raise ValueError(f"Give one noise seed per copy: {copies} copies, {len(noise_seeds)} seeds.")
@@ -413,7 +429,9 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
     return TrainResult(_stack(moving, fixed, params), loss, metric)
 
 
-def _check_train(params, trainable, data, streams, segments, per_copy) -> tuple[int, int]:
+def _check_train(params, trainable, data, streams, segments, per_copy, plain_rows: bool) -> tuple[int, int]:
+    """(copies, updates), or a ValueError naming what does not fit; an objective with its own `gather`
+    checks its streams itself (they index its pairs, not the rows of every array)."""
     copies = {array.shape[0] for array in params.values()}
     if len(copies) != 1:
         raise ValueError("Every parameter array needs the same number of copies on its first axis.")
@@ -426,9 +444,13 @@ def _check_train(params, trainable, data, streams, segments, per_copy) -> tuple[
     updates = streams.shape[1]
     if segments < 1 or updates % segments:
         raise ValueError(f"{updates} updates cannot be cut into {segments} equal segments.")
+    if per_copy and any(np.shape(array)[0] != copies for array in data):
+        raise ValueError(f"Per-copy data needs one block per copy ({copies}) on its first axis.")
+    if not plain_rows:
+        return copies, updates
     rows = {np.shape(array)[1 if per_copy else 0] for array in data}
-    if len(rows) != 1 or (per_copy and any(np.shape(array)[0] != copies for array in data)):
-        raise ValueError("Data arrays must hold the same rows (and, per copy, one block per copy).")
+    if len(rows) != 1:
+        raise ValueError("Data arrays must hold the same rows.")
     (rows,) = rows
     if streams.min() < 0 or streams.max() >= rows:
         raise ValueError(f"Batch streams point outside the data's {rows} rows.")
@@ -477,7 +499,7 @@ def _copy_loop(objective, optimizer, trainable: tuple, frozen: tuple, xla: bool)
         n_updates = stream.shape[0]
 
         def body(step, loss_sum, metric_sum, moving, state):
-            batch = tuple(tf.gather(array, stream[step]) for array in data)
+            batch = gather(objective, data, stream[step])
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(moving)
                 loss, metric = objective.loss_and_metric({**fixed, **moving}, batch, noise_seed, first_step + step)

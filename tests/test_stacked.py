@@ -9,6 +9,8 @@ fit per segment costs a second of tracing per model. Weights and losses must agr
 tolerance (see assert_params_close).
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -325,6 +327,81 @@ def test_copies_do_not_influence_each_other(images):
     for key in params:
         assert np.array_equal(first.params[key][1:], second.params[key][1:])
     assert np.array_equal(first.loss[1:], second.loss[1:])
+
+
+@dataclasses.dataclass(frozen=True)
+class SamePair:
+    """A Siamese objective written outside core.stacked: one encoder for both images, "same class?" from |e1 - e2|.
+
+    Data: (images (n, f), pairs (m, 2) row ids, same (m,) 1.0 or 0.0); the stream indexes pairs.
+    """
+
+    encoder: tuple
+    head: tuple
+
+    def gather(self, data, rows):
+        import tensorflow as tf
+
+        images, pairs, same = data
+        chosen = tf.gather(pairs, rows)
+        return tf.gather(images, chosen[:, 0]), tf.gather(images, chosen[:, 1]), tf.gather(same, rows)
+
+    def _losses_and_hits(self, params, first, second, same):
+        import tensorflow as tf
+
+        distance = tf.abs(stacked.forward(self.encoder, params, first) - stacked.forward(self.encoder, params, second))
+        logits = stacked.forward(self.head, params, distance, logits=True)[:, 0]
+        losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=same, logits=logits)
+        return losses, tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), same), tf.float32)
+
+    def loss_and_metric(self, params, batch, noise_seed, step):
+        import tensorflow as tf
+
+        losses, hits = self._losses_and_hits(params, *batch)
+        return tf.reduce_mean(losses), tf.reduce_mean(hits)
+
+    def evaluate(self, params, data):
+        import tensorflow as tf
+
+        losses, hits = self._losses_and_hits(params, *self.gather(data, tf.range(tf.shape(data[1])[0])))
+        return tf.reduce_sum(losses), tf.reduce_sum(hits)
+
+
+def test_a_siamese_objective_plugs_in_and_both_branches_are_one_set_of_weights(images):
+    """Issue 15's pair loss on this machinery: checked against a Keras model applying the same layers twice."""
+    import keras
+    import tensorflow as tf
+
+    x, y = images
+    rng = np.random.default_rng(2)
+    pairs = rng.integers(0, len(x), (60, 2)).astype(np.int32)
+    same = (y[pairs[:, 0]] == y[pairs[:, 1]]).astype(np.float32)
+    encoder, head = (Dense("shared", 8, "relu"),), (Dense("same", 1, "sigmoid"),)
+    objective = SamePair(encoder, head)
+    params = stacked.initial_params(encoder + head, FEATURES, SEEDS, "siamese")
+    streams = streams_for(len(pairs), 6)
+    run = stacked.train(objective, params, tuple(params), stacked.Nadam(1e-3), (x, pairs, same), streams, segments=2)
+    references = []
+    for copy in range(len(SEEDS)):
+        shared = keras.layers.Dense(8, activation="relu", name="shared")
+        out = keras.layers.Dense(1, activation="sigmoid", name="same")
+        first, second = keras.Input((FEATURES,)), keras.Input((FEATURES,))
+        model = keras.Model([first, second], out(keras.ops.abs(shared(first) - shared(second))))
+        for layer in (shared, out):
+            layer.kernel.assign(params[f"{layer.name}/kernel"][copy])
+        assert len(model.trainable_weights) == 4  # the two branches hold one kernel and one bias
+        optimizer, losses = stacked.keras_optimizer(stacked.Nadam(1e-3)), []
+        for rows in streams[copy]:
+            chosen = pairs[rows]
+            with tf.GradientTape() as tape:
+                value = tf.reduce_mean(keras.losses.binary_crossentropy(
+                    same[rows][:, None], model([x[chosen[:, 0]], x[chosen[:, 1]]], training=True)))
+            optimizer.apply(tape.gradient(value, model.trainable_weights), model.trainable_weights)
+            losses.append(float(value))
+        np.testing.assert_allclose(run.loss[copy], np.reshape(losses, (2, -1)).mean(axis=1), rtol=RTOL, atol=1e-6)
+        references.append({f"{layer.name}/{kind}": getattr(layer, kind).numpy() for layer in (shared, out)
+                           for kind in ("kernel", "bias")})
+    assert_params_close(run.params, references)
 
 
 def test_initial_params_are_what_a_keras_dense_with_that_seed_draws():
