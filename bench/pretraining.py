@@ -50,9 +50,12 @@ class Clock:
 
 
 def experiment(quick: bool, regime: str = "book", n_labels: int = DEFAULT_LABELS):
+    """The timed experiment; quick: the tiny preset without the longer frozen runs (fewer Keras fits to trace)."""
     from core import pretraining
 
-    return (pretraining.FineTuning.tiny(regime) if quick else pretraining.FineTuning.preset(regime, n_labels))
+    if quick:
+        return pretraining.FineTuning.tiny(regime, pitfall_updates=20)
+    return pretraining.FineTuning.preset(regime, n_labels)
 
 
 def own_process(function, *args):
@@ -74,8 +77,8 @@ def _in_process(function, *args):
 
 # ---- plain Keras: the experiment written as a student would, one seed at a time ----
 
-def keras_seconds_per_seed(quick: bool, seeds) -> list[tuple[float, float, dict]]:
-    """(wall, CPU, test accuracies) of the plain Keras experiment, each seed on its own clock."""
+def keras_seconds_per_seed(quick: bool, seeds) -> list[tuple[float, float, float, float, dict]]:
+    """(wall, CPU, autoencoder wall, autoencoder CPU, test accuracies) of the plain Keras experiment, per seed."""
     from core import pretraining
 
     config = experiment(quick)
@@ -83,8 +86,8 @@ def keras_seconds_per_seed(quick: bool, seeds) -> list[tuple[float, float, dict]
     timings = []
     for seed in seeds:
         with Clock() as clock:
-            accuracies = keras_experiment(config, seed)
-        timings.append((clock.wall, clock.cpu, accuracies))
+            accuracies, autoencoder = keras_experiment(config, seed)
+        timings.append((clock.wall, clock.cpu, autoencoder.wall, autoencoder.cpu, accuracies))
     return timings
 
 
@@ -143,14 +146,15 @@ def keras_autoencoder(pretrain, arrays, seed: int) -> list:
     return encoder
 
 
-def keras_experiment(config, seed: int) -> dict:
-    """The whole experiment for one seed in plain Keras; returns the test accuracy of each arm."""
+def keras_experiment(config, seed: int) -> tuple[dict, Clock]:
+    """The whole experiment for one seed in plain Keras; the test accuracy of each arm, and the autoencoder's clock."""
     import keras
 
     from core import pretraining, stacked
 
     pretrain, arrays = config.pretraining, pretraining.split_arrays(config.pretraining.split)
-    encoder = keras_autoencoder(pretrain, arrays, seed)
+    with Clock() as autoencoder:
+        encoder = keras_autoencoder(pretrain, arrays, seed)
     subset = pretraining.labelled_subset(arrays.y_reserve, config.n_labels, seed)
     stream = stacked.batch_stream(seed, "classifier", subset, config.batch_size, config.pitfall_updates)
     parts = np.split(stream, config.pitfall_updates // config.segment)
@@ -223,7 +227,7 @@ def keras_experiment(config, seed: int) -> dict:
     compile_model(model, config.learning_rate)
     fit_parts(model, x, y, parts[:n_curve])
     accuracy["raw_pixels"] = model.evaluate(*test, verbose=0)[1]
-    return accuracy
+    return accuracy, autoencoder
 
 
 # ---- stacked ----
@@ -253,11 +257,11 @@ def grid_seconds(quick: bool, n_seeds: int) -> tuple[float, float, dict]:
     """(wall, CPU) of the full grid into an empty store, and each cell's mean gains over scratch (points)."""
     from core import pretraining, store
 
-    labels = (50,) if quick else pretraining.LABEL_COUNTS
+    labels, regimes = ((50,), ("2006",)) if quick else (pretraining.LABEL_COUNTS, ("2006", "today"))
     with tempfile.TemporaryDirectory() as folder:
         results = store.Store(os.path.join(folder, store.DB_NAME))
         with Clock() as clock:
-            grid = pretraining.run_grid(("2006", "today"), labels, range(n_seeds), results, tiny=quick)
+            grid = pretraining.run_grid(regimes, labels, range(n_seeds), results, tiny=quick)
     gains = {f"{regime} {n}": round(float(100 * (c.arm("fine_tune_all") - c.arm("scratch")).mean()), 2)
              for (regime, n), c in grid.items()}
     return clock.wall, clock.cpu, gains
@@ -294,12 +298,10 @@ def main(argv=None) -> None:
     print(f"(a) {experiment(quick).pretraining.describe()}; {experiment(quick).describe()}", flush=True)
 
     keras_runs, keras_peak = run(keras_seconds_per_seed, quick, tuple(range(keras_seeds)))
-    keras_wall, keras_cpu = (np.mean([timing[i] for timing in keras_runs]) for i in (0, 1))
-    print(f"(a) plain Keras, per seed (each of {keras_seeds} timed alone): {keras_wall:.1f} s, {keras_cpu:.1f} CPU s; "
-          f"test accuracy of seed 0: {({k: round(v, 4) for k, v in keras_runs[0][2].items()})}; "
-          f"peak RSS {keras_peak:.0f} MB", flush=True)
-    keras_ae, _ = run(keras_autoencoder_seconds, quick)
-    print(f"(a) plain Keras autoencoder alone, one seed: {keras_ae[0]:.1f} s, {keras_ae[1]:.1f} CPU s", flush=True)
+    keras_wall, keras_cpu, ae_wall, ae_cpu = (np.mean([timing[i] for timing in keras_runs]) for i in range(4))
+    print(f"(a) plain Keras, per seed (each of {keras_seeds} timed alone): {keras_wall:.1f} s, {keras_cpu:.1f} CPU s, "
+          f"of which the autoencoder {ae_wall:.1f} s, {ae_cpu:.1f} CPU s; test accuracy of seed 0: "
+          f"{({k: round(v, 4) for k, v in keras_runs[0][4].items()})}; peak RSS {keras_peak:.0f} MB", flush=True)
     (pre, arms, means), stacked_peak = run(stacked_seconds, quick, n_compared)
     total = pre[0] + arms[0]
     print(f"(a) stacked, {n_compared} seeds at once: autoencoders {pre[0]:.1f} s ({pre[1]:.1f} CPU s), "
@@ -313,27 +315,17 @@ def main(argv=None) -> None:
     grid = None
     if not args.skip_grid:
         grid, _ = run(grid_seconds, quick, n_compared)
-        print(f"(c) full grid (2006 and today x {'50' if quick else '100/500/1000/5000'} labels x {n_compared} seeds, "
+        print(f"(c) full grid ({'2006' if quick else '2006 and today'} x {'50' if quick else '100/500/1000/5000'} "
+              f"labels x {n_compared} seeds, "
               f"empty store): {grid[0]:.1f} s ({grid[1]:.1f} CPU s); fine-tune-all gain over scratch, points: "
               f"{grid[2]}", flush=True)
     if quick:
         print("quick mode: the tiny preset and 2 seeds; the figures below are not measurements")
-    print(f"pretraining_speedup_{n_compared}_seeds: {keras_ae[0] * n_compared / pre[0]:.2f}")
+    print(f"pretraining_speedup_{n_compared}_seeds: {ae_wall * n_compared / pre[0]:.2f}")
     print(f"default_experiment_seconds: {default[0]:.1f}")
     if grid is not None:
         print(f"full_grid_seconds: {grid[0]:.1f}")
     print(f"unsupervised_speedup_10_seeds: {keras_wall * n_compared / total:.2f}")
-
-
-def keras_autoencoder_seconds(quick: bool) -> tuple[float, float]:
-    """(wall, CPU) of the plain Keras autoencoder of seed 0 alone (the pretraining part of the experiment)."""
-    from core import pretraining
-
-    config = experiment(quick)
-    arrays = pretraining.split_arrays(config.pretraining.split)
-    with Clock() as clock:
-        keras_autoencoder(config.pretraining, arrays, 0)
-    return clock.wall, clock.cpu
 
 
 if __name__ == "__main__":

@@ -845,7 +845,13 @@ def run_grid(regimes: Sequence[str], label_counts: Sequence[int], seeds, store,
     configs = [(regime, n_labels, (FineTuning.tiny(regime, n_labels) if tiny else
                                    FineTuning.preset(regime, n_labels))) for regime in regimes
                for n_labels in label_counts]
-    stages = _Stages(progress, [1.0] * len(configs))
+    seeds = _check_seeds(seeds)
+    pending = {regime: len(_missing_pretraining(config.pretraining, seeds, store)) / len(seeds)
+               for regime, _, config in configs}
+    costs = []  # a regime's first label count also pretrains its autoencoders (about twice the arms' time)
+    for regime, _, _ in configs:
+        costs.append(1.0 + 2.0 * pending.pop(regime, 0.0))
+    stages = _Stages(progress, costs)
     results = {}
     for index, (regime, n_labels, config) in enumerate(configs):
         stage = stages.stage(index, f"{regime} regime")

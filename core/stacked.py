@@ -479,7 +479,8 @@ def _quiet_retracing_warnings() -> None:
 
     def keep(record) -> bool:
         message = record.getMessage()
-        return not ("retracing" in message and ("_parallel_function" in message or "_copy_loop" in message))
+        return not ("retracing" in message and any(name in message for name in (
+            "_parallel_function", "_copy_loop", "_forward_function", "_evaluate_function")))
 
     logging.getLogger("tensorflow").addFilter(keep)
 
@@ -566,6 +567,7 @@ def _signature(specs, as_dict: bool):
 def _evaluate_function(objective, param_specs: tuple, data_specs: tuple):
     import tensorflow as tf
 
+    _quiet_retracing_warnings()
     signature = (_signature(param_specs, True), _signature(data_specs, False))
     return tf.function(objective.evaluate, input_signature=signature, autograph=False)
 
@@ -591,6 +593,7 @@ def outputs(layers: Sequence[Dense], params: dict, x: np.ndarray, per_copy: bool
 def _forward_function(layers: tuple, param_specs: tuple, data_specs: tuple):
     import tensorflow as tf
 
+    _quiet_retracing_warnings()
     signature = (_signature(param_specs, True), _signature(data_specs, False)[0])
     return tf.function(lambda params, x: forward(layers, params, x), input_signature=signature, autograph=False)
 
