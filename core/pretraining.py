@@ -26,6 +26,12 @@ Two more runs measure the frozen-codes pitfall rather than compare: the frozen a
 `pitfall_updates` (too few updates?), and the same on codes standardised with the pool's per-unit
 mean and standard deviation (unscaled codes?); dead code units are counted during pretraining.
 
+Regimes (presets of both configs): "book", the chapter's 784-100-30 autoencoder (relu, Keras's default
+Glorot init, MSE, Nadam 1e-3, the whole stack for 5 epochs) with 600 Nadam updates per arm; "2006" and
+"today", one 3 x 256 net and one schedule (greedy, 2 epochs per layer, 1,500 updates per arm) with the
+classic recipe (sigmoid, plain SGD 0.1, cross-entropy reconstruction summed over the pixels) or the
+modern one (relu, He init, Nadam): the chapter's "why pretraining faded" in one switch.
+
 Every finished (config, seed) is a row in the results store; weights, reconstructions and the PCA
 view of each seed's autoencoder go to an `.npz` file beside it. Asking again runs only what is missing.
 

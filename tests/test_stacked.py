@@ -194,8 +194,8 @@ def test_denoising_noise_is_fed_to_keras_identically(images, path):
                        jit_compile=path == "xla")  # XLA draws other numbers than TensorFlow's kernels
 
     def noisy(copy):
-        return np.concatenate([x[streams[copy][step]] + draw(noise_seeds[copy], step).numpy()
-                               for step in range(streams.shape[1])])
+        return np.concatenate([x[streams[copy][step]] + draw(tf.constant(noise_seeds[copy]), tf.constant(step)).numpy()
+                               for step in range(streams.shape[1])])  # tensors, so `draw` is traced once
 
     reference, losses = reference_autoencoder(layers, params, x, streams, optimizer, 2, noisy)
     assert_params_close(run.params, reference)
