@@ -238,13 +238,13 @@ def run_phases(layers, params, x, y, streams, phases):
 
 
 PHASES = {
-    "frozen pretrained layers, new output": [(stacked.Nadam(1e-3), {"hidden_1", "hidden_2"}, 8, 2)],
+    "frozen pretrained layers, new output": [(stacked.Nadam(1e-3), {"hidden_1", "hidden_2"}, 6, 2)],
     "frozen, then the top layer unfrozen at a lower rate":
-        [(stacked.Nadam(1e-3), {"hidden_1", "hidden_2"}, 6, 2), (stacked.Nadam(1e-4), {"hidden_1"}, 6, 2)],
-    "fine-tune everything": [(stacked.Nadam(1e-3), set(), 8, 2)],
-    "2006: sigmoid, plain SGD 0.1": [(stacked.SGD(0.1), set(), 8, 2)],
-    "SGD with momentum, frozen then unfrozen": [(stacked.SGD(0.05, 0.9), {"hidden_1"}, 6, 2),
-                                                (stacked.SGD(0.01, 0.9), set(), 6, 2)],
+        [(stacked.Nadam(1e-3), {"hidden_1", "hidden_2"}, 4, 2), (stacked.Nadam(1e-4), {"hidden_1"}, 4, 2)],
+    "fine-tune everything": [(stacked.Nadam(1e-3), set(), 6, 2)],
+    "2006: sigmoid, plain SGD 0.1": [(stacked.SGD(0.1), set(), 6, 2)],
+    "SGD with momentum, frozen then unfrozen": [(stacked.SGD(0.05, 0.9), {"hidden_1"}, 4, 2),
+                                                (stacked.SGD(0.01, 0.9), set(), 4, 2)],
 }
 
 
