@@ -109,14 +109,14 @@ def spread(values) -> float:
     return float(100 * values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
-# The box's colour follows what the verdict claims, as on the transfer page.
-def verdict_ui(summary, arm: str, container=st) -> None:
+# The box's colour follows what the verdict claims, as on the transfer page; `title` says which comparison.
+def verdict_ui(summary, arm: str, title: str, container=st) -> None:
     kind, direction = summary.verdict.kind, summary.verdict.direction
     if kind == "reliable":
         box = container.success if direction > 0 else container.error
     else:
         box = container.warning if kind in ("tentative", "mixed") else container.info
-    box(pretraining.verdict(summary, arm))
+    box(f"**{title}.** {pretraining.verdict(summary, arm)}")
 
 
 # 1. The autoencoders: their reconstructions, filters, curves, dead units and codes, one seed at a time.
@@ -187,7 +187,7 @@ def fine_tuning_section(config, seeds, results):
     gains_figure(summaries, [pretraining.arm_label(arm) for arm in summaries], "Gain of each arm over from scratch",
                  "up_gains_chart")
     for arm, summary in summaries.items():
-        verdict_ui(summary, arm)
+        verdict_ui(summary, arm, pretraining.arm_label(arm).capitalize())
     caveat = next(iter(summaries.values())).coverage_caveat
     if caveat:
         st.caption(caveat)
@@ -259,7 +259,7 @@ def label_counts_section(config, seeds, results) -> None:
     gains_figure(summaries, [f"{n} labels" for n in summaries], "Fine-tune all minus from scratch, per label count",
                  "up_label_gains_chart")
     for n, summary in summaries.items():
-        verdict_ui(summary, arm)
+        verdict_ui(summary, arm, f"{n} labels")
 
 
 # 5. The chapter's history in one comparison: the classic recipe against today's, same seeds and labels.
@@ -298,7 +298,7 @@ def history_section(config, seeds, results) -> None:
                       delta=f"{summary.mean_difference.value:+.2f} points",
                       help=f"sd over seeds {spread(tuned):.2f} points")
         column.caption(f"Seed spread (sd): {spread(scratch):.2f} points from scratch, {spread(tuned):.2f} pretrained.")
-        verdict_ui(summary, "fine_tune_all", column)
+        verdict_ui(summary, "fine_tune_all", "Fine-tune all", column)
     if summaries:
         gains_figure(summaries, list(summaries), "Pretraining's gain: 2006 vs today", "up_history_chart")
 
