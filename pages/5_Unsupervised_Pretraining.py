@@ -217,7 +217,8 @@ def pitfall_section(config, comparison, results) -> None:
     frozen = comparison.arm("frozen")
     long, standardized = comparison.pitfall_accuracy.T
     columns = st.columns(4)
-    columns[0].metric("Dead code units (mean over seeds)", f"{autoencoder.dead_units[:, -1].mean():.1f} of {code_units}")
+    columns[0].metric("Dead code units (mean over seeds)",
+                      f"{autoencoder.dead_units[:, -1].mean():.1f} of {code_units}")
     columns[1].metric(f"Frozen, {config.updates} updates", f"{frozen.mean():.2%}")
     columns[2].metric(f"Frozen, {config.pitfall_updates} updates", f"{long.mean():.2%}",
                       delta=f"{100 * (long.mean() - frozen.mean()):+.2f} points")
@@ -271,7 +272,8 @@ def history_section(config, seeds, results) -> None:
                 "optimizers arrived, purely supervised training caught up. Both regimes below use the same 3 x 256 "
                 f"net, the same schedule and the same {config.n_labels} labels per seed; only the recipe differs "
                 "(each regime's own autoencoder, whatever the options above).")
-    configs = {regime: pretraining.experiment(regime, config.n_labels, tiny=tiny_mode()) for regime in ("2006", "today")}
+    configs = {regime: pretraining.experiment(regime, config.n_labels, tiny=tiny_mode())
+               for regime in ("2006", "today")}
     stored = {regime: pretraining.stored_seeds(each, seeds, results) for regime, each in configs.items()}
     complete = [regime for regime in configs if len(stored[regime]) == len(seeds)]
 
