@@ -122,6 +122,53 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     return 0  # not reached: the server replaced this process
 
 
+def parse_list(kind):
+    """`100,500` -> (100, 500): a comma-separated list of `kind` values."""
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(part.strip()) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list like 100,1000, got {text!r}") from None
+
+    return parse
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    """Unsupervised pretraining vs training from scratch, paired by seed, filling the results store the page reads."""
+    from core import data, pretraining, store
+    from core.progress import terminal_progress
+
+    try:
+        seeds = pretraining.seed_list(args.seeds)
+        if args.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        configs = [(regime, n_labels, pretraining.FineTuning.tiny(regime, n_labels) if args.tiny else
+                    pretraining.FineTuning.preset(regime, n_labels))
+                   for regime in args.regime for n_labels in args.labels]
+        if not configs:
+            raise ValueError("Give at least one regime and one label count.")
+        results = store.Store()
+        data.load_fashion_mnist()
+    except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(seeds)} seeds; results store: {results.path}")
+    for regime, n_labels, config in configs:
+        started = time.perf_counter()
+        print(f"\n{regime} regime{' (tiny)' if args.tiny else ''}: {config.pretraining.describe()}")
+        try:
+            comparison = pretraining.fine_tune(config, seeds, results, terminal_progress(), chunk_size=args.chunk)
+        except KeyboardInterrupt:
+            done = len(results.finished_seeds(config) & set(seeds))
+            print(f"\ninterrupted: {done} finished seeds of this comparison are stored; run the same command to "
+                  f"resume.", file=sys.stderr)
+            return 130
+        print(f"{time.perf_counter() - started:.1f} s")
+        print("\n".join(pretraining.table_lines(comparison)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
                            help="port students connect to (default 8502; `make run` uses 8501)")
     classroom.add_argument("--dry-run", action="store_true", help="print the address and the command, start nothing")
     classroom.set_defaults(run=cmd_classroom)
+    pretrain = commands.add_parser("pretrain", help="unsupervised pretraining with few labels, many seeds "
+                                                    "(fills the results store)")
+    pretrain.add_argument("--regime", type=parse_list(str), default=("book",),
+                          help="book (784-100-30 autoencoder, Nadam), today or 2006 (3 x 256, relu + Nadam vs "
+                               "sigmoid + SGD 0.1); a comma-separated list runs each (default: book)")
+    pretrain.add_argument("--labels", type=parse_list(int), default=(100,),
+                          help="labelled images per seed, balanced, e.g. 100,500,1000,5000 (default 100)")
+    pretrain.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
+    pretrain.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
+    pretrain.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
+    pretrain.set_defaults(run=cmd_pretrain)
     return parser
 
 

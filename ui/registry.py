@@ -59,6 +59,9 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/4_Transfer_Learning.py", ":material/swap_horiz:",
              "The book's transfer experiment, then the same comparison over many seeds with honest statistics.",
              tab_icon="🔁"),
+    PageInfo("pages/5_Unsupervised_Pretraining.py", ":material/layers:",
+             "Autoencoders on unlabeled images, then few labels: does pretraining help as it did in 2006, and "
+             "at today's settings?", tab_icon="🧱"),
 )
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
