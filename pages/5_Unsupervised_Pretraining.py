@@ -12,7 +12,8 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from core import pretraining, store
+from core import cost, pretraining, store
+from core.cost import Cost
 from core.data import CLASS_NAMES
 from core.plots import pretraining as pretraining_plots
 from ui.callout import book_vs_keras_ui
@@ -95,10 +96,10 @@ def results_store_or_stop() -> store.Store:
 
 # A training button with the store's count beside it; a fragment, so a press redraws only this part.
 @st.fragment
-def missing_runs_ui(key: str, job_key, run, *, label: str, what: str, stored: int, wanted: int) -> None:
+def missing_runs_ui(key: str, job_key, run, *, label: str, what: str, stored: int, wanted: int, cost) -> None:
     note = st.empty()
     training = training_ui(key, job_key, run, label=label, button=f"Train the {wanted - stored} missing {what}",
-                           offer=stored < wanted, primary=True)
+                           offer=stored < wanted, primary=True, cost=cost)
     if stored < wanted and not training.pending:
         note.info(f"{stored} of {wanted} {what} are in the results store.", icon=":material/database:")
 
@@ -129,7 +130,8 @@ def pretraining_section(config, seeds, results) -> None:
     stored = pretraining.stored_seeds(autoencoder, seeds, results)
     missing_runs_ui("up_pretrain", pretraining.job_key(autoencoder, seeds),
                     lambda progress: pretraining.pretrain(autoencoder, seeds, results, progress),
-                    label="Pretraining", what="autoencoders", stored=len(stored), wanted=len(seeds))
+                    label="Pretraining", what="autoencoders", stored=len(stored), wanted=len(seeds),
+                    cost=cost.pretraining_runs(autoencoder, seeds, results))
     if not stored:
         return
     result = pretraining.load_pretraining(autoencoder, stored, results)
@@ -169,7 +171,8 @@ def fine_tuning_section(config, seeds, results):
     stored = pretraining.stored_seeds(config, seeds, results)
     missing_runs_ui("up_fine_tune", pretraining.job_key(config, seeds),
                     lambda progress: pretraining.fine_tune(config, seeds, results, progress),
-                    label="Fine-tuning", what="seeds", stored=len(stored), wanted=len(seeds))
+                    label="Fine-tuning", what="seeds", stored=len(stored), wanted=len(seeds),
+                    cost=cost.pretraining_runs(config.pretraining, seeds, results, [config]))
     if not stored:
         return None
     if len(stored) < len(seeds):
@@ -240,7 +243,8 @@ def label_counts_section(config, seeds, results) -> None:
     complete = [n for n in counts if len(stored[n]) == len(seeds)]
     missing_runs_ui("up_counts", ("pretraining counts",) + pretraining.job_key(config, seeds)[1:],
                     lambda progress: pretraining.run_label_counts(config, counts, seeds, results, progress),
-                    label="Every label count", what="label counts", stored=len(complete), wanted=len(counts))
+                    label="Every label count", what="label counts", stored=len(complete), wanted=len(counts),
+                    cost=cost.pretraining_runs(config.pretraining, seeds, results, configs.values()))
     if not complete:
         return
     comparisons = {n: pretraining.load_comparison(configs[n], seeds, results) for n in complete}
@@ -281,7 +285,9 @@ def history_section(config, seeds, results) -> None:
         return {regime: pretraining.fine_tune(each, seeds, results, progress) for regime, each in configs.items()}
 
     missing_runs_ui("up_history", ("pretraining history",) + pretraining.job_key(configs["2006"], seeds),
-                    run_both, label="2006 vs today", what="regimes", stored=len(complete), wanted=len(configs))
+                    run_both, label="2006 vs today", what="regimes", stored=len(complete), wanted=len(configs),
+                    cost=sum((cost.pretraining_runs(each.pretraining, seeds, results, [each])
+                              for each in configs.values()), Cost()))
     if len(seeds) < 2:
         return
     columns = st.columns(2)
