@@ -63,6 +63,8 @@ def _values(widget) -> list:
             number = float(label.split(" ")[0])
         except ValueError:
             number = None
+        if number is not None and number.is_integer() and str(widget.format_func(int(number))) == label:
+            number = int(number)  # an int choice (50), shown as "50", not "50.0"
         values.append(number if number is not None and str(widget.format_func(number)) == label else label)
     return values
 

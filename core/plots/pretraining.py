@@ -90,8 +90,9 @@ def arm_curves_figure(updates, curves, arm_names, unfreeze_at: int | None = None
     for arm, name in enumerate(arm_names):
         figure.add_traces(band_traces(list(updates), curves[:, arm], name, palette_color(arm)))
     if unfreeze_at:
-        figure.add_vline(x=unfreeze_at, line_dash="dot", line_color="gray", annotation_text="top layer unfreezes",
-                         annotation_position="bottom right")
+        figure.add_vline(x=unfreeze_at, line_dash="dot", line_color="gray")
+        figure.add_annotation(x=unfreeze_at, xref="x", y=1, yref="y domain", yanchor="bottom", xanchor="left",
+                              text="top layer unfreezes", showarrow=False)
     figure.update_xaxes(title="updates (batches of 32), the same for every arm")
     figure.update_yaxes(title="validation accuracy", tickformat=".0%")
     return styled(figure, "Every arm at the same number of updates", height=460)
