@@ -12,30 +12,48 @@ import numpy as np
 import tensorflow as tf
 
 from core.engine import graph, settings
-from core.engine.checks import flat_images
+from core.engine.datasets import data_set
 from core.engine.configs import MLPConfig, layer_plan, weight_shapes
 
 
 class Evaluator:
     """One evaluation set, checked, flattened and cut into chunks once; called with weights, as often as needed."""
 
-    def __init__(self, config: MLPConfig, x: np.ndarray, y: np.ndarray, copies: int, role: str):
-        """x, y: shared (m, 28, 28), (m,) or per copy (K, m, 28, 28), (K, m); role names the set in errors."""
-        x, y, self.per_copy = flat_images(x, y, copies, role)
-        self.config, self.n = config, y.shape[-1]
-        parts = [slice(start, start + settings.EVAL_CHUNK) for start in range(0, self.n, settings.EVAL_CHUNK)]
+    def __init__(self, config: MLPConfig, x, y, copies: int, role: str):
+        """x, y: shared (m, 28, 28), (m,); per copy (K, m, 28, 28), (K, m); or x a `Subsets` and y None (each
+        copy its own images of one shared array, sizes may differ). role names the set in errors."""
+        evaluation_set = data_set(x, y, copies, role)
+        self.config, self.mode, self.n = config, evaluation_set.mode, evaluation_set.n_max
+        self.per_copy = self.mode == "per_copy"
+        self.counts = evaluation_set.counts
+        chunk = settings.EVAL_CHUNK
+        if self.mode == "indexed":  # gathered per copy: (K, chunk, 784) floats at a time, so fewer images per chunk
+            chunk = max(128, min(chunk, settings.EVAL_GATHER_FLOATS // (copies * 28 * 28)))
+        parts = [slice(start, start + chunk) for start in range(0, self.n, chunk)]
+        if self.mode == "indexed":  # each chunk: rows into the shared images, labels, and the mask of the padding
+            self.pool = tf.constant(evaluation_set.pool)
+            mask = evaluation_set.mask()
+            self.chunks = [(tf.constant(evaluation_set.rows[:, part]), tf.constant(evaluation_set.labels[:, part]),
+                            tf.constant(mask[:, part])) for part in parts]
+            return
+        x, y = evaluation_set.pool, evaluation_set.labels
         self.chunks = [(tf.constant(x[:, part]), tf.constant(y[:, part])) if self.per_copy else
                        (tf.constant(x[part]), tf.constant(y[part])) for part in parts]
 
     def __call__(self, weights) -> tuple[np.ndarray, np.ndarray]:
         """Mean loss and accuracy per copy, (K,) float32 each; weights as numpy arrays, tensors or variables."""
         params = [tf.convert_to_tensor(w, tf.float32) for w in weights]
+        if self.mode == "indexed":
+            function = indexed_eval_function(self.config)
+            return summed_over_chunks(lambda p, *chunk: function(p, self.pool, *chunk), params, self.chunks,
+                                      self.counts)
         return summed_over_chunks(eval_function(self.config, self.per_copy, self.per_copy), params, self.chunks,
                                   self.n)
 
 
-def summed_over_chunks(function, params, chunks, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean loss and accuracy per copy, (K,) float32 each, from function(params, *chunk) -> summed (K,) pairs."""
+def summed_over_chunks(function, params, chunks, n) -> tuple[np.ndarray, np.ndarray]:
+    """Mean loss and accuracy per copy, (K,) float32 each, from function(params, *chunk) -> summed (K,) pairs;
+    n: the number of images, one for all copies or (K,) per copy."""
     loss, hits = np.zeros(params[0].shape[0]), np.zeros(params[0].shape[0])
     for chunk in chunks:
         chunk_loss, chunk_hits = function(params, *chunk)
@@ -54,6 +72,25 @@ def eval_function(config: MLPConfig, per_copy_x: bool, per_copy_y: bool):
         logits, _ = graph.forward(config, params, x, inference)
         losses, hits = graph.losses_and_hits(config, logits, y)
         return tf.reduce_sum(losses, axis=1), tf.reduce_sum(hits, axis=1)
+
+    return evaluate_chunk
+
+
+@functools.lru_cache(maxsize=32)
+def indexed_eval_function(config: MLPConfig):
+    """A compiled function: summed loss and hits per copy, (K,) each, on one chunk of per-copy subsets, BN in
+    inference mode; its arguments are the weights, the shared images (N, 784), rows (K, c), labels (K, c) and
+    the mask (K, c) that is 0 on the padding after a copy's own images."""
+    inference = (False,) * len(layer_plan(config))
+    signature = (weight_specs(config), tf.TensorSpec([None, 28 * 28], tf.float32),
+                 tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32),
+                 tf.TensorSpec([None, None], tf.float32))
+
+    @tf.function(input_signature=signature, autograph=False)
+    def evaluate_chunk(params, pool, rows, y, mask):
+        logits, _ = graph.forward(config, params, tf.gather(pool, rows), inference)
+        losses, hits = graph.losses_and_hits(config, logits, y)
+        return tf.reduce_sum(losses * mask, axis=1), tf.reduce_sum(hits * mask, axis=1)
 
     return evaluate_chunk
 
