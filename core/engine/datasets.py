@@ -66,7 +66,8 @@ def data_set(x, y, copies: int, role: str) -> DataSet:
     """Check one role's images and labels (arrays, or a `Subsets` with labels None) and lay them out."""
     if isinstance(x, Subsets):
         if y is not None:
-            raise ValueError(f"The {role} set is given as Subsets, which carry their own labels; leave y_{role} None.")
+            field = {"training": "y_train", "validation": "y_valid", "test": "y_test"}.get(role, "the labels")
+            raise ValueError(f"The {role} set is given as Subsets, which carry their own labels; leave {field} None.")
         return _indexed(x, copies, role)
     pool, labels, per_copy = flat_images(x, y, copies, role)
     mode = "per_copy" if per_copy else "shared"

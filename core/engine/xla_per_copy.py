@@ -110,7 +110,7 @@ def _copy_epoch_function(config: MLPConfig, spec: graph.StepSpec, batch_size: in
 
         if count is not None:
             def masked_body(s, loss_sum, hit_sum):
-                mask = tf.cast(tf.range(s * batch_size, (s + 1) * batch_size)[None, :] < count, tf.float32)
+                mask = tf.cast(s * batch_size + tf.range(batch_size)[None, :] < count, tf.float32)
                 batch = tf.slice(order, [0, s * batch_size], [1, batch_size])
                 return (s + 1, *run(batch, loss_sum, hit_sum, mask))
 
