@@ -31,7 +31,7 @@ class BatchedGraph:
         self.y = graph.variable(training.labels, training.labels.ndim)
         rows = training.rows if training.rows is not None else np.zeros((0, 0), np.int32)
         self.data = (self.x, self.y, graph.variable(rows, 2))
-        self.counts = tf.constant(training.counts, tf.int32)
+        self.counts = graph.variable(training.counts.astype(np.int32))
         self.order = graph.variable(np.zeros((len(run.seeds), training.n_max), np.int32), 2)
         self.batch_size = tf.constant(run.batch_size)
 
@@ -79,9 +79,9 @@ def cached_prefix_layers(run, n_train: int, phase: Phase, frozen) -> int:
 
 def run_arguments(run, phase: Phase, frozen) -> tuple:
     """The per-copy tensors an epoch function takes after the batch size: learning rates (K,), momentum and the
-    (K, n_layers) mask of the layers each copy trains."""
-    return (tf.constant(phase.learning_rates(len(run.seeds))), tf.constant(phase.momentum, tf.float32),
-            tf.constant(graph.layer_training_mask(run.config, frozen)))
+    (K, n_layers) mask of the layers each copy trains (variables with an open copy axis: one trace for any K)."""
+    return (graph.variable(phase.learning_rates(len(run.seeds))), tf.constant(phase.momentum, tf.float32),
+            graph.variable(graph.layer_training_mask(run.config, frozen)))
 
 
 @functools.lru_cache(maxsize=32)
