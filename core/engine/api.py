@@ -54,7 +54,7 @@ def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x, y=None):
     """
     from core.engine.evaluation import Evaluator
 
-    return Evaluator(config, x, y, weights[0].shape[0], "evaluation")(weights)
+    return Evaluator(config, x, y, weights[0].shape[0], "evaluation")(weights, share_first_layer=True)
 
 
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:

@@ -39,15 +39,15 @@ class BatchedGraph:
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
         run = self.run
         frozen = phase.frozen_counts(len(layer_plan(run.config)), len(run.seeds))
-        start = cached_prefix_layers(run, self.training.n_max, phase, frozen)
-        spec = graph.StepSpec.for_phase(phase, frozen, data="per_copy" if start else self.training.mode,
+        start, groups = cached_prefix(run, self.training, phase, frozen, weights)
+        spec = graph.StepSpec.for_phase(phase, frozen, data="indexed" if start else self.training.mode,
                                         ragged=self.training.ragged, record_norms=run.record_grad_norms,
                                         start_layer=start)
         function = epoch_function(run.config, spec)
         trainable, _ = graph.trainable_indices(run.config, spec.frozen_layers)
         params = [graph.variable(np.asarray(w, np.float32), trainable=True) for w in weights]
         velocity = [graph.variable(tf.zeros_like(params[i])) for i in trainable] if spec.momentum else []
-        data = (self.prefix_output(params, start), self.y, self.data[2]) if start else self.data
+        data = self.prefix_output(weights, start, groups) if start else self.data
         arguments = run_arguments(run, phase, frozen)
         for _ in range(phase.epochs):
             self.order.assign(run.batch_orders(first_epoch))
@@ -56,25 +56,56 @@ class BatchedGraph:
             run.end_epoch(number, loss.numpy(), accuracy.numpy(), norms, lambda: run.validation(params))
         return tuple(p.numpy() for p in params)
 
-    def prefix_output(self, params, layers: int):
-        """(K, n_max, units): every copy's training images through its first `layers` (frozen) layers, in chunks."""
-        function = prefix_function(self.run.config, layers, self.training.mode)
-        positions = np.broadcast_to(np.arange(self.training.n_max, dtype=np.int32),
-                                    (len(self.run.seeds), self.training.n_max))
-        chunks = [function(params, self.data, tf.constant(positions[:, start:start + settings.EVAL_CHUNK]))
-                  for start in range(0, self.training.n_max, settings.EVAL_CHUNK)]
-        return graph.variable(tf.concat(chunks, axis=1), 2)
+    def prefix_output(self, weights, layers: int, groups: np.ndarray):
+        """The cached output of the first `layers` (frozen) layers as "indexed" data: a pool (G * n_max, units) of
+        each group's training images through them, and rows (K, n_max) into it.
+
+        Copies in one group (`groups`: (K,) group numbers) have the same frozen weights and the same training
+        images, so their output is computed and kept once (the reuse grid's variants of one seed share it).
+        """
+        training, n_max = self.training, self.training.n_max
+        members = [int(np.flatnonzero(groups == group)[0]) for group in range(groups.max() + 1)]  # one per group
+        params = [tf.constant(np.asarray(w)[members], tf.float32)
+                  for w in weights[:graph.first_array(self.run.config, layers)]]
+        if training.mode == "shared":
+            data = self.data
+        else:
+            data = (tf.constant(training.pool[members] if training.mode == "per_copy" else training.pool),
+                    tf.constant(training.labels[members]), tf.constant(training.rows[members] if training.mode ==
+                                                                       "indexed" else np.zeros((0, 0), np.int32)))
+        function = prefix_function(self.run.config, layers, training.mode)
+        positions = np.broadcast_to(np.arange(n_max, dtype=np.int32), (len(members), n_max))
+        chunk = max(128, min(settings.EVAL_CHUNK, settings.EVAL_GATHER_FLOATS // (len(members) * 28 * 28)))
+        output = tf.concat([function(params, data, tf.constant(positions[:, start:start + chunk]))
+                            for start in range(0, n_max, chunk)], axis=1)  # (G, n_max, units)
+        pool = tf.reshape(output, [-1, output.shape[-1]])
+        rows = (groups[:, None] * n_max + np.arange(n_max)[None, :]).astype(np.int32)
+        return graph.variable(pool), self.y, graph.variable(rows, 2)
 
 
-def cached_prefix_layers(run, n_train: int, phase: Phase, frozen) -> int:
-    """How many leading layers a phase takes from a cache: those frozen in every copy (frozen: (K,) counts), when
-    worth caching (two epochs or more, no gradient norms) and the (K, n_train, units) cache fits
-    settings.PREFIX_CACHE_MAX_FLOATS; else 0."""
+def cached_prefix(run, training, phase: Phase, frozen, weights) -> tuple[int, np.ndarray | None]:
+    """How many leading layers a phase takes from a cache, and each copy's cache group (K,): the layers frozen in
+    every copy (frozen: (K,) counts), when worth caching (two epochs or more, no gradient norms) and the cache
+    (one per group of copies with the same frozen weights and training images) fits
+    settings.PREFIX_CACHE_MAX_FLOATS; else (0, None)."""
     prefix = int(min(frozen))
     if prefix == 0 or phase.epochs < 2 or run.record_grad_norms or not settings.CACHE_FROZEN_PREFIX:
-        return 0
+        return 0, None
+    groups = copy_groups(training, weights[:graph.first_array(run.config, prefix)])
     units = layer_plan(run.config)[prefix - 1].units
-    return prefix if len(run.seeds) * n_train * units <= settings.PREFIX_CACHE_MAX_FLOATS else 0
+    if (groups.max() + 1) * training.n_max * units > settings.PREFIX_CACHE_MAX_FLOATS:
+        return 0, None
+    return prefix, groups
+
+
+def copy_groups(training, arrays) -> np.ndarray:
+    """(K,) group numbers: copies with equal `arrays` (each (K, ...)) and the same training images share one."""
+    extra = [b""] * len(training.counts)
+    if training.mode == "indexed":
+        extra = [training.rows[copy, :count].tobytes() for copy, count in enumerate(training.counts)]
+    elif training.mode == "per_copy":
+        extra = [training.pool[copy].tobytes() for copy in range(len(training.counts))]
+    return graph.equal_copies(arrays, extra)
 
 
 def run_arguments(run, phase: Phase, frozen) -> tuple:

@@ -26,9 +26,9 @@ class Evaluator:
         self.config, self.mode, self.n = config, evaluation_set.mode, evaluation_set.n_max
         self.per_copy = self.mode == "per_copy"
         self.counts = evaluation_set.counts
-        chunk = settings.EVAL_CHUNK
-        if self.mode == "indexed":  # gathered per copy: (K, chunk, 784) floats at a time, so fewer images per chunk
-            chunk = max(128, min(chunk, settings.EVAL_GATHER_FLOATS // (copies * 28 * 28)))
+        # Activations are (K, chunk, units), and indexed images are gathered (K, chunk, 784): bound their floats.
+        widest = max([layer.units for layer in layer_plan(config)] + [28 * 28 if self.mode == "indexed" else 0])
+        chunk = max(128, min(settings.EVAL_CHUNK, settings.EVAL_GATHER_FLOATS // (copies * widest)))
         parts = [slice(start, start + chunk) for start in range(0, self.n, chunk)]
         if self.mode == "indexed":  # each chunk: rows into the shared images, labels, and the mask of the padding
             self.pool = tf.constant(evaluation_set.pool)
@@ -40,9 +40,23 @@ class Evaluator:
         self.chunks = [(tf.constant(x[:, part]), tf.constant(y[:, part])) if self.per_copy else
                        (tf.constant(x[part]), tf.constant(y[part])) for part in parts]
 
-    def __call__(self, weights) -> tuple[np.ndarray, np.ndarray]:
-        """Mean loss and accuracy per copy, (K,) float32 each; weights as numpy arrays, tensors or variables."""
+    def __call__(self, weights, *, share_first_layer: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss and accuracy per copy, (K,) float32 each; weights as numpy arrays, tensors or variables.
+
+        `share_first_layer`: copies whose first Dense layer is equal (e.g. reused and frozen) compute its output
+        for the shared images once (a check of the weights, worth it for a final evaluation, not every epoch).
+        """
         params = [tf.convert_to_tensor(w, tf.float32) for w in weights]
+        plan = layer_plan(self.config)
+        if share_first_layer and self.mode == "shared" and plan[0].kind == "dense":
+            first = params[:plan[0].n_arrays]
+            groups = graph.equal_copies(first)
+            if groups.max() + 1 < len(groups):
+                members = [int(np.flatnonzero(groups == group)[0]) for group in range(groups.max() + 1)]
+                first = [tf.gather(array, members) for array in first]
+                function = grouped_eval_function(self.config)
+                return summed_over_chunks(lambda p, *chunk: function(p, first, tf.constant(groups, tf.int32), *chunk),
+                                          params, self.chunks, self.n)
         if self.mode == "indexed":
             function = indexed_eval_function(self.config)
             return summed_over_chunks(lambda p, *chunk: function(p, self.pool, *chunk), params, self.chunks,
@@ -70,6 +84,25 @@ def eval_function(config: MLPConfig, per_copy_x: bool, per_copy_y: bool):
     @tf.function(input_signature=signature, autograph=False)
     def evaluate_chunk(params, x, y):
         logits, _ = graph.forward(config, params, x, inference)
+        losses, hits = graph.losses_and_hits(config, logits, y)
+        return tf.reduce_sum(losses, axis=1), tf.reduce_sum(hits, axis=1)
+
+    return evaluate_chunk
+
+
+@functools.lru_cache(maxsize=32)
+def grouped_eval_function(config: MLPConfig):
+    """A compiled function like `eval_function` on shared images, whose first Dense layer is computed once per group
+    of copies that share it: first-layer arrays (G, ...), groups (K,) in 0..G-1."""
+    inference = (False,) * len(layer_plan(config))
+    n_first = layer_plan(config)[0].n_arrays
+
+    @tf.function(autograph=False)
+    def evaluate_chunk(params, first, groups, x, y):
+        h = graph.matmul(x, first[0])
+        h = h + tf.expand_dims(first[1], 1) if n_first == 2 else h
+        h = tf.gather(graph.ACTIVATIONS[layer_plan(config)[0].activation](h), groups)  # (K, c, units)
+        logits, _ = graph.forward(config, params, h, inference, start_layer=1)
         losses, hits = graph.losses_and_hits(config, logits, y)
         return tf.reduce_sum(losses, axis=1), tf.reduce_sum(hits, axis=1)
 

@@ -65,6 +65,31 @@ class StepContext:
         return None if self.sample_mask is None else tf.reduce_sum(self.sample_mask, axis=1) > 0
 
 
+def equal_copies(arrays, extra=None) -> np.ndarray:
+    """(K,) group numbers, 0, 1, ... in order of first appearance: copies whose slices of every array in `arrays`
+    (each (K, ...), numpy or tensors) are equal, and whose `extra` bytes (one per copy) too, share one.
+
+    Candidates are found by a random projection of each copy's values, then confirmed element by element.
+    """
+    flat = [np.asarray(array, np.float32).reshape(len(array), -1) for array in arrays]
+    projection = np.zeros((len(flat[0]), len(flat)))
+    for column, values in enumerate(flat):
+        weights = np.random.default_rng(column).standard_normal(values.shape[1]).astype(np.float32)
+        projection[:, column] = values @ weights
+    keys, groups, members = {}, [], []
+    for copy in range(len(flat[0])):
+        key = (projection[copy].tobytes(), extra[copy] if extra is not None else b"")
+        group = keys.get(key)
+        if group is not None and not all(np.array_equal(values[copy], values[members[group]]) for values in flat):
+            group = None  # a projection collision: this copy starts its own group
+            key = (key, copy)
+        if group is None:
+            group = keys[key] = len(members)
+            members.append(copy)
+        groups.append(group)
+    return np.array(groups)
+
+
 def matmul(a, b, **kwargs):
     """Batched matmul where a rank-2 operand (shared by all copies) broadcasts over the copies."""
     if a.shape.rank == 2 and b.shape.rank == 3:

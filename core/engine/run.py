@@ -7,7 +7,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from core.engine import api
-from core.engine.batched import BatchedGraph, cached_prefix_layers
+from core.engine.batched import BatchedGraph, cached_prefix
 from core.engine.configs import Data, MLPConfig, Phase, RunResult, layer_plan
 from core.engine.datasets import data_set
 from core.engine.evaluation import Evaluator
@@ -20,8 +20,8 @@ PATHS = {"sample space": SampleSpace, "one XLA loop per copy": XlaPerCopy, "one 
 
 class Run:
     """The state of one train() call; each phase is run by the path `api.execution_path` chose, except that a
-    weight-space phase whose first layers are frozen in every copy runs on the batched graph from a cache of
-    their output (batched.py)."""
+    phase whose first layers are frozen in every copy runs on the batched graph from a cache of their output
+    (batched.py)."""
 
     def __init__(self, config: MLPConfig, data: Data, seeds: tuple[int, ...], batch_size: int,
                  record_grad_norms: bool, progress: Optional[ProgressCallback], total_epochs: int):
@@ -41,15 +41,15 @@ class Run:
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
         name = self.path_name
-        if name != "sample space" and self._caches_prefix(phase):
+        if self._caches_prefix(phase, weights):
             name = "one batched graph"
         if name not in self.paths:
             self.paths[name] = PATHS[name](self, self.training)
         return self.paths[name].phase(number, phase, weights, first_epoch)
 
-    def _caches_prefix(self, phase: Phase) -> bool:
+    def _caches_prefix(self, phase: Phase, weights) -> bool:
         frozen = phase.frozen_counts(len(layer_plan(self.config)), len(self.seeds))
-        return cached_prefix_layers(self, self.training.n_max, phase, frozen) > 0
+        return cached_prefix(self, self.training, phase, frozen, weights)[0] > 0
 
     def batch_orders(self, first_epoch: int) -> np.ndarray:
         """(K, n_max): every copy's sample order for the next epoch (positions in its own set), padded with 0."""

@@ -2,7 +2,7 @@
 benchmark changes one with `monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", False)`."""
 
 EVAL_CHUNK = 2048  # images per copy evaluated at once (bounds memory for many copies)
-EVAL_GATHER_FLOATS = 2 ** 25  # per-copy subsets are evaluated (K, chunk, 784) at a time: at most this many floats
+EVAL_GATHER_FLOATS = 2 ** 25  # ...fewer when many copies: (K, chunk, widest layer or 784) floats at most
 SAMPLE_SPACE_MAX_IMAGES = 512  # train the first Dense in sample space below this training-set size (sample_space.py)
 SAMPLE_SPACE_MAX_FLOATS = 2 ** 26  # largest (K, n_valid, units) product kept for sample-space validation (256 MB)
 PARALLEL_COPIES = True  # weight-space training runs one XLA loop per copy (False: one batched graph for all copies)
