@@ -16,9 +16,9 @@ The grid, for one task-B training size n (a `ReuseGrid`, one store row per seed)
   model A and this test set; the best cell per n is chosen on validation accuracy, so its test gain is not
   inflated by choosing on the test set.
 
-Speed: all cells and seeds of one n train in a few engine calls, one per number of reused layers (copies
-differ in their frozen layers and learning rates, `engine.Phase` per copy); in weight space the cells whose
-first layer stays frozen train in their own call, which starts from a cache of that layer's output.
+Speed: all cells and seeds of one n train in 2 engine calls per number of reused layers, plus one for B from
+scratch: copies differ in their frozen layers and learning rates (`engine.Phase` per copy); the cells that
+keep the first layer frozen share a call, which computes that layer's output once per seed and caches it.
 """
 
 from __future__ import annotations
@@ -114,8 +114,10 @@ class ReuseGrid:
 def sizes_for(protocol: transfer.TransferProtocol, sizes) -> tuple[int, ...]:
     """Check training sizes against task B's training images (each seed draws that many without replacement)."""
     sizes = tuple(sorted({int(size) for size in sizes}))
+    if not sizes:
+        raise ValueError("Choose at least one task-B training size.")
     available = len(_task_b_pool(protocol)[1])
-    if not sizes or sizes[0] < 1 or sizes[-1] > available:
+    if sizes[0] < 1 or sizes[-1] > available:
         raise ValueError(f"Choose task-B training sizes between 1 and {available:,} (the task-B training images of "
                          f"this pair); got {list(sizes)}.")
     return sizes
@@ -150,24 +152,26 @@ class _Call:
     members: tuple  # (Cell or None for B from scratch, seed) per copy
 
     def describe(self, grid: ReuseGrid) -> str:
-        """The cell being trained, for progress messages: "n = 1,000: reuse 3, unfreeze 2 (both rates)"."""
-        cell = next((member for member, _ in self.members if member is not None), None)
-        if cell is None:
+        """The cells being trained, for progress messages: "n = 1,000: reuse 3, unfreeze 0-2 (both rates)"."""
+        cells = [member for member, _ in self.members if member is not None]
+        if not cells:
             return f"n = {grid.n_train:,}: B from scratch"
-        rates = " (both rates)" if cell.unfrozen else ""
-        return f"n = {grid.n_train:,}: reuse {cell.reused}, unfreeze {cell.unfrozen}{rates}"
+        low, high = min(cell.unfrozen for cell in cells), max(cell.unfrozen for cell in cells)
+        unfrozen = str(low) if low == high else f"{low}-{high}"
+        rates = " (both rates)" if high > 0 else ""
+        return f"n = {grid.n_train:,}: reuse {self.reused}, unfreeze {unfrozen}{rates}"
 
 
 def _calls(grid: ReuseGrid, seeds) -> list[_Call]:
-    """The engine calls of one chunk of seeds: one per (r, u), both rates and every seed stacked, so that the
-    layers frozen in all its copies (r - u after unfreezing, all r before) are computed once per seed and cached
-    (engine.train does it when their weights and images match); then B from scratch."""
+    """The engine calls of one chunk of seeds, every seed and both rates stacked: per number of reused layers r,
+    the cells that keep the first layer frozen (u < r; it is computed once per seed and cached, the layers each
+    copy unfreezes differ per copy), then the cells that unfreeze all r; then B from scratch."""
     n_hidden = len(grid.protocol.hidden_units)
     calls = []
     for reused in range(1, n_hidden + 1):
-        for unfrozen in range(reused + 1):
-            cells = [cell for cell in grid.cells if (cell.reused, cell.unfrozen) == (reused, unfrozen)]
-            calls.append(_Call(reused, tuple((cell, seed) for cell in cells for seed in seeds)))
+        for group in ([cell for cell in grid.cells if cell.reused == reused and cell.unfrozen < reused],
+                      [cell for cell in grid.cells if cell.reused == reused and cell.unfrozen == reused]):
+            calls.append(_Call(reused, tuple((cell, seed) for cell in group for seed in seeds)))
     return calls + [_Call(n_hidden, tuple((None, seed) for seed in seeds))]
 
 
@@ -304,8 +308,9 @@ def time_hint(sizes, n_seeds: int) -> str:
     """A sentence on how long the full-size grid takes (SECONDS_PER_SEED, interpolated for other sizes)."""
     known = sorted(SECONDS_PER_SEED)
     seconds = n_seeds * sum(np.interp(size, known, [SECONDS_PER_SEED[k] for k in known]) for size in sizes)
-    return (f"At full size this takes about {max(1, round(seconds / 60))} minutes on 2 cores (more when they are "
-            "shared); finished seeds are kept, so it can be stopped and resumed.")
+    minutes = max(1, round(seconds / 60))
+    return (f"At full size this takes about {minutes} minute{'s' if minutes > 1 else ''} on 2 cores (more when they "
+            "are shared); finished seeds are kept, so it can be stopped and resumed.")
 
 
 def job_key(protocol: transfer.TransferProtocol, sizes, seeds, rate_reduction: float = 10.0) -> tuple:

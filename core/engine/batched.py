@@ -69,10 +69,10 @@ class BatchedGraph:
                   for w in weights[:graph.first_array(self.run.config, layers)]]
         if training.mode == "shared":
             data = self.data
+        elif training.mode == "per_copy":
+            data = (tf.gather(self.x, members), tf.gather(self.y, members), self.data[2])
         else:
-            data = (tf.constant(training.pool[members] if training.mode == "per_copy" else training.pool),
-                    tf.constant(training.labels[members]), tf.constant(training.rows[members] if training.mode ==
-                                                                       "indexed" else np.zeros((0, 0), np.int32)))
+            data = (self.x, tf.gather(self.y, members), tf.constant(training.rows[members]))
         function = prefix_function(self.run.config, layers, training.mode)
         positions = np.broadcast_to(np.arange(n_max, dtype=np.int32), (len(members), n_max))
         chunk = max(128, min(settings.EVAL_CHUNK, settings.EVAL_GATHER_FLOATS // (len(members) * 28 * 28)))
