@@ -43,30 +43,33 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         seeds = transfer.seed_list(args.seeds)
         if args.chunk < 1:
             raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        for pair in args.pairs or ():
+            data.check_class_pair(pair)
         results = store.Store()
         data.load_fashion_mnist()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
     config = transfer.ComparisonConfig(protocol, vary_subset=not args.fixed_subset, vary_a=args.vary_a)
-    pairs = transfer.ALL_PAIRS if args.all_pairs else [protocol.b_classes]
+    pairs = list(transfer.ALL_PAIRS) if args.all_pairs else list(args.pairs or [protocol.b_classes])
     print(f"protocol {protocol.name}, {len(seeds)} seeds; {config.describe()}")
     print(f"results store: {results.path}")
-    for pair in pairs:
-        pair_config = config.with_pair(pair)
-        started = time.perf_counter()
-        try:
-            rows = transfer.run_comparison(pair_config, seeds, results, terminal_progress(), chunk_size=args.chunk)
-        except KeyboardInterrupt:
-            done = len(results.finished_seeds(pair_config))
-            print(f"\ninterrupted: {done} finished seeds of this pair are stored; run the same command to resume.",
-                  file=sys.stderr)
-            return 130
-        seconds = time.perf_counter() - started
-        negative, positive = pair
-        print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
-              f"{seconds:.1f} s")
-        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
+    started = time.perf_counter()
+    several = len(pairs) > 1
+    try:
+        if several:  # every pair's model A first, stacked across pairs, then each pair's B runs
+            transfer.run_pairs(config, seeds, results, pairs, terminal_progress(), chunk_size=args.chunk)
+        for pair in pairs:
+            rows = transfer.run_comparison(config.with_pair(pair), seeds, results,  # several: reads stored rows
+                                           None if several else terminal_progress(), chunk_size=args.chunk)
+            negative, positive = pair
+            print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
+                  f"{time.perf_counter() - started:.1f} s")
+            print("\n".join(stats.summary_lines(transfer.summarize_rows(
+                rows, scope=config.with_pair(pair).verdict_scope()))))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -131,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--fixed-subset", action="store_true",
                           help="every seed uses the book's first task-B images (default: a random subset per seed)")
     transfer.add_argument("--all-pairs", action="store_true", help="run all 45 class pairs (ignores --pair)")
+    transfer.add_argument("--pairs", type=parse_pair, nargs="+", default=None, metavar="PAIR",
+                          help="several task-B pairs, e.g. --pairs 0,1 5,6 (their model As train together)")
     transfer.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
     transfer.set_defaults(run=cmd_transfer)
     reuse = commands.add_parser("reuse", help="how many layers to reuse and unfreeze, per training size (fills the "

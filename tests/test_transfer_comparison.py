@@ -237,7 +237,21 @@ def test_killed_command_line_run_resumes_with_each_seed_once(fashion_mnist, tmp_
     assert all(after[seed] == stamp for seed, stamp in before.items())  # the rows made before the kill were kept
 
 
+def test_command_line_runs_several_pairs_with_their_model_as_together(fashion_mnist, tmp_path):
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "core", "transfer", "--protocol", "tiny", "--pairs", "0,1", "2,9", "--seeds", "3"]
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert finished.stdout.count("verdict:") == 2
+    assert "task B: Trouser (1) vs T-shirt/top (0)" in finished.stdout
+    assert "task B: Ankle boot (9) vs Pullover (2)" in finished.stdout
+    results = store.Store(tmp_path / store.DB_NAME)
+    config = transfer.ComparisonConfig(TINY)
+    assert [len(results.finished_seeds(config.with_pair(pair))) for pair in ((0, 1), (2, 9))] == [3, 3]
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--pairs", "0,1", "5,5"], "two different classes"),
     (["--pair", "5,5"], "two different classes"),
     (["--pair", "5,10"], "between 0 and 9"),
     (["--seeds", "0"], "between 3 and 200"),
