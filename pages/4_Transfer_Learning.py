@@ -292,8 +292,9 @@ def pairs_section(config, seeds, results) -> None:
                            label="Class pairs", button=f"Compute the {len(missing_pairs)} missing pairs",
                            offer=bool(missing_pairs))
     if missing_pairs and not training.pending:
-        note.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A, "
-                     "so at full size this takes hours; finished pairs are kept, so it can be stopped and resumed).")
+        note.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A; "
+                     "the missing pairs' As train together, stacked in a few engine calls, then each pair's B runs; "
+                     "finished pairs are kept, so it can be stopped and resumed).")
 
 
 # 5. The numbers behind the plots: CSV downloads and the command line that fills the same store.
