@@ -112,8 +112,8 @@ def keras_arm(tasks, protocol, b_seeds: int) -> tuple[float, float]:
 
 
 def machine_line() -> str:
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
@@ -156,8 +156,9 @@ def main(argv=None) -> None:
                                                              f"{i},{j}", "--seeds", seeds]) for i, j in pairs_timed[1:]]
         old_wall = n_pairs * sum(m.wall for m in old_pairs) / len(old_pairs)
         old_cpu = n_pairs * sum(m.cpu for m in old_pairs) / len(old_pairs)
-        print(f"  before, scaled from {len(old_pairs)} pair(s) to {n_pairs}: {old_wall:.0f} s wall ({old_wall / 60:.1f} min),"
-              f" {old_cpu:.0f} CPU s; per pair {', '.join(f'{m.wall:.0f}' for m in old_pairs)} s")
+        print(f"  before, scaled from {len(old_pairs)} pair(s) to {n_pairs}: {old_wall:.0f} s wall "
+              f"({old_wall / 60:.1f} min), {old_cpu:.0f} CPU s; per pair "
+              f"{', '.join(f'{m.wall:.0f}' for m in old_pairs)} s")
 
         print("(b) each seed trains its own model A")
         vary = ["transfer", "--protocol", protocol, "--vary-a", "--seeds", seeds]

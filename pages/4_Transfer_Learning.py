@@ -12,9 +12,9 @@ import dataclasses
 import streamlit as st
 
 from core import reuse, store, transfer
+from core.data import CLASS_NAMES
 from core.plots import reuse as reuse_plots
 from core.plots import transfer as transfer_plots
-from core.data import CLASS_NAMES
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
 from ui.frame import page_frame
@@ -334,8 +334,9 @@ def reuse_section(protocol, results) -> None:
     st.markdown(
         "The chapter's advice, tested: reuse model A's first **r** hidden layers (dropping the ones above) under a "
         f"fresh output, train {protocol.frozen_epochs} epochs with all of them frozen, then unfreeze the top "
-        f"**u** (u = 0: stay frozen) for {protocol.unfrozen_epochs} more, at a {reuse.ReuseGrid(protocol, 1).rate_reduction:g}x lower "
-        "learning rate or the same one. Every cell is compared with B from scratch on the same images and seed.")
+        f"**u** (u = 0: stay frozen) for {protocol.unfrozen_epochs} more, at a "
+        f"{reuse.ReuseGrid(protocol, 1).rate_reduction:g}x lower learning rate or the same one. Every cell is "
+        "compared with B from scratch on the same images and seed.")
     sizes, n_seeds = reuse_settings_ui()
     try:
         seeds = reuse.seed_list(n_seeds)

@@ -57,14 +57,31 @@ the mean over the epoch's samples measured before each step's update, the last b
 """
 
 from core.engine import settings
-from core.engine.api import (EXECUTION_PATHS, batch_order, clear_compiled_functions, evaluate, execution_path, train,
-                             uses_sample_space)
-from core.engine.configs import (LOSS_FOR_OUTPUT, Data, Layer, MLPConfig, Phase, RunResult, Subsets, layer_plan,
-                                 weight_shapes)
+from core.engine.api import (
+    EXECUTION_PATHS,
+    batch_order,
+    clear_compiled_functions,
+    evaluate,
+    execution_path,
+    train,
+    uses_sample_space,
+)
+from core.engine.configs import (
+    LOSS_FOR_OUTPUT,
+    Data,
+    Layer,
+    MLPConfig,
+    Phase,
+    RunResult,
+    Subsets,
+    layer_plan,
+    weight_shapes,
+)
 from core.engine.weights import initial_weights, keras_model, transfer_weights, weights_from_keras
 
 __all__ = [
-    "settings", "MLPConfig", "Phase", "Data", "Subsets", "RunResult", "Layer", "LOSS_FOR_OUTPUT", "layer_plan", "weight_shapes",
+    "settings", "MLPConfig", "Phase", "Data", "Subsets", "RunResult", "Layer", "LOSS_FOR_OUTPUT", "layer_plan",
+    "weight_shapes",
     "train", "evaluate", "batch_order", "uses_sample_space", "execution_path", "EXECUTION_PATHS",
     "clear_compiled_functions", "initial_weights", "transfer_weights", "weights_from_keras", "keras_model",
 ]

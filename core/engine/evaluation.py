@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from core.engine import graph, settings
-from core.engine.datasets import data_set
 from core.engine.configs import MLPConfig, layer_plan, weight_shapes
+from core.engine.datasets import data_set
 
 
 class Evaluator:

@@ -7,5 +7,5 @@ SAMPLE_SPACE_MAX_IMAGES = 512  # train the first Dense in sample space below thi
 SAMPLE_SPACE_MAX_FLOATS = 2 ** 26  # largest (K, n_valid, units) product kept for sample-space validation (256 MB)
 PARALLEL_COPIES = True  # weight-space training runs one XLA loop per copy (False: one batched graph for all copies)
 PARALLEL_MIN_IMAGE_EPOCHS = 20_000  # ...for runs this long (images x epochs): XLA compiles for 2-4 s per data shape
-CACHE_FROZEN_PREFIX = True  # a phase whose first layers are frozen in every copy computes their output once (batched.py)
+CACHE_FROZEN_PREFIX = True  # a phase whose first layers are frozen in every copy computes their output once (batched)
 PREFIX_CACHE_MAX_FLOATS = 2 ** 27  # largest (K, n_train, units) cached prefix output (512 MB); larger ones recompute
