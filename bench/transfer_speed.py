@@ -177,7 +177,8 @@ def main(argv=None) -> None:
         from core import transfer
 
         load_before = os.getloadavg()[0]
-        (a_seconds, b_seconds), keras_rss = engine_speed.in_own_process(keras_arm, transfer.PROTOCOLS[protocol],
+        book_code = transfer.PROTOCOLS[protocol]  # in_own_process builds the task data from it; the arm trains it
+        (a_seconds, b_seconds), keras_rss = engine_speed.in_own_process(keras_arm, book_code, book_code,
                                                                         1 if args.quick else args.keras_seeds)
         n_seeds = int(seeds)
         keras_pairs, keras_vary = n_pairs * (a_seconds + n_seeds * b_seconds), n_seeds * (a_seconds + b_seconds)
