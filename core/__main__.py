@@ -43,30 +43,80 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         seeds = transfer.seed_list(args.seeds)
         if args.chunk < 1:
             raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        for pair in args.pairs or ():
+            data.check_class_pair(pair)
         results = store.Store()
         data.load_fashion_mnist()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
     config = transfer.ComparisonConfig(protocol, vary_subset=not args.fixed_subset, vary_a=args.vary_a)
-    pairs = transfer.ALL_PAIRS if args.all_pairs else [protocol.b_classes]
+    pairs = list(transfer.ALL_PAIRS) if args.all_pairs else list(args.pairs or [protocol.b_classes])
     print(f"protocol {protocol.name}, {len(seeds)} seeds; {config.describe()}")
     print(f"results store: {results.path}")
-    for pair in pairs:
-        pair_config = config.with_pair(pair)
-        started = time.perf_counter()
-        try:
-            rows = transfer.run_comparison(pair_config, seeds, results, terminal_progress(), chunk_size=args.chunk)
-        except KeyboardInterrupt:
-            done = len(results.finished_seeds(pair_config))
-            print(f"\ninterrupted: {done} finished seeds of this pair are stored; run the same command to resume.",
-                  file=sys.stderr)
-            return 130
-        seconds = time.perf_counter() - started
-        negative, positive = pair
-        print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
-              f"{seconds:.1f} s")
-        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
+    started = time.perf_counter()
+    several = len(pairs) > 1
+    try:
+        if several:  # every pair's model A first, stacked across pairs, then each pair's B runs
+            transfer.run_pairs(config, seeds, results, pairs, terminal_progress(), chunk_size=args.chunk)
+        for pair in pairs:
+            rows = transfer.run_comparison(config.with_pair(pair), seeds, results,  # several: reads stored rows
+                                           None if several else terminal_progress(), chunk_size=args.chunk)
+            negative, positive = pair
+            print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
+                  f"{time.perf_counter() - started:.1f} s")
+            print("\n".join(stats.summary_lines(transfer.summarize_rows(
+                rows, scope=config.with_pair(pair).verdict_scope()))))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """`50,200,1000` -> (50, 200, 1000): task-B training sizes."""
+    parts = [part.strip().replace("_", "") for part in text.split(",")]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"expected whole numbers like 50,200,1000, got {text!r}")
+    return tuple(int(part) for part in parts)
+
+
+def cmd_reuse(args: argparse.Namespace) -> int:
+    """The reuse explorer's grid (layers reused x unfrozen x rate, per training size) against B from scratch."""
+    from core import data, reuse, store, transfer
+    from core.progress import terminal_progress
+
+    try:
+        protocol = transfer.get_protocol(args.protocol, args.pair)
+        seeds = reuse.seed_list(args.seeds)
+        sizes = reuse.sizes_for(protocol, args.sizes)
+        reuse.ReuseGrid(protocol, sizes[0], args.rate_reduction)  # checks the reduction
+        if args.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        results = store.Store()
+        data.load_fashion_mnist()
+    except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    negative, positive = protocol.b_classes
+    print(f"protocol {protocol.name}, task B: {data.CLASS_NAMES[positive]} vs {data.CLASS_NAMES[negative]}; sizes "
+          f"{', '.join(f'{size:,}' for size in sizes)}; {len(seeds)} seeds; unfrozen rate {protocol.frozen_rate:g} "
+          f"or {protocol.frozen_rate / args.rate_reduction:g}")
+    print(f"results store: {results.path}")
+    started = time.perf_counter()
+    try:
+        reuse.run_grid(protocol, sizes, seeds, results, terminal_progress(), rate_reduction=args.rate_reduction,
+                       chunk_size=args.chunk)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    print(f"\n{time.perf_counter() - started:.1f} s")
+    summary = reuse.summarize_grid(protocol, sizes, seeds, results, rate_reduction=args.rate_reduction)
+    print("\n".join(reuse.summary_lines(summary)))
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8") as file:
+            file.write(reuse.grid_csv(protocol, sizes, results, rate_reduction=args.rate_reduction))
+        print(f"rows written to {args.csv}")
     return 0
 
 
@@ -183,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--fixed-subset", action="store_true",
                           help="every seed uses the book's first task-B images (default: a random subset per seed)")
     transfer.add_argument("--all-pairs", action="store_true", help="run all 45 class pairs (ignores --pair)")
+    transfer.add_argument("--pairs", type=parse_pair, nargs="+", default=None, metavar="PAIR",
+                          help="several task-B pairs, e.g. --pairs 0,1 5,6 (their model As train together)")
     transfer.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
     transfer.set_defaults(run=cmd_transfer)
     results = commands.add_parser("results", help="move finished runs between results stores (warm start)")
@@ -206,6 +258,19 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
     pretrain.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
     pretrain.set_defaults(run=cmd_pretrain)
+    reuse = commands.add_parser("reuse", help="how many layers to reuse and unfreeze, per training size (fills the "
+                                              "results store)")
+    reuse.add_argument("--protocol", default="book", help="book, book_comment, notebook, ml3 or tiny (default: book)")
+    reuse.add_argument("--pair", type=parse_pair, default=None,
+                       help="task B's classes as negative,positive (default: the protocol's, 5,6 for the book)")
+    reuse.add_argument("--sizes", type=parse_sizes, default=(50, 200, 1000, 5000),
+                       help="task-B training sizes (default 50,200,1000,5000)")
+    reuse.add_argument("--seeds", type=int, default=10, help="number of seeds, 3 to 100 (default 10)")
+    reuse.add_argument("--rate-reduction", type=float, default=10.0,
+                       help="the lower rate after unfreezing is the frozen phase's divided by this (default 10)")
+    reuse.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
+    reuse.add_argument("--csv", default=None, help="also write every stored row of the grid to this CSV file")
+    reuse.set_defaults(run=cmd_reuse)
     return parser
 
 

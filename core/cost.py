@@ -166,6 +166,28 @@ def transfer_pairs(config, seeds, store=None, pairs: Optional[Iterable] = None) 
     return model_a(config.protocol, n_models) + b_runs(config.protocol, n_seeds)
 
 
+def reuse_grid(protocol, sizes, seeds, store=None) -> Cost:
+    """The reuse explorer (core.reuse.run_grid): per training size, every (reused, unfrozen, rate) cell and B
+    from scratch for the seeds the store lacks (each counted at the full B net's size, an upper bound), and
+    the model A (seed 42) if it is not saved."""
+    from core import reuse, transfer
+
+    _, _, b_valid, b_test = _task_sizes(protocol)
+    runs, parts = len(reuse.grid_cells(len(protocol.hidden_units))) + 1, []
+    for size in sizes:
+        grid = reuse.ReuseGrid(protocol, int(size))
+        missing = len(set(int(seed) for seed in seeds) - (store.finished_seeds(grid) if store is not None else set()))
+        if missing:
+            parts.append(CostPart(f"n = {int(size):,}: {runs} runs x {_count(missing, 'seed')}",
+                                  mlp_parameters(protocol.hidden_units, 1), runs * missing, int(size),
+                                  protocol.total_b_epochs, evaluated=b_valid * protocol.total_b_epochs + b_test))
+    if not parts:
+        return Cost()
+    a_key = transfer.ModelAConfig.of(protocol)
+    a_missing = store is None or not store.model_path(a_key, transfer.MODEL_A_SEED, "model_a").exists()
+    return model_a(protocol, int(a_missing)) + Cost(tuple(parts))
+
+
 def sharing_pitfall(protocol, store=None) -> Cost:
     """The sharing pitfall (core.transfer.pitfall_run): model A (if not saved) and B on A trained twice."""
     from core import transfer

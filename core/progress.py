@@ -93,3 +93,26 @@ def terminal_progress(stream=sys.stderr, width: int = 30) -> ProgressCallback:
         stream.flush()
 
     return draw
+
+
+class Stages:
+    """One bar over consecutive stages of unequal cost, that never moves backwards.
+
+    `weights[i]` is stage i's share of the work (any unit); `callback(i, prefix)` gives the progress callback
+    stage i reports to with its own (done, total), mapped onto the bar after the stages before it.
+    """
+
+    def __init__(self, progress: Optional[ProgressCallback], weights, scale: int = 1000):
+        total = float(sum(weights)) or 1.0
+        self.progress, self.scale = progress, scale
+        self.starts = [scale * sum(weights[:index]) / total for index in range(len(weights))]
+        self.sizes = [scale * weight / total for weight in weights]
+        self.furthest = 0
+
+    def callback(self, index: int, prefix: str = "") -> ProgressCallback:
+        def stage(done: int, total: int, message: str = "") -> None:
+            fraction = min(max(done / max(total, 1), 0.0), 1.0)
+            self.furthest = max(self.furthest, int(round(self.starts[index] + fraction * self.sizes[index])))
+            report(self.progress, self.furthest, self.scale, f"{prefix}: {message}" if prefix else message)
+
+        return stage

@@ -21,7 +21,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from core import book, data
-from core.progress import SCALE, ProgressCallback, parts, report
+from core.progress import SCALE, ProgressCallback, part, parts, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
 MIN_SEEDS = 3  # fewer seeds say nothing about a spread
@@ -361,6 +361,8 @@ model_B_on_A.evaluate(X_test_B, y_test_B)
 MODEL_A_SEED = 42  # with vary_a off, the one model A every seed reuses (the seed the book's notebook uses)
 BOOK_RUN_SEED = 42  # the seed of the "one run as in the book" (B's initialisation and batch order)
 CHUNK_SEEDS = 10  # seeds per engine call: a killed run loses at most this many seeds in flight
+A_CHUNK = 20  # model As per engine call (20 seeds' As at once; the 45 pairs' As as 3 calls of 15)
+MODEL_A_COST_IN_B_SEEDS = 70  # one model A (20 epochs of 44,000 images) costs about as much as 70 seeds' B runs
 ALL_PAIRS = tuple(itertools.combinations(range(10), 2))  # the 45 task-B pairs, (negative, positive)
 
 
@@ -504,46 +506,92 @@ def _missing_a(protocol: TransferProtocol, a_seeds, store) -> set:
     return {int(seed) for seed in a_seeds if not store.model_path(key, int(seed), "model_a").exists()}
 
 
-def _chunk_costs(config: "ComparisonConfig", chunks, store) -> list[float]:
-    """The estimated cost of each chunk of seeds; a model A is counted in the first chunk that needs it."""
-    pending, costs = _missing_a(config.protocol, [config.a_seed(s) for c in chunks for s in c], store), []
-    for chunk in chunks:
-        needed = {config.a_seed(seed) for seed in chunk} & pending
-        pending -= needed
-        costs.append(_a_cost(config.protocol) * len(needed) + _b_cost(config.protocol) * len(chunk))
-    return costs
+def _even_chunks(items, most: int):
+    """`items` cut into as few chunks of at most `most` as possible, of nearly equal sizes (45 -> 15, 15, 15)."""
+    count = -(-len(items) // most) if items else 0
+    return [list(chunk) for chunk in np.array_split(np.arange(len(items)), count)] if count else []
 
 
-def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: ProgressCallback | None = None,
-                    chunk_size: int = CHUNK_SEEDS) -> tuple[np.ndarray, ...]:
-    """Model A's weights for each seed of `a_seeds` (repeats allowed), stacked in that order (copy axis first).
 
-    Each A is trained once by the engine (missing seeds stacked in chunks), then kept as a `.keras` file
-    under the store's folder, and its learning curve as a store row; later calls only load the files.
+def task_a_rows(b_classes, labels: np.ndarray, cap: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of task A (the eight classes other than `b_classes`) among `labels` (n,), at most `cap` (None: all),
+    and task A's labels 0..7 for them: the rows of what `data.split_task_a_b` returns, in the same order."""
+    negative, positive = data.check_class_pair(b_classes)
+    rows = np.flatnonzero((labels != negative) & (labels != positive))[:cap]
+    relabel = np.full(10, 255, dtype=np.uint8)
+    relabel[[c for c in range(10) if c not in (negative, positive)]] = np.arange(8, dtype=np.uint8)
+    return rows, relabel[labels[rows]]
+
+
+def model_a_data(protocol: TransferProtocol, pairs):
+    """engine.Data for model A of each task-B pair in `pairs` (one per copy): the protocol's own task arrays when
+    every copy has the same pair, else per-copy subsets of the book's training and validation splits (each
+    pair's task A is the other eight classes, about 44,000 images, so the sets differ a little in size)."""
+    from core import engine
+
+    if len(set(pairs)) == 1:
+        tasks = protocol_tasks(protocol.with_pair(pairs[0]))
+        return engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
+    splits = data.load_book_splits()
+    train = [task_a_rows(pair, splits.y_train, protocol.n_a_train) for pair in pairs]
+    valid = [task_a_rows(pair, splits.y_valid, protocol.n_eval) for pair in pairs]
+    return engine.Data.of_subsets(
+        engine.Subsets(splits.x_train, tuple(rows for rows, _ in train), tuple(labels for _, labels in train)),
+        engine.Subsets(splits.x_valid, tuple(rows for rows, _ in valid), tuple(labels for _, labels in valid)))
+
+
+def train_model_as(protocol: TransferProtocol, jobs, store, progress: ProgressCallback | None = None,
+                   chunk_size: int = A_CHUNK) -> None:
+    """Train model A for every (task-B pair, seed) in `jobs` that has no `.keras` file yet, stacked in the engine
+    (at most `chunk_size` per call: seeds of one pair share its images, pairs take per-copy subsets).
+
+    Each A is kept as a `.keras` file under the store's folder and its learning curve as a store row, the
+    moment its chunk ends; later calls only load the files. Progress counts the chunks' epochs.
     """
-    import keras
-
     from core import engine
     from core.store import atomic_path
 
-    a_key, (a_config, _) = ModelAConfig.of(protocol), engine_configs(protocol)
+    a_config, _ = engine_configs(protocol)
+    jobs = list(dict.fromkeys((tuple(int(c) for c in pair), int(seed)) for pair, seed in jobs))
+    missing = [(pair, seed) for pair, seed in jobs
+               if not store.model_path(ModelAConfig.of(protocol.with_pair(pair)), seed, "model_a").exists()]
+    chunks = [[missing[index] for index in indices] for indices in _even_chunks(missing, chunk_size)]
+    labels = [_model_a_label([pair for pair, _ in chunk], [seed for _, seed in chunk], number, len(chunks))
+              for number, chunk in enumerate(chunks)]
+    for chunk, piece in zip(chunks, parts(progress, [len(chunk) for chunk in chunks], labels)):
+        pairs, seeds = [pair for pair, _ in chunk], [seed for _, seed in chunk]
+        report(piece, 0, 1, "building the graph")
+        run = engine.train(a_config, model_a_data(protocol, pairs),
+                           [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds, protocol.batch_size,
+                           progress=_epochs(piece))
+        for copy, (pair, seed) in enumerate(chunk):
+            a_key = ModelAConfig.of(protocol.with_pair(pair))
+            store.save(a_key, seed, {"loss": run.loss[copy], "accuracy": run.accuracy[copy],
+                                     "val_loss": run.val_loss[copy], "val_accuracy": run.val_accuracy[copy],
+                                     "seconds_per_seed": run.seconds / len(chunk)})
+            with atomic_path(store.model_path(a_key, seed, "model_a")) as temporary:
+                engine.keras_model(a_config, run.weights, copy).save(temporary)
+
+
+def _model_a_label(pairs, seeds, number: int, chunks: int) -> str:
+    """What a chunk of model As is, for progress messages: "model A (seed 42)", "model A, seeds 0-9",
+    "model As of pairs 1-15 of 45"."""
+    if len(set(pairs)) > 1:
+        return f"model As, part {number + 1} of {chunks} ({len(pairs)} pairs)"
+    return f"model A (seed {seeds[0]})" if len(seeds) == 1 else f"model A, seeds {seeds[0]}-{seeds[-1]}"
+
+
+def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: ProgressCallback | None = None,
+                    chunk_size: int = A_CHUNK) -> tuple[np.ndarray, ...]:
+    """Model A's weights for each seed of `a_seeds` (repeats allowed), stacked in that order (copy axis first).
+
+    Missing As are trained first (`train_model_as`, stacked); then every A is loaded from its `.keras` file.
+    """
+    import keras
+
+    a_key = ModelAConfig.of(protocol)
     unique = list(dict.fromkeys(int(seed) for seed in a_seeds))
-    missing = [seed for seed in unique if not store.model_path(a_key, seed, "model_a").exists()]
-    if missing:
-        tasks = protocol_tasks(protocol)
-        a_data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
-        chunks = _chunks(missing, chunk_size)
-        pieces = parts(progress, [len(chunk) for chunk in chunks], [f"model A, {_seeds_text(c)}" for c in chunks])
-        for chunk, piece in zip(chunks, pieces):
-            report(piece, 0, 1, "building the graph")
-            run = engine.train(a_config, a_data, [engine.Phase(protocol.a_epochs, protocol.learning_rate)], chunk,
-                               protocol.batch_size, progress=_epochs(piece))
-            for copy, seed in enumerate(chunk):
-                store.save(a_key, seed, {"loss": run.loss[copy], "accuracy": run.accuracy[copy],
-                                         "val_loss": run.val_loss[copy], "val_accuracy": run.val_accuracy[copy],
-                                         "seconds_per_seed": run.seconds / len(chunk)})
-                with atomic_path(store.model_path(a_key, seed, "model_a")) as temporary:
-                    engine.keras_model(a_config, run.weights, copy).save(temporary)
+    train_model_as(protocol, [(protocol.b_classes, seed) for seed in unique], store, progress, chunk_size)
     loaded = {seed: keras.models.load_model(store.model_path(a_key, seed, "model_a"), compile=False).get_weights()
               for seed in unique}
     return tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*(loaded[int(s)] for s in a_seeds)))
@@ -564,7 +612,13 @@ def _arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
 
 
 def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: ProgressCallback | None = None) -> dict:
-    """Train both arms for `seeds` in two engine calls; returns {seed: row dict} (nothing is saved here)."""
+    """Train both arms for `seeds` in one engine call (2 copies per seed: B from scratch, then B on A, each with
+    its own phases); returns {seed: row dict} (nothing is saved here).
+
+    The arms share a graph through per-copy learning rates and frozen layers: B from scratch runs its
+    b_epochs as two stretches at the same rate (plain SGD keeps no state, so the split changes nothing),
+    B on A its frozen then unfrozen epochs. When b_epochs differs from the B-on-A epochs, two calls.
+    """
     from core import engine
 
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
@@ -578,30 +632,58 @@ def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: Pro
         x_b, y_b = b_training_sets(protocol, [config.subset_seed(seed) for seed in seeds])
     else:
         x_b, y_b = tasks.x_train_b, tasks.y_train_b
-    b_data = engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
-    scratch_part, transfer_part = parts(b_part, [protocol.b_epochs, protocol.total_b_epochs],
-                                        ["B from scratch", "B on A"])
-    report(scratch_part, 0, 1, "building the graph")
-    scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds,
-                           protocol.batch_size, progress=_epochs(scratch_part))
     start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
-    phases = [engine.Phase(protocol.frozen_epochs, protocol.frozen_rate, frozen_layers=-1),
-              engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
-    report(transfer_part, 0, 1, "building the graph")
-    transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
-                            progress=_epochs(transfer_part, frozen=protocol.frozen_epochs))
-    n_test = len(tasks.y_test_b)
+    fresh = engine.initial_weights(b_config, seeds)
+    scratch_rate, (frozen_rate, unfrozen_rate) = protocol.learning_rate, (protocol.frozen_rate,
+                                                                          protocol.unfrozen_learning_rate)
+    if protocol.b_epochs == protocol.total_b_epochs:  # both arms as copies of one engine call
+        both = len(seeds)
+        x_b, y_b = (np.concatenate([x_b, x_b]), np.concatenate([y_b, y_b])) if config.vary_subset else (x_b, y_b)
+        phases = [engine.Phase(protocol.frozen_epochs, (scratch_rate,) * both + (frozen_rate,) * both,
+                               frozen_layers=(0,) * both + (-1,) * both),
+                  engine.Phase(protocol.unfrozen_epochs, (scratch_rate,) * both + (unfrozen_rate,) * both)]
+        report(b_part, 0, 1, "building the graph")
+        run = engine.train(b_config, _b_data(tasks, x_b, y_b), phases, seeds + seeds, protocol.batch_size,
+                           initial=tuple(np.concatenate(pair) for pair in zip(fresh, start)),
+                           progress=_epochs(part(b_part, 0.0, 1.0, "B from scratch and B on A"),
+                                            frozen=protocol.frozen_epochs))
+        arms = (run, range(both)), (run, range(both, 2 * both))
+    else:
+        b_data = _b_data(tasks, x_b, y_b)
+        scratch_part, transfer_part = parts(b_part, [protocol.b_epochs, protocol.total_b_epochs],
+                                            ["B from scratch", "B on A"])
+        report(scratch_part, 0, 1, "building the graph")
+        scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, scratch_rate)], seeds,
+                               protocol.batch_size, initial=fresh, progress=_epochs(scratch_part))
+        phases = [engine.Phase(protocol.frozen_epochs, frozen_rate, frozen_layers=-1),
+                  engine.Phase(protocol.unfrozen_epochs, unfrozen_rate)]
+        report(transfer_part, 0, 1, "building the graph")
+        transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
+                                progress=_epochs(transfer_part, frozen=protocol.frozen_epochs))
+        arms = (scratch, range(len(seeds))), (transfer, range(len(seeds)))
+    return _comparison_rows(config, seeds, arms, len(tasks.y_test_b))
+
+
+def _b_data(tasks: TaskData, x_b, y_b):
+    from core import engine
+
+    return engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
+
+
+def _comparison_rows(config: ComparisonConfig, seeds, arms, n_test: int) -> dict:
+    """{seed: row} from ((run, copies) of B from scratch, (run, copies) of B on A), copies in seed order."""
+    (scratch, scratch_copies), (transfer, transfer_copies) = arms
+    seconds = (scratch.seconds + (transfer.seconds if transfer is not scratch else 0.0)) / len(seeds)
     rows = {}
-    for copy, seed in enumerate(seeds):
-        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = (
-            _arm_row(scratch, copy, n_test), _arm_row(transfer, copy, n_test))
+    for seed, s, t in zip(seeds, scratch_copies, transfer_copies):
+        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = _arm_row(scratch, s, n_test), \
+            _arm_row(transfer, t, n_test)
         rows[seed] = {
             "scratch_test_accuracy": scratch_acc, "transfer_test_accuracy": transfer_acc,
             "scratch_test_errors": scratch_errors, "transfer_test_errors": transfer_errors, "n_test": n_test,
-            "scratch_val_accuracy": scratch.val_accuracy[copy], "transfer_val_accuracy": transfer.val_accuracy[copy],
-            "scratch_loss": scratch.loss[copy], "transfer_loss": transfer.loss[copy],
-            "a_seed": config.a_seed(seed), "subset_seed": config.subset_seed(seed),
-            "seconds_per_seed": (scratch.seconds + transfer.seconds) / len(seeds),
+            "scratch_val_accuracy": scratch.val_accuracy[s], "transfer_val_accuracy": transfer.val_accuracy[t],
+            "scratch_loss": scratch.loss[s], "transfer_loss": transfer.loss[t],
+            "a_seed": config.a_seed(seed), "subset_seed": config.subset_seed(seed), "seconds_per_seed": seconds,
         }
     return rows
 
@@ -622,7 +704,14 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     def run_batch(_config, missing, on_seed_done):
         report(progress, 0, SCALE, "loading TensorFlow and the data")
         chunks = _chunks(list(missing), chunk_size)
-        for chunk, piece in zip(chunks, parts(progress, _chunk_costs(config, chunks, store), [""] * len(chunks))):
+        # Every model A the missing seeds need first, stacked (one A per seed with vary_a: 20 seeds, one call).
+        a_missing = _missing_a(config.protocol, [config.a_seed(seed) for seed in missing], store)
+        a_part, *chunk_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
+                                     [_b_cost(config.protocol) * len(chunk) for chunk in chunks],
+                                     [""] * (len(chunks) + 1))
+        train_model_as(config.protocol, [(config.protocol.b_classes, config.a_seed(seed)) for seed in missing],
+                       store, a_part)
+        for chunk, piece in zip(chunks, chunk_parts):
             for seed, row in train_comparison_chunk(config, chunk, store, piece).items():
                 on_seed_done(seed, row)
 
@@ -735,16 +824,23 @@ def _mean_gain(scratch: tuple, transfer_acc: tuple):
 
 def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress: ProgressCallback | None = None,
               chunk_size: int = CHUNK_SEEDS) -> None:
-    """Fill the store for every pair in `pairs` (each pair trains its own model A: task A changes with it)."""
+    """Fill the store for every pair in `pairs` (each pair's task A is the other eight classes, so each pair has
+    its own model A): first every model A the missing seeds need, stacked across pairs in a few engine calls
+    (`train_model_as`), then each pair's B runs (`run_comparison`). One bar for both stages."""
     pairs = [data.check_class_pair(pair) for pair in pairs]
-    labels = [f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
-              for number, pair in enumerate(pairs)]
-    costs = []
-    for pair in pairs:  # a pair's missing seeds, and its own model A (task A changes with the pair)
-        paired = config.with_pair(pair)
-        missing = [seed for seed in seeds if int(seed) not in store.finished_seeds(paired)]
-        costs.append(sum(_chunk_costs(paired, _chunks(missing, chunk_size), store)))
-    for pair, piece in zip(pairs, parts(progress, costs, labels)):
+    seeds = [int(seed) for seed in seeds]
+    pending = [(pair, sorted(set(seeds) - store.finished_seeds(config.with_pair(pair)))) for pair in pairs]
+    pending = [(pair, missing) for pair, missing in pending if missing]
+    a_jobs = [(pair, config.a_seed(seed)) for pair, missing in pending for seed in missing]
+    a_missing = {job for job in a_jobs if not store.model_path(
+        ModelAConfig.of(config.protocol.with_pair(job[0])), job[1], "model_a").exists()}
+    labels = [f"pair {number}/{len(pending)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
+              for number, (pair, _) in enumerate(pending, start=1)]
+    a_part, *pair_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
+                                [_b_cost(config.protocol) * len(missing) for _, missing in pending],
+                                ["model As"] + labels)
+    train_model_as(config.protocol, a_jobs, store, a_part)
+    for (pair, _), piece in zip(pending, pair_parts):
         run_comparison(config.with_pair(pair), seeds, store, piece, chunk_size)
 
 

@@ -11,8 +11,9 @@ import dataclasses
 
 import streamlit as st
 
-from core import cost, store, transfer
+from core import cost, reuse, store, transfer
 from core.data import CLASS_NAMES
+from core.plots import reuse as reuse_plots
 from core.plots import transfer as transfer_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
@@ -326,8 +327,9 @@ def pairs_section(config, seeds, results) -> None:
                            label="Class pairs", button=f"Compute the {len(missing_pairs)} missing pairs",
                            offer=bool(missing_pairs), cost=cost.transfer_pairs(config, seeds, results, missing_pairs))
     if missing_pairs and not training.pending:
-        note.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A, "
-                     "so at full size this takes hours; finished pairs are kept, so it can be stopped and resumed).")
+        note.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A; "
+                     "the missing pairs' As train together, stacked in a few engine calls, then each pair's B runs; "
+                     "finished pairs are kept, so it can be stopped and resumed).")
 
 
 # 5. The numbers behind the plots: CSV downloads and the command line that fills the same store.
@@ -346,6 +348,99 @@ def downloads_section(config, seeds, results, name: str) -> None:
                f"{'' if config.vary_subset else ' --fixed-subset'}{' --vary-a' if config.vary_a else ''}`.")
 
 
+# 6. Which rules of thumb hold: the reuse grid's settings (sizes, seeds), bound to the URL with the section's prefix.
+def reuse_settings_ui() -> tuple[tuple[int, ...], int]:
+    choices = reuse.TINY_SIZES if tiny_mode() else reuse.DEFAULT_SIZES
+    default = reuse.TINY_SIZES if tiny_mode() else reuse.PAGE_DEFAULT_SIZES
+    left, right = st.columns([3, 1])
+    sizes = left.multiselect("Task-B training images per seed (n)", choices, default=list(default),
+                             format_func=lambda size: f"{size:,}", key="tl_reuse_sizes", bind="query-params")
+    n_seeds = right.number_input(f"Seeds ({reuse.MIN_SEEDS} to {reuse.MAX_SEEDS})", min_value=0, max_value=10_000,
+                                 value=3 if tiny_mode() else reuse.DEFAULT_SEEDS, step=1, key="tl_reuse_seeds",
+                                 bind="query-params")
+    return tuple(int(size) for size in sizes), int(n_seeds)
+
+
+# 6. Which rules of thumb hold: the grid of reused x unfrozen layers per training size, trained on demand, then
+# the heatmaps, the best cell per size and a verdict per rule.
+@st.fragment
+def reuse_section(protocol, results) -> None:
+    st.header("6. Which rules of thumb hold? Layers to reuse and to unfreeze")
+    st.markdown(
+        "The chapter's advice, tested: reuse model A's first **r** hidden layers (dropping the ones above) under a "
+        f"fresh output, train {protocol.frozen_epochs} epochs with all of them frozen, then unfreeze the top "
+        f"**u** (u = 0: stay frozen) for {protocol.unfrozen_epochs} more, at a "
+        f"{reuse.ReuseGrid(protocol, 1).rate_reduction:g}x lower learning rate or the same one. Every cell is "
+        "compared with B from scratch on the same images and seed.")
+    sizes, n_seeds = reuse_settings_ui()
+    try:
+        seeds = reuse.seed_list(n_seeds)
+        sizes = reuse.sizes_for(protocol, sizes)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    missing = sum(len(set(seeds) - results.finished_seeds(reuse.ReuseGrid(protocol, size))) for size in sizes)
+    note = st.empty()
+    training = training_ui("tl_reuse", reuse.job_key(protocol, sizes, seeds),
+                           lambda progress: reuse.run_grid(protocol, sizes, seeds, results, progress),
+                           label="Reuse grid", button=f"Train the {missing} missing seed-sizes of the grid",
+                           offer=missing > 0, primary=True, cost=cost.reuse_grid(protocol, sizes, seeds, results))
+    if missing and not training.pending:
+        note.info(f"{len(sizes) * len(seeds) - missing} of {len(sizes) * len(seeds)} (size, seed) rows are in the "
+                  "results store. " + ("" if tiny_mode() else reuse.time_hint(sizes, len(seeds))),
+                  icon=":material/database:")
+    summary = reuse_summary_of(protocol, sizes, seeds, results)
+    if summary is None:
+        return
+    if summary.sizes != sizes or len(summary.seeds) < len(seeds):
+        st.warning(f"Showing the {len(summary.seeds)} seeds stored for n = "
+                   f"{', '.join(f'{size:,}' for size in summary.sizes)}.")
+    rate = st.segmented_control("Rate after unfreezing", ["lower", "same"], default="lower", key="tl_reuse_rate",
+                                format_func=lambda choice: f"{summary.rate_reduction:g}x lower" if choice == "lower"
+                                else "same as frozen", required=True)
+    maps = [summary.heatmap(size, rate) for size in summary.sizes]
+    best = [(summary.best[size].reused, summary.best[size].unfrozen) for size in summary.sizes]
+    show(reuse_plots.gain_heatmaps(summary.sizes, [m[0] for m in maps], [m[1] for m in maps], [m[2] for m in maps],
+                                   len(summary.seeds), best, "unfrozen at a lower rate" if rate == "lower" else
+                                   "unfrozen at the same rate"), key="tl_reuse_heatmaps")
+    st.caption("Hover a cell for its 95% CI (t-interval over the paired seeds); the star marks the cell with the "
+               "best validation accuracy, chosen without looking at the test set. " + mean_interval_note(
+                   len(summary.seeds)))
+    top = len(protocol.hidden_units)
+    recipe = reuse.Cell(top, top, "lower")
+    gains = [summary.result(size, summary.best[size]).gain for size in summary.sizes]
+    recipes = [summary.result(size, recipe).gain for size in summary.sizes]
+    show(reuse_plots.best_cell_chart(summary.sizes, [b[0] for b in best], [b[1] for b in best],
+                                     [g.value for g in gains], [g.low for g in gains], [g.high for g in gains],
+                                     [g.value for g in recipes], [g.low for g in recipes], [g.high for g in recipes],
+                                     f"reuse and unfreeze all {top} (lower rate)"), key="tl_reuse_best_chart")
+    st.subheader("The rules of thumb on this data")
+    st.caption(f"Each verdict compares cells paired by seed over {len(summary.seeds)} seeds, for this model A "
+               f"(seed {transfer.MODEL_A_SEED}) and this test set; \"holds\" means reliably (95% interval) in "
+               "the rule's favour at every size it speaks about.")
+    for verdict in summary.verdicts:
+        box = {"holds": st.success, "partly holds": st.warning}.get(verdict.status, st.info)
+        box(f"**{verdict.rule}: {verdict.status}.** {verdict.text}")
+    st.download_button("Download the grid's rows (CSV)", lambda: reuse.grid_csv(protocol, sizes, results),
+                       file_name=f"reuse-{protocol.name}-{protocol.b_classes[0]}-{protocol.b_classes[1]}.csv",
+                       mime="text/csv", key="tl_reuse_download", icon=":material/download:")
+    st.caption(f"The command line fills the same store: `python -m core reuse --protocol {protocol.name} --pair "
+               f"{protocol.b_classes[0]},{protocol.b_classes[1]} --sizes {','.join(str(size) for size in sizes)} "
+               f"--seeds {len(seeds)}`.")
+
+
+# The grid's statistics, cached per stored rows (reruns redraw, they do not recompute).
+def reuse_summary_of(protocol, sizes, seeds, results):
+    stamps = tuple(tuple(row.finished_at for row in results.results(reuse.ReuseGrid(protocol, size), seeds))
+                   for size in sizes)
+    return _reuse_summary(protocol, sizes, seeds, stamps, str(results.path))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _reuse_summary(protocol, sizes, seeds, stamps, path: str):
+    return reuse.summarize_grid(protocol, sizes, seeds, store.Store(path))
+
+
 st.title("Transfer learning")
 st.markdown(
     "One lucky run, then many seeds. The chapter reuses a net trained on eight Fashion-MNIST classes (task A) for "
@@ -362,4 +457,5 @@ misread_default_section(config, seeds, results)
 seed_shopping_section(summary)
 pairs_section(config, seeds, results)
 downloads_section(config, seeds, results, name)
+reuse_section(config.protocol, results)
 book_vs_keras_ui("transfer")

@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from core.plots import batchnorm, bn_training, clipping, pretraining, style, transfer
+from core.plots import batchnorm, bn_training, clipping, pretraining, reuse, style, transfer
 
-CONCEPT_MODULES = (batchnorm, bn_training, clipping, transfer, pretraining)
+CONCEPT_MODULES = (batchnorm, bn_training, clipping, reuse, transfer, pretraining)
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 LINE_HEIGHT = 1.3  # a line of text is about 1.3 font sizes tall
 
@@ -46,6 +46,8 @@ def _cases() -> list:
     ratio_title = "Error-rate ratio"
     levels = (0.05, 0.25, 0.5, 0.75, 0.95)
     quantiles = np.sort(random.normal(0.5, 0.5, (10, 5)), axis=1)  # (n_k, n_levels)
+    grid_gain = random.normal(0.5, 1.0, (2, 2, 3))  # (n_sizes, n_hidden, n_hidden + 1), NaN where u > r
+    grid_gain[:, 0, 2] = np.nan
     two_panel_names = ("box [-t, t]² (clipvalue)", "circle of radius t (clipnorm)", "original gradient",
                        "clipped by value", "clipped by norm")
     return [
@@ -184,6 +186,18 @@ def _cases() -> list:
               [1.0, 1.8], "Gain over from scratch"), {},
              3, ("seeds", "mean and 95% CI"), {"xaxis": "gain over from scratch (accuracy points)"},
              "Gain over from scratch"),
+        # reuse explorer (transfer page)
+        Case(reuse.gain_heatmaps, ([50, 200], grid_gain, grid_gain - 1, grid_gain + 1, 10, [(2, 1), (1, 0)],
+                                   "unfrozen at a lower rate"), {},
+             4, ("best on validation",), {"xaxis": "unfrozen u", "xaxis2": "unfrozen u", "yaxis": "reused r"},
+             "Gain of B on A over B from scratch (points), unfrozen at a lower rate"),
+        Case(reuse.best_cell_chart, ([50, 200, 1000], [2, 2, 1], [0, 1, 1], [1.0, 0.5, 0.2], [0.5, 0.1, -0.2],
+                                     [1.5, 0.9, 0.6], [0.3, 0.2, 0.1], [-0.5, -0.3, -0.1], [1.1, 0.7, 0.3],
+                                     "reuse and unfreeze all 2 (lower rate)"), {},
+             4, ("best cell (chosen on validation)", "reuse and unfreeze all 2 (lower rate)",
+                 "reused layers r (best cell)", "unfrozen layers u (best cell)"),
+             {"yaxis": "gain (points)", "xaxis2": "task-B training images (n)", "yaxis2": "layers"},
+             "The best way to reuse model A, by amount of task-B data"),
     ]
 
 
