@@ -642,11 +642,11 @@ def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: Pro
         phases = [engine.Phase(protocol.frozen_epochs, (scratch_rate,) * both + (frozen_rate,) * both,
                                frozen_layers=(0,) * both + (-1,) * both),
                   engine.Phase(protocol.unfrozen_epochs, (scratch_rate,) * both + (unfrozen_rate,) * both)]
-        report(b_part, 0, 1, "building the graph")
+        both_part = part(b_part, 0.0, 1.0, "B from scratch and B on A")
+        report(both_part, 0, 1, "building the graph")
         run = engine.train(b_config, _b_data(tasks, x_b, y_b), phases, seeds + seeds, protocol.batch_size,
                            initial=tuple(np.concatenate(pair) for pair in zip(fresh, start)),
-                           progress=_epochs(part(b_part, 0.0, 1.0, "B from scratch and B on A"),
-                                            frozen=protocol.frozen_epochs))
+                           progress=_epochs(both_part, frozen=protocol.frozen_epochs))
         arms = (run, range(both)), (run, range(both, 2 * both))
     else:
         b_data = _b_data(tasks, x_b, y_b)
@@ -838,7 +838,7 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
               for number, (pair, _) in enumerate(pending, start=1)]
     a_part, *pair_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
                                 [_b_cost(config.protocol) * len(missing) for _, missing in pending],
-                                ["model As"] + labels)
+                                [""] + labels)
     train_model_as(config.protocol, a_jobs, store, a_part)
     for (pair, _), piece in zip(pending, pair_parts):
         run_comparison(config.with_pair(pair), seeds, store, piece, chunk_size)

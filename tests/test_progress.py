@@ -58,16 +58,17 @@ def _transfer_jobs(folder):
     tiny = transfer.PROTOCOLS["tiny"]
     config = transfer.ComparisonConfig(tiny, vary_a=True)
     results = store.Store(folder / "results.sqlite")  # shared by the module: model A (seed 42) trains once
-    phases = (r"(model A, seeds? [\d, -]+|seeds? [\d, -]+ · B (from scratch|on A)|B shares A's layers|clone of A)"
+    phases = (r"(model A \(seed \d+\)|model A, seeds? [\d, -]+|model As, part \d+ of \d+ \(\d+ pairs\)"
+              r"|seeds? [\d, -]+ · B (from scratch|on A|from scratch and B on A)|B shares A's layers|clone of A)"
               r" · |loading model A|loading TensorFlow|results store|seeds stored|done")
     return {
-        # vary_a with chunks of 2: a model A per seed, trained in each chunk, then both arms
+        # vary_a with chunks of 2: a model A per seed (all trained first, stacked), then both arms per chunk
         "transfer comparison": (lambda report: transfer.run_comparison(config, range(3), results, report, 2), phases),
         "transfer single run": (lambda report: transfer.book_run(tiny, results, report), phases),
         "sharing pitfall": (lambda report: transfer.pitfall_run(tiny, results, report), phases),
         "class pairs": (lambda report: transfer.run_pairs(transfer.ComparisonConfig(tiny), range(3), results,
                                                           [(0, 1), (2, 3)], report),
-                        rf"^pair \d/2 \([\w/-]+ vs [\w/-]+\) · .*({phases})"),
+                        rf"^(pair \d/2 \([\w/-]+ vs [\w/-]+\) · .*)?({phases})"),
     }
 
 
