@@ -35,7 +35,11 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 def cmd_transfer(args: argparse.Namespace) -> int:
     """B from scratch vs B on A over many seeds, filling the results store the page reads."""
-    from core import data, stats, store, transfer
+    import os
+
+    if args.ray:  # before anything reads it: core.cluster takes the address from the environment
+        os.environ["LAB_RAY_ADDRESS"] = args.ray
+    from core import cluster, data, stats, store, transfer
     from core.progress import terminal_progress
 
     try:
@@ -52,6 +56,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     pairs = transfer.ALL_PAIRS if args.all_pairs else [protocol.b_classes]
     print(f"protocol {protocol.name}, {len(seeds)} seeds; {config.describe()}")
     print(f"results store: {results.path}")
+    if cluster.address():
+        return _transfer_on_cluster(config, pairs, seeds, results, args.chunk)
     for pair in pairs:
         pair_config = config.with_pair(pair)
         started = time.perf_counter()
@@ -66,6 +72,33 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         negative, positive = pair
         print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
               f"{seconds:.1f} s")
+        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
+    return 0
+
+
+def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
+    """Every pair's units submitted at once to the Ray cluster, one bar over all of them, then each pair's verdict."""
+    from core import cluster, data, stats, transfer
+    from core.progress import terminal_progress
+
+    nodes = cluster.nodes_with_cpus()
+    print(f"Ray cluster at {cluster.address()}: {len(nodes)} nodes, "
+          f"{sum(node['cpus'] for node in nodes):g} CPUs, {cluster.cpus_per_unit():g} per unit")
+    configs = [config.with_pair(pair) for pair in pairs]
+    started = time.perf_counter()
+    try:
+        all_rows = cluster.run_comparisons([(pair_config, seeds) for pair_config in configs], results,
+                                           terminal_progress(), chunk_size=chunk)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished units are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    except RuntimeError as error:  # units that failed after their retries; the rest is stored
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(configs)} pair(s), {len(seeds)} seeds each: {time.perf_counter() - started:.1f} s")
+    for pair_config, rows in zip(configs, all_rows):
+        negative, positive = pair_config.protocol.b_classes
+        print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative})")
         print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
     return 0
 
@@ -137,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="every seed uses the book's first task-B images (default: a random subset per seed)")
     transfer.add_argument("--all-pairs", action="store_true", help="run all 45 class pairs (ignores --pair)")
     transfer.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
+    transfer.add_argument("--ray", metavar="ADDRESS", default=None,
+                          help="train on a Ray cluster (auto, ray://head:10001, host:6379); the same as "
+                               "LAB_RAY_ADDRESS; the results store stays on this machine")
     transfer.set_defaults(run=cmd_transfer)
     results = commands.add_parser("results", help="move finished runs between results stores (warm start)")
     results.add_argument("action", choices=("export", "import"),

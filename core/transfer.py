@@ -19,7 +19,7 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from core import book, data
+from core import book, cluster, data
 from core.progress import ProgressCallback, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
@@ -473,27 +473,49 @@ def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: Progre
     from core import engine
     from core.store import atomic_path
 
-    a_key, (a_config, _) = ModelAConfig.of(protocol), engine_configs(protocol)
+    a_key = ModelAConfig.of(protocol)
     unique = list(dict.fromkeys(int(seed) for seed in a_seeds))
     missing = [seed for seed in unique if not store.model_path(a_key, seed, "model_a").exists()]
-    if missing:
-        tasks = protocol_tasks(protocol)
-        a_data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
-        for chunk in _chunks(missing, chunk_size):
-            label = f"model A (seed {chunk[0]})" if len(chunk) == 1 else f"model A, seeds {chunk[0]}-{chunk[-1]}"
-            run = engine.train(a_config, a_data, [engine.Phase(protocol.a_epochs, protocol.learning_rate)], chunk,
-                               protocol.batch_size,
-                               progress=lambda done, total, _: report(progress, done, total,
-                                                                      f"{label}: epoch {done}/{total}"))
-            for copy, seed in enumerate(chunk):
-                store.save(a_key, seed, {"loss": run.loss[copy], "accuracy": run.accuracy[copy],
-                                         "val_loss": run.val_loss[copy], "val_accuracy": run.val_accuracy[copy],
-                                         "seconds_per_seed": run.seconds / len(chunk)})
-                with atomic_path(store.model_path(a_key, seed, "model_a")) as temporary:
-                    engine.keras_model(a_config, run.weights, copy).save(temporary)
+    for chunk in _chunks(missing, chunk_size):
+        save_model_a(protocol, store, train_model_a_unit(protocol, chunk, progress))
     loaded = {seed: keras.models.load_model(store.model_path(a_key, seed, "model_a"), compile=False).get_weights()
               for seed in unique}
     return tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*(loaded[int(s)] for s in a_seeds)))
+
+
+def train_model_a_unit(protocol: TransferProtocol, seeds, progress: ProgressCallback | None = None) -> dict:
+    """One engine call training model A for `seeds` (a unit a cluster worker runs; nothing is saved here).
+
+    Returns {"seeds": [...], "weights": Keras-order arrays with the copy axis first (len(seeds), ...),
+    "curves": {seed: the store row of its learning curves}}; `save_model_a` stores it."""
+    from core import engine
+
+    seeds = [int(seed) for seed in seeds]
+    a_config, tasks = engine_configs(protocol)[0], protocol_tasks(protocol)
+    a_data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
+    label = f"model A (seed {seeds[0]})" if len(seeds) == 1 else f"model A, seeds {seeds[0]}-{seeds[-1]}"
+    run = engine.train(a_config, a_data, [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds,
+                       protocol.batch_size,
+                       progress=lambda done, total, _: report(progress, done, total, f"{label}: epoch {done}/{total}"))
+    curves = {seed: {"loss": run.loss[copy], "accuracy": run.accuracy[copy], "val_loss": run.val_loss[copy],
+                     "val_accuracy": run.val_accuracy[copy], "seconds_per_seed": run.seconds / len(seeds)}
+              for copy, seed in enumerate(seeds)}
+    return {"seeds": seeds, "weights": tuple(np.asarray(w, dtype=np.float32) for w in run.weights), "curves": curves}
+
+
+def save_model_a(protocol: TransferProtocol, store, unit_result: dict) -> None:
+    """Keep what `train_model_a_unit` returned: each seed's curves as a store row, its model as a `.keras` file
+    (only the process that owns the store calls this: the server, never a cluster worker)."""
+    from core import engine
+    from core.store import atomic_path
+
+    a_key, a_config = ModelAConfig.of(protocol), engine_configs(protocol)[0]
+    for copy, seed in enumerate(unit_result["seeds"]):
+        store.save(a_key, seed, unit_result["curves"][seed])
+        path = store.model_path(a_key, seed, "model_a")
+        if not path.exists():
+            with atomic_path(path) as temporary:
+                engine.keras_model(a_config, unit_result["weights"], copy).save(temporary)
 
 
 def model_a_keras(protocol: TransferProtocol, store, seed: int = MODEL_A_SEED, progress=None):
@@ -511,12 +533,19 @@ def _arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
 
 
 def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: ProgressCallback | None = None) -> dict:
-    """Train both arms for `seeds` in two engine calls; returns {seed: row dict} (nothing is saved here)."""
+    """Train both arms for `seeds` in two engine calls; returns {seed: row dict} (only model A is saved here)."""
+    seeds = [int(seed) for seed in seeds]
+    a_weights = model_a_weights(config.protocol, [config.a_seed(seed) for seed in seeds], store, progress)
+    return comparison_unit(config, seeds, a_weights, progress)
+
+
+def comparison_unit(config: ComparisonConfig, seeds, a_weights, progress: ProgressCallback | None = None) -> dict:
+    """Both arms for `seeds`, given model A's weights for each seed (copy axis first, in `seeds` order): two
+    engine calls, {seed: row dict} returned, nothing saved (a unit a cluster worker runs)."""
     from core import engine
 
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
     a_config, b_config = engine_configs(protocol)
-    a_weights = model_a_weights(protocol, [config.a_seed(seed) for seed in seeds], store, progress)
     tasks = protocol_tasks(protocol)
     if config.vary_subset:
         x_b, y_b = b_training_sets(protocol, [config.subset_seed(seed) for seed in seeds])
@@ -562,6 +591,8 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     if chunk_size < 1:
         raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
     seeds = [int(seed) for seed in seeds]
+    if cluster.address():  # LAB_RAY_ADDRESS: the chunks run as units on the Ray cluster
+        return cluster.run_comparisons([(config, seeds)], store, progress, chunk_size)[0]
 
     furthest = [0]  # seed-scale progress only moves forward (a chunk's epochs, then its seeds' rows)
 
@@ -694,6 +725,9 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
               chunk_size: int = CHUNK_SEEDS) -> None:
     """Fill the store for every pair in `pairs` (each pair trains its own model A: task A changes with it)."""
     pairs = [data.check_class_pair(pair) for pair in pairs]
+    if cluster.address():  # every pair's units at once, as many running as the cluster has room for
+        cluster.run_comparisons([(config.with_pair(pair), seeds) for pair in pairs], store, progress, chunk_size)
+        return
     for number, pair in enumerate(pairs):
         label = f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
         run_comparison(config.with_pair(pair), seeds, store,
