@@ -225,12 +225,13 @@ class _Plan:
 
 
 def run_comparisons(requests, store, progress: Optional[ProgressCallback] = None,
-                    chunk_size: Optional[int] = None) -> list:
+                    chunk_size: Optional[int] = None, units_per_node: Optional[collections.Counter] = None) -> list:
     """Stored rows for each (ComparisonConfig, seeds) of `requests`, training the missing seeds on the cluster.
 
     Every unit of every request is submitted at once; results are saved here as they arrive. A unit that still
     fails after its retries stops the call after the other units have finished and been saved; a cancel (the
-    job's progress report raising) cancels the units not yet finished, keeping what was saved."""
+    job's progress report raising) cancels the units not yet finished, keeping what was saved.
+    `units_per_node`, if given, counts the finished units per node ("host/node id")."""
     from core import store as store_module
     from core import transfer
 
@@ -245,7 +246,7 @@ def run_comparisons(requests, store, progress: Optional[ProgressCallback] = None
         missing = [seed for seed in seeds if seed not in finished]
         if missing:
             plan.add(config, missing)
-    finished_on = collections.Counter()
+    finished_on = collections.Counter() if units_per_node is None else units_per_node
     failures = []
     with _LocalSlotReleased():
         try:
