@@ -30,6 +30,7 @@ import collections
 import dataclasses
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -93,14 +94,23 @@ def run_arm(arm: str, sweep: Sweep, store_path: str, address: str | None) -> dic
 def spawn_arm(arm: str, sweep: Sweep, store_path: Path, address: str | None = None) -> dict:
     command = [sys.executable, "-m", "bench.cluster", "--arm", arm, "--store", str(store_path),
                "--sweep", json.dumps(dataclasses.asdict(sweep))]
+    environment = {name: value for name, value in os.environ.items() if name != "LAB_RAY_ADDRESS"}
     if address:
         command += ["--address", address]
-    environment = {name: value for name, value in os.environ.items() if name != "LAB_RAY_ADDRESS"}
+        environment.update(auth_environment(store_path.parent))
     environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     if finished.returncode != 0:
         raise RuntimeError(f"the {arm} arm failed:\n{finished.stderr[-3000:]}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return _result_line(finished.stdout)
+
+
+def _result_line(stdout: str) -> dict:
+    """An arm's answer: its one `RESULT {json}` line (Ray may print lines of its own)."""
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise RuntimeError(f"no RESULT line in:\n{stdout[-3000:]}")
+    return json.loads(lines[-1].removeprefix("RESULT "))
 
 
 def free_port() -> int:
@@ -109,27 +119,39 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def auth_environment(folder: Path) -> dict:
+    """Ray's token authentication for the bench's cluster: a fresh token in the bench's folder, given to the head,
+    the worker node and the driver (the same setting a real cluster needs, README "Beyond one machine")."""
+    token_path = folder / "ray_auth_token"
+    if not token_path.exists():
+        token_path.touch(mode=0o600)
+        token_path.write_text(secrets.token_hex(32))
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_path)}
+
+
 def start_two_nodes(folder: Path) -> tuple[list[subprocess.Popen], str, float]:
     """A head and a worker node on this machine, one CPU each; returns the processes, the address, the seconds."""
+    from ray.util import get_node_ip_address
+
     ray = Path(sys.executable).with_name("ray")
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    environment = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    port, host = free_port(), get_node_ip_address()  # the address Ray itself would advertise for this machine
+    address = f"{host}:{port}"
+    environment = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", **auth_environment(folder))
     common = ["--num-cpus", "1", "--block", "--disable-usage-stats"]
     started = time.perf_counter()
-    head = subprocess.Popen([str(ray), "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
-                             "--include-dashboard", "false", *common], env=environment,
+    head = subprocess.Popen([str(ray), "start", "--head", "--port", str(port), "--include-dashboard", "false",
+                             *common], env=environment,
                             stdout=open(folder / "head.log", "w"), stderr=subprocess.STDOUT)
     processes = [head]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:  # the head's GCS answers before a worker can join
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
+            if probe.connect_ex((host, port)) == 0:
                 break
         if head.poll() is not None:
             raise RuntimeError(f"ray start --head exited: {(folder / 'head.log').read_text()[-2000:]}")
         time.sleep(0.5)
-    worker = subprocess.Popen([str(ray), "start", "--address", address, "--node-ip-address", "127.0.0.1", *common],
+    worker = subprocess.Popen([str(ray), "start", "--address", address, *common],
                               env=environment, stdout=open(folder / "worker.log", "w"), stderr=subprocess.STDOUT)
     processes.append(worker)
     return processes, address, time.perf_counter() - started
@@ -204,10 +226,10 @@ def main(argv=None) -> int:
     parser.add_argument("--address", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.arm == "plan":
-        print(json.dumps(time_plan_units(Path(args.store))))
+        print("RESULT " + json.dumps(time_plan_units(Path(args.store))))
         return 0
     if args.arm:
-        print(json.dumps(run_arm(args.arm, Sweep(**json.loads(args.sweep)), args.store, args.address)))
+        print("RESULT " + json.dumps(run_arm(args.arm, Sweep(**json.loads(args.sweep)), args.store, args.address)))
         return 0
 
     sweep = QUICK if args.quick else FULL
@@ -250,7 +272,7 @@ def spawn_plan(store_path: Path) -> dict:
                               env={name: value for name, value in os.environ.items() if name != "LAB_RAY_ADDRESS"})
     if finished.returncode != 0:
         raise RuntimeError(f"the plan's timing failed:\n{finished.stderr[-3000:]}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return _result_line(finished.stdout)
 
 
 if __name__ == "__main__":
