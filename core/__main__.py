@@ -81,7 +81,11 @@ def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
     from core import cluster, data, stats, transfer
     from core.progress import terminal_progress
 
-    nodes = cluster.nodes_with_cpus()
+    try:
+        nodes = cluster.nodes_with_cpus()
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        print(f"error: cannot use the Ray cluster at {cluster.address()}: {error}", file=sys.stderr)
+        return 2
     print(f"Ray cluster at {cluster.address()}: {len(nodes)} nodes, "
           f"{sum(node['cpus'] for node in nodes):g} CPUs, {cluster.cpus_per_unit():g} per unit")
     configs = [config.with_pair(pair) for pair in pairs]

@@ -180,3 +180,13 @@ def test_bad_cluster_settings_are_refused(monkeypatch):
         cluster.cpus_per_unit()
     with pytest.raises(ValueError, match="at least one job"):
         jobs.JobQueue(max_running=0)
+
+
+def test_the_command_line_trains_on_the_cluster_with_one_bar(on_cluster, capfd):
+    from core.__main__ import main
+
+    assert main(["transfer", "--protocol", "tiny", "--pair", "1,7", "--seeds", "3", "--chunk", "2",
+                 "--ray", "auto"]) == 0
+    out, err = capfd.readouterr()
+    assert "Ray cluster at auto: 1 nodes, 2 CPUs, 1 per unit" in out and "task B: Sneaker (7) vs Trouser (1)" in out
+    assert "units 3/3, 0 queued or running; finished per node:" in err  # model A and two chunks
