@@ -172,7 +172,9 @@ class _Plan:
     def __init__(self, ray, remote, store, chunk_size: int):
         self.ray, self.remote, self.store, self.chunk_size = ray, remote, store, chunk_size
         self.pending: dict[Any, tuple] = {}  # object reference -> ("model_a", protocol) | ("rows", config, seeds)
-        self.a_refs: dict[tuple, Any] = {}  # (model A config, a seed) -> reference of the unit training it
+        # (model A config, a seed) -> the reference holding its weights: the unit training it, or the weights
+        # loaded from its .keras file and put in the object store (once, whichever comparisons need them)
+        self.a_refs: dict[tuple, Any] = {}
         self.total = 0
 
     def _submit(self, kind: str, action: tuple, *arguments):
@@ -199,17 +201,14 @@ class _Plan:
         for chunk in transfer._chunks(to_train, self.chunk_size):
             reference = self._submit("model_a", ("model_a", protocol), protocol, chunk)
             self.a_refs.update({(a_key, seed): reference for seed in chunk})
-        loaded = None
         if on_disk:
             weights = [keras.models.load_model(self.store.model_path(a_key, seed, "model_a"),
                                                compile=False).get_weights() for seed in on_disk]
             stacked = tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*weights))
             loaded = self.ray.put({"seeds": on_disk, "weights": stacked})  # to the object store once
+            self.a_refs.update({(a_key, seed): loaded for seed in on_disk})
         for chunk in transfer._chunks(missing, self.chunk_size):
-            needed = {config.a_seed(seed) for seed in chunk}
-            parts = list(dict.fromkeys(self.a_refs[(a_key, seed)] for seed in needed if (a_key, seed) in self.a_refs))
-            if needed & set(on_disk):
-                parts.append(loaded)
+            parts = list(dict.fromkeys(self.a_refs[(a_key, config.a_seed(seed))] for seed in chunk))
             self._submit("comparison", ("rows", config, chunk), config, chunk, *parts)
 
     # The server's side of a finished unit: model A to its row and file, a chunk's rows to the store.

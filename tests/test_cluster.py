@@ -86,6 +86,13 @@ def test_a_sweep_on_ray_gives_exactly_the_local_rows(on_cluster, local_rows, tmp
     assert _rows_per_seed(results.path, CONFIG) == {seed: 1 for seed in SEEDS}
     # two model A units and two comparison units, one bar over them, ending full with where they ran
     assert reports[-1][:2] == (4, 4) and "units 4/4" in reports[-1][2] and "finished per node" in reports[-1][2]
+    # resume: two rows lost, their models A still on disk, so one comparison unit runs, fed the saved As
+    with sqlite3.connect(results.path) as connection:
+        connection.execute("DELETE FROM runs WHERE config_key = ? AND seed >= 2", (store.config_key(CONFIG),))
+    reports.clear()
+    assert _without_timing(transfer.run_comparison(CONFIG, SEEDS, results, lambda *call: reports.append(call),
+                                                   chunk_size=CHUNK)) == expected_rows
+    assert reports[-1][:2] == (1, 1) and "units 1/1" in reports[-1][2]
     # a second call finds everything stored and submits nothing
     reports.clear()
     assert _without_timing(transfer.run_comparison(CONFIG, SEEDS, results, lambda *call: reports.append(call),
