@@ -7,6 +7,9 @@ same protocol with the stacked-seed engine (`run_comparison`), a chunk of seeds 
 each seed's row in the results store as its chunk ends and keeping model A as a `.keras` file, so an
 interrupted run resumes and a finished one is never trained again. The book's single run is seed 42 of
 that comparison with the first task-B images (`book_run`).
+The engine calls are units that save nothing (`train_model_a_unit`, `comparison_unit`): locally they run one
+after another in this process; with LAB_RAY_ADDRESS set, core.cluster runs them on a Ray cluster and this
+process saves their results.
 """
 
 from __future__ import annotations
