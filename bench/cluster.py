@@ -91,18 +91,24 @@ def run_arm(arm: str, sweep: Sweep, store_path: str, address: str | None) -> dic
             "nodes": [node["node"] for node in nodes]}
 
 
-def spawn_arm(arm: str, sweep: Sweep, store_path: Path, address: str | None = None) -> dict:
-    command = [sys.executable, "-m", "bench.cluster", "--arm", arm, "--store", str(store_path),
+def spawn_arm(arm: str, sweep: Sweep, folder: Path, address: str | None = None) -> dict:
+    """One arm in a fresh process, with a results store (and models folder) of its own under `folder`."""
+    command = [sys.executable, "-m", "bench.cluster", "--arm", arm, "--store", str(arm_store(folder, arm)),
                "--sweep", json.dumps(dataclasses.asdict(sweep))]
     environment = {name: value for name, value in os.environ.items() if name != "LAB_RAY_ADDRESS"}
     if address:
         command += ["--address", address]
-        environment.update(auth_environment(store_path.parent))
+        environment.update(auth_environment(folder))
     environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     if finished.returncode != 0:
         raise RuntimeError(f"the {arm} arm failed:\n{finished.stderr[-3000:]}")
     return _result_line(finished.stdout)
+
+
+def arm_store(folder: Path, arm: str) -> Path:
+    """Each arm's own store: models A are files next to it, and one arm must not find the other's."""
+    return folder / arm / "results.sqlite"
 
 
 def _result_line(stdout: str) -> dict:
@@ -237,22 +243,22 @@ def main(argv=None) -> int:
     units = sweep.pairs * (1 + -(-sweep.seeds // sweep.chunk))
     print(f"sweep: protocol {sweep.protocol}, {sweep.pairs} pairs x {sweep.seeds} seeds, {sweep.chunk} seeds per "
           f"unit: {units} units (model A + chunks); load before: {os.getloadavg()[0]:.1f}")
-    local = spawn_arm("local", sweep, folder / "local.sqlite")
+    local = spawn_arm("local", sweep, folder)
     print(f"local backend (one engine call after another): {local['seconds']:.1f} s")
     processes, address, start_seconds = start_two_nodes(folder)
     try:
-        on_ray = spawn_arm("ray", sweep, folder / "ray.sqlite", address)
+        on_ray = spawn_arm("ray", sweep, folder, address)
     finally:
         stop_nodes(processes)
     print(f"Ray, two nodes x 1 CPU on this machine (started in {start_seconds:.1f} s, not counted): "
-          f"{on_ray['seconds']:.1f} s")
+          f"{on_ray['seconds']:.1f} s, {sum(on_ray['units_per_node'].values())} of the {units} units")
     for node in on_ray["nodes"]:
         print(f"  node {node}: {on_ray['units_per_node'].get(node, 0)} units")
-    local_rows, ray_rows = stored_rows(folder / "local.sqlite", sweep), stored_rows(folder / "ray.sqlite", sweep)
+    local_rows, ray_rows = stored_rows(arm_store(folder, "local"), sweep), stored_rows(arm_store(folder, "ray"), sweep)
     identical = local_rows == ray_rows and len(local_rows) == sweep.pairs * sweep.seeds
     print(f"rows: {len(local_rows)} local, {len(ray_rows)} Ray, identical apart from wall times: {identical}")
     if args.plan:
-        times = spawn_plan(folder / "plan.sqlite")
+        times = spawn_plan(arm_store(folder, "plan"))
         a_seconds, chunk_seconds = times["model_a_unit_seconds"], times["chunk_unit_seconds"]
         chunks = PLAN_PAIRS * len(PLAN_PROTOCOLS) * (PLAN_SEEDS // PLAN_CHUNK)
         print(f"plan: {PLAN_PAIRS} model A units ({a_seconds:.1f} s each here) + {chunks} chunks of {PLAN_CHUNK} "
