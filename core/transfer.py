@@ -473,9 +473,6 @@ def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: Progre
     """
     import keras
 
-    from core import engine
-    from core.store import atomic_path
-
     a_key = ModelAConfig.of(protocol)
     unique = list(dict.fromkeys(int(seed) for seed in a_seeds))
     missing = [seed for seed in unique if not store.model_path(a_key, seed, "model_a").exists()]
