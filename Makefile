@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/requirements.installed
 PORT ?= 8501
 CLASSROOM_PORT ?= 8502
 
-.PHONY: setup run classroom test bench screenshot clean
+.PHONY: setup run classroom test lint bench screenshot clean
 
 setup:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -31,8 +31,12 @@ run: setup
 classroom: setup
 	$(BIN)/python -m core classroom --port $(CLASSROOM_PORT)
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest
+
+# Lint (ruff.toml: line length 120, rules E, W, F, I); `make test` runs it first, so CI fails on a lint error.
+lint: setup
+	$(BIN)/ruff check .
 
 bench: setup
 	@for module in bench/*.py; do \

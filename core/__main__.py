@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("file", help="the export file (a zip archive with a checked manifest)")
     results.set_defaults(run=cmd_results)
     classroom = commands.add_parser("classroom", help="serve the lab to a class on every interface (make classroom)")
-    classroom.add_argument("--port", type=int, default=8502, help="port students connect to (default 8502; `make run` uses 8501)")
+    classroom.add_argument("--port", type=int, default=8502,
+                           help="port students connect to (default 8502; `make run` uses 8501)")
     classroom.add_argument("--dry-run", action="store_true", help="print the address and the command, start nothing")
     classroom.set_defaults(run=cmd_classroom)
     return parser

@@ -209,8 +209,9 @@ def lr_sweep(config) -> Cost:
 
 def placement_runs(config) -> Cost:
     """core.bn_training.placement_runs: the book's model with BN after, before, none; n_seeds each."""
-    return Cost(tuple(_bn_train_part(f"BN {placement}, {_count(config.n_seeds, 'seed')}", config.train_config(placement),
-                                     config.n_seeds) for placement in ("after", "before", "none")))
+    return Cost(tuple(_bn_train_part(f"BN {placement}, {_count(config.n_seeds, 'seed')}",
+                                     config.train_config(placement), config.n_seeds)
+                      for placement in ("after", "before", "none")))
 
 
 def inference_latency(config) -> Cost:
