@@ -27,8 +27,16 @@ def ray_instance():
     in requirements.txt: missing, it is a failure, not a skip)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env=cluster.runtime_env(), logging_level="WARNING",
-             log_to_driver=False)
+    for attempt in range(3):  # Ray gives a starting node a fixed 30 s to register: a loaded machine can miss it
+        try:
+            # address="local": a new instance of our own, even when another Ray runs on this machine
+            ray.init(address="local", num_cpus=2, include_dashboard=False, runtime_env=cluster.runtime_env(),
+                     logging_level="WARNING", log_to_driver=False)
+            break
+        except Exception as error:
+            ray.shutdown()
+            if "timed out during startup" not in str(error) or attempt == 2:
+                raise
     yield ray
     ray.shutdown()
 
