@@ -194,6 +194,7 @@ class Session:
         """Send one rerun_script and wait for the run it causes (and any run that run asks for) to finish."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        from websockets.exceptions import ConnectionClosed
 
         early = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN")
         message = BackMsg()
@@ -208,7 +209,10 @@ class Session:
         state.widget_states.widgets.extend([*self.values.values(), *triggers])
         started_mark, finished_mark = len(self._started), len(self._finished)
         started = time.perf_counter()
-        await self._ws.send(message.SerializeToString())
+        try:
+            await self._ws.send(message.SerializeToString())
+        except ConnectionClosed as error:  # the tab was closed (the bench ending): what every caller handles
+            raise ConnectionError(f"the connection is closed: {error}") from None
         deadline = started + timeout
         # The run this message caused: one that started after it was sent and finished for good (not cut short
         # for another run), covering its fragment: that fragment's run, or a full run (which also answers a
@@ -399,7 +403,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(data_dir: Path, journal: Path, log_path: Path, quick: bool) -> tuple[subprocess.Popen, int]:
+def start_server(data_dir: Path, journal: Path, log_path: Path, quick: bool,
+                 settings: Optional[dict] = None) -> tuple[subprocess.Popen, int]:
     from core import classroom
 
     port = free_port()
@@ -409,7 +414,7 @@ def start_server(data_dir: Path, journal: Path, log_path: Path, quick: bool) -> 
         env["LAB_PRESET"] = "tiny"
     else:
         env.pop("LAB_PRESET", None)
-    command = classroom.server_command(port, settings={"server.address": "127.0.0.1"})
+    command = classroom.server_command(port, settings={"server.address": "127.0.0.1", **(settings or {})})
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -554,6 +559,8 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--trainers", type=int, default=None, help="of them pressing the comparison (default 10)")
     parser.add_argument("--duration", type=float, default=None, help="seconds of interaction at least (default 60)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder, job journal and server log")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Streamlit setting over the classroom ones, e.g. runner.postScriptGC=true (A/B runs)")
     args = parser.parse_args(argv)
     quick = args.quick
     plan = Plan(sessions=args.sessions or (5 if quick else 30), trainers=args.trainers or (2 if quick else 10),
@@ -561,11 +568,13 @@ def main(argv: Optional[list] = None) -> int:
                 think=(0.5, 1.5) if quick else (2.0, 6.0), training_timeout=300 if quick else 1800)
     folder = Path(tempfile.mkdtemp(prefix="classroom-load-"))  # a fresh results store: every training is real
     journal, log_path = folder / "jobs.jsonl", folder / "server.log"
+    settings = dict(setting.split("=", 1) for setting in args.setting)
     print(f"classroom load: {plan.sessions} sessions, {plan.trainers} pressing the same comparison, 1 BN experiment, "
           f"{'tiny' if quick else 'full-size'} presets, think time {plan.think[0]:g}-{plan.think[1]:g} s"
+          + "".join(f"; {name} = {value}" for name, value in settings.items())
           + (f"; server log {log_path}" if args.keep else ""))
     load_before = os.getloadavg()
-    process, port = start_server(folder / "data", journal, log_path, quick)
+    process, port = start_server(folder / "data", journal, log_path, quick, settings)
     sampler = RssSampler(process.pid)
     sampler.start()
     client_cpu, wall = time.process_time(), time.time()

@@ -47,32 +47,82 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         seeds = transfer.seed_list(args.seeds)
         if args.chunk < 1:
             raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        for pair in args.pairs or ():
+            data.check_class_pair(pair)
         results = store.Store()
         data.load_fashion_mnist()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
     config = transfer.ComparisonConfig(protocol, vary_subset=not args.fixed_subset, vary_a=args.vary_a)
-    pairs = transfer.ALL_PAIRS if args.all_pairs else [protocol.b_classes]
+    pairs = list(transfer.ALL_PAIRS) if args.all_pairs else list(args.pairs or [protocol.b_classes])
     print(f"protocol {protocol.name}, {len(seeds)} seeds; {config.describe()}")
     print(f"results store: {results.path}")
-    if cluster.address():
+    if cluster.address():  # every pair's units on the Ray cluster at once
         return _transfer_on_cluster(config, pairs, seeds, results, args.chunk)
-    for pair in pairs:
-        pair_config = config.with_pair(pair)
-        started = time.perf_counter()
-        try:
-            rows = transfer.run_comparison(pair_config, seeds, results, terminal_progress(), chunk_size=args.chunk)
-        except KeyboardInterrupt:
-            done = len(results.finished_seeds(pair_config))
-            print(f"\ninterrupted: {done} finished seeds of this pair are stored; run the same command to resume.",
-                  file=sys.stderr)
-            return 130
-        seconds = time.perf_counter() - started
-        negative, positive = pair
-        print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
-              f"{seconds:.1f} s")
-        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
+    started = time.perf_counter()
+    several = len(pairs) > 1
+    try:
+        if several:  # every pair's model A first, stacked across pairs, then each pair's B runs
+            transfer.run_pairs(config, seeds, results, pairs, terminal_progress(), chunk_size=args.chunk)
+        for pair in pairs:
+            rows = transfer.run_comparison(config.with_pair(pair), seeds, results,  # several: reads stored rows
+                                           None if several else terminal_progress(), chunk_size=args.chunk)
+            negative, positive = pair
+            print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
+                  f"{time.perf_counter() - started:.1f} s")
+            print("\n".join(stats.summary_lines(transfer.summarize_rows(
+                rows, scope=config.with_pair(pair).verdict_scope()))))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """`50,200,1000` -> (50, 200, 1000): task-B training sizes."""
+    parts = [part.strip().replace("_", "") for part in text.split(",")]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"expected whole numbers like 50,200,1000, got {text!r}")
+    return tuple(int(part) for part in parts)
+
+
+def cmd_reuse(args: argparse.Namespace) -> int:
+    """The reuse explorer's grid (layers reused x unfrozen x rate, per training size) against B from scratch."""
+    from core import data, reuse, store, transfer
+    from core.progress import terminal_progress
+
+    try:
+        protocol = transfer.get_protocol(args.protocol, args.pair)
+        seeds = reuse.seed_list(args.seeds)
+        sizes = reuse.sizes_for(protocol, args.sizes)
+        reuse.ReuseGrid(protocol, sizes[0], args.rate_reduction)  # checks the reduction
+        if args.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        results = store.Store()
+        data.load_fashion_mnist()
+    except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    negative, positive = protocol.b_classes
+    print(f"protocol {protocol.name}, task B: {data.CLASS_NAMES[positive]} vs {data.CLASS_NAMES[negative]}; sizes "
+          f"{', '.join(f'{size:,}' for size in sizes)}; {len(seeds)} seeds; unfrozen rate {protocol.frozen_rate:g} "
+          f"or {protocol.frozen_rate / args.rate_reduction:g}")
+    print(f"results store: {results.path}")
+    started = time.perf_counter()
+    try:
+        reuse.run_grid(protocol, sizes, seeds, results, terminal_progress(), rate_reduction=args.rate_reduction,
+                       chunk_size=args.chunk)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    print(f"\n{time.perf_counter() - started:.1f} s")
+    summary = reuse.summarize_grid(protocol, sizes, seeds, results, rate_reduction=args.rate_reduction)
+    print("\n".join(reuse.summary_lines(summary)))
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8") as file:
+            file.write(reuse.grid_csv(protocol, sizes, results, rate_reduction=args.rate_reduction))
+        print(f"rows written to {args.csv}")
     return 0
 
 
@@ -159,6 +209,53 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     return 0  # not reached: the server replaced this process
 
 
+def parse_list(kind):
+    """`100,500` -> (100, 500): a comma-separated list of `kind` values."""
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(part.strip()) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list like 100,1000, got {text!r}") from None
+
+    return parse
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    """Unsupervised pretraining vs training from scratch, paired by seed, filling the results store the page reads."""
+    from core import data, pretraining, store
+    from core.progress import terminal_progress
+
+    try:
+        seeds = pretraining.seed_list(args.seeds)
+        if args.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        configs = [(regime, n_labels, pretraining.FineTuning.tiny(regime, n_labels) if args.tiny else
+                    pretraining.FineTuning.preset(regime, n_labels))
+                   for regime in args.regime for n_labels in args.labels]
+        if not configs:
+            raise ValueError("Give at least one regime and one label count.")
+        results = store.Store()
+        data.load_fashion_mnist()
+    except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(seeds)} seeds; results store: {results.path}")
+    for regime, n_labels, config in configs:
+        started = time.perf_counter()
+        print(f"\n{regime} regime{' (tiny)' if args.tiny else ''}: {config.pretraining.describe()}")
+        try:
+            comparison = pretraining.fine_tune(config, seeds, results, terminal_progress(), chunk_size=args.chunk)
+        except KeyboardInterrupt:
+            done = len(results.finished_seeds(config) & set(seeds))
+            print(f"\ninterrupted: {done} finished seeds of this comparison are stored; run the same command to "
+                  f"resume.", file=sys.stderr)
+            return 130
+        print(f"{time.perf_counter() - started:.1f} s")
+        print("\n".join(pretraining.table_lines(comparison)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--fixed-subset", action="store_true",
                           help="every seed uses the book's first task-B images (default: a random subset per seed)")
     transfer.add_argument("--all-pairs", action="store_true", help="run all 45 class pairs (ignores --pair)")
+    transfer.add_argument("--pairs", type=parse_pair, nargs="+", default=None, metavar="PAIR",
+                          help="several task-B pairs, e.g. --pairs 0,1 5,6 (their model As train together)")
     transfer.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
     transfer.add_argument("--ray", metavar="ADDRESS", default=None,
                           help="train on a Ray cluster (auto, ray://head:10001, host:6379); the same as "
@@ -188,6 +287,30 @@ def build_parser() -> argparse.ArgumentParser:
                            help="port students connect to (default 8502; `make run` uses 8501)")
     classroom.add_argument("--dry-run", action="store_true", help="print the address and the command, start nothing")
     classroom.set_defaults(run=cmd_classroom)
+    pretrain = commands.add_parser("pretrain", help="unsupervised pretraining with few labels, many seeds "
+                                                    "(fills the results store)")
+    pretrain.add_argument("--regime", type=parse_list(str), default=("book",),
+                          help="book (784-100-30 autoencoder, Nadam), today or 2006 (3 x 256, relu + Nadam vs "
+                               "sigmoid + SGD 0.1); a comma-separated list runs each (default: book)")
+    pretrain.add_argument("--labels", type=parse_list(int), default=(100,),
+                          help="labelled images per seed, balanced, e.g. 100,500,1000,5000 (default 100)")
+    pretrain.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
+    pretrain.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
+    pretrain.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
+    pretrain.set_defaults(run=cmd_pretrain)
+    reuse = commands.add_parser("reuse", help="how many layers to reuse and unfreeze, per training size (fills the "
+                                              "results store)")
+    reuse.add_argument("--protocol", default="book", help="book, book_comment, notebook, ml3 or tiny (default: book)")
+    reuse.add_argument("--pair", type=parse_pair, default=None,
+                       help="task B's classes as negative,positive (default: the protocol's, 5,6 for the book)")
+    reuse.add_argument("--sizes", type=parse_sizes, default=(50, 200, 1000, 5000),
+                       help="task-B training sizes (default 50,200,1000,5000)")
+    reuse.add_argument("--seeds", type=int, default=10, help="number of seeds, 3 to 100 (default 10)")
+    reuse.add_argument("--rate-reduction", type=float, default=10.0,
+                       help="the lower rate after unfreezing is the frozen phase's divided by this (default 10)")
+    reuse.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
+    reuse.add_argument("--csv", default=None, help="also write every stored row of the grid to this CSV file")
+    reuse.set_defaults(run=cmd_reuse)
     return parser
 
 

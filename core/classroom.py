@@ -7,7 +7,8 @@
   the lengths. The key itself is never stored elsewhere, printed, or put in a URL by the lab.
 - `server_command(port)` is what `make classroom` (through `python -m core classroom`) and
   bench/classroom_load.py start: every interface, no file watching, no run-on-save, XSRF protection on,
-  no uploads, a toolbar without developer options. `lan_address()` is the address to give students.
+  no uploads, a toolbar without developer options, no garbage collection after every run.
+  `lan_address()` is the address to give students.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ CLASSROOM_SETTINGS = {
     "server.enableXsrfProtection": "true",  # (Streamlit's default, stated so a config file cannot turn it off)
     "server.maxUploadSize": "0",  # no uploads: the lab has no uploader, and the upload route takes 0 bytes
     "client.toolbarMode": "viewer",  # no developer options (rerun, clear cache, settings) for students
+    # No full garbage collection after every run: with TensorFlow loaded, gc.collect(2) holds the GIL ~0.4 s, and
+    # a class (plus the training panels' polls) reruns several times a second (bench/classroom_load measured it).
+    "runner.postScriptGC": "false",
     "browser.gatherUsageStats": "false",
 }
 

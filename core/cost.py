@@ -166,6 +166,28 @@ def transfer_pairs(config, seeds, store=None, pairs: Optional[Iterable] = None) 
     return model_a(config.protocol, n_models) + b_runs(config.protocol, n_seeds)
 
 
+def reuse_grid(protocol, sizes, seeds, store=None) -> Cost:
+    """The reuse explorer (core.reuse.run_grid): per training size, every (reused, unfrozen, rate) cell and B
+    from scratch for the seeds the store lacks (each counted at the full B net's size, an upper bound), and
+    the model A (seed 42) if it is not saved."""
+    from core import reuse, transfer
+
+    _, _, b_valid, b_test = _task_sizes(protocol)
+    runs, parts = len(reuse.grid_cells(len(protocol.hidden_units))) + 1, []
+    for size in sizes:
+        grid = reuse.ReuseGrid(protocol, int(size))
+        missing = len(set(int(seed) for seed in seeds) - (store.finished_seeds(grid) if store is not None else set()))
+        if missing:
+            parts.append(CostPart(f"n = {int(size):,}: {runs} runs x {_count(missing, 'seed')}",
+                                  mlp_parameters(protocol.hidden_units, 1), runs * missing, int(size),
+                                  protocol.total_b_epochs, evaluated=b_valid * protocol.total_b_epochs + b_test))
+    if not parts:
+        return Cost()
+    a_key = transfer.ModelAConfig.of(protocol)
+    a_missing = store is None or not store.model_path(a_key, transfer.MODEL_A_SEED, "model_a").exists()
+    return model_a(protocol, int(a_missing)) + Cost(tuple(parts))
+
+
 def sharing_pitfall(protocol, store=None) -> Cost:
     """The sharing pitfall (core.transfer.pitfall_run): model A (if not saved) and B on A trained twice."""
     from core import transfer
@@ -231,3 +253,66 @@ def clipping_training(config) -> Cost:
                           rnn_parameters(config.units), len(config.variants) * len(config.seeds),
                           config.batch_size * config.sequence_length, config.steps,
                           evaluated=config.n_valid * config.sequence_length * n_evals),))
+
+
+# ---- unsupervised pretraining (core.pretraining) ----
+
+def _pool_sizes(split) -> tuple[int, int, int]:
+    """(unlabeled pool, validation, test) images of a core.pretraining.Split."""
+    pool = split.unlabeled or BOOK_TRAIN - 10 * split.labelled_per_class
+    return pool, split.validation or BOOK_VALID, split.test or TEST
+
+
+def autoencoder_parameters(config) -> tuple[int, ...]:
+    """Parameters trained in each pretraining phase of a core.pretraining.Pretraining: one phase (the whole
+    autoencoder) when joint, one per layer (that layer and its decoder) when greedy; tied decoders add biases only."""
+    widths = (INPUT_PIXELS, *config.hidden_units)
+
+    def pair(fan_in: int, units: int) -> int:
+        return fan_in * units + units + (0 if config.tied else units * fan_in) + fan_in
+
+    pairs = [pair(fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+    return tuple(pairs) if config.greedy else (sum(pairs),)
+
+
+def autoencoders(config, n_seeds: int) -> Cost:
+    """core.pretraining.pretrain for `n_seeds` seeds not yet stored: every phase over the unlabeled pool."""
+    pool, validation, _ = _pool_sizes(config.split)
+    return Cost(tuple(CostPart(f"autoencoder{'' if len(phases) == 1 else f' layer {index + 1}'}, "
+                               f"{_count(n_seeds, 'seed')}", parameters, n_seeds, pool, config.epochs,
+                               evaluated=validation * config.epochs)
+                      for phases in [autoencoder_parameters(config)] for index, parameters in enumerate(phases)))
+
+
+def fine_tuning(config, n_seeds: int) -> Cost:
+    """core.pretraining.fine_tune for `n_seeds` seeds not yet stored (their autoencoders already trained): four
+    arms on the encoder's architecture and the raw-pixel floor at `updates` batches each, the two frozen-codes runs
+    at `pitfall_updates`; validation at every curve point, one test evaluation per run."""
+    from core import pretraining
+
+    _, validation, test = _pool_sizes(config.pretraining.split)
+    classifier = mlp_parameters(config.pretraining.hidden_units, 10)
+    images = config.updates * config.batch_size
+    evaluated = validation * config.curve_points + test
+    long_evaluated = validation * (config.pitfall_updates // config.segment) + test
+    arms = len(pretraining.ARMS) - 1
+    return Cost((
+        CostPart(f"{arms} arms on the encoder's net, {_count(n_seeds, 'seed')}", classifier, arms * n_seeds,
+                 images, 1, evaluated=evaluated),
+        CostPart(f"raw-pixel floor, {_count(n_seeds, 'seed')}", mlp_parameters((), 10), n_seeds, images, 1,
+                 evaluated=evaluated),
+        CostPart(f"frozen-codes runs, {_count(n_seeds, 'seed')}", classifier, len(pretraining.PITFALL_RUNS) * n_seeds,
+                 config.pitfall_updates * config.batch_size, 1, evaluated=long_evaluated),
+    ))
+
+
+def pretraining_runs(autoencoder, seeds, store, fine_tunings=()) -> Cost:
+    """What a pretraining page button still has to train: the autoencoders of `seeds` not in the store, then
+    each FineTuning config's seeds not in the store (core.pretraining.fine_tune pretrains what is missing first)."""
+    from core import pretraining
+
+    seeds = tuple(seeds)
+    cost = autoencoders(autoencoder, len(seeds) - len(pretraining.stored_seeds(autoencoder, seeds, store)))
+    for config in fine_tunings:
+        cost += fine_tuning(config, len(seeds) - len(pretraining.stored_seeds(config, seeds, store)))
+    return cost

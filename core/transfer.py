@@ -8,9 +8,9 @@ style); the many-seed comparison trains the same protocol with the stacked-seed 
 its chunk ends and keeping model A as a `.keras` file, so an interrupted run resumes and a finished one
 is never trained again. The book's single run is seed 42 of
 that comparison with the first task-B images (`book_run`).
-The engine calls are units that save nothing (`train_model_a_unit`, `comparison_unit`): locally they run one
-after another in this process; with LAB_RAY_ADDRESS set, core.cluster runs them on a Ray cluster and this
-process saves their results.
+The engine calls are units that save nothing (`train_model_a_unit`, `comparison_unit`): locally
+`train_model_as` and `train_comparison_chunk` call them in this process; with LAB_RAY_ADDRESS set, core.cluster
+runs them on a Ray cluster and this process saves their results (`save_model_a`, the store).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from core import book, cluster, data
-from core.progress import ProgressCallback, report
+from core.progress import SCALE, ProgressCallback, part, parts, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
 MIN_SEEDS = 3  # fewer seeds say nothing about a spread
@@ -229,7 +229,8 @@ def train_b_on_a(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int
             continue
         fitted = model.fit(tasks.x_train_b, tasks.y_train_b, epochs=epochs, batch_size=protocol.batch_size,
                            validation_data=validation, verbose=0,
-                           callbacks=[_epoch_reporter(progress, protocol.total_b_epochs, "B on A",
+                           callbacks=[_epoch_reporter(progress, protocol.total_b_epochs,
+                                                     "B on A (reused layers frozen)" if phase == 0 else "B on A",
                                                      offset=phase * protocol.frozen_epochs)])
         for key, values in fitted.history.items():
             history.setdefault(key, []).extend(values)
@@ -254,7 +255,7 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _epoch_reporter(progress: ProgressCallback | None, total: int, label: str, offset: int = 0):
-    """A Keras callback forwarding epoch ends to a core progress callback."""
+    """A Keras callback forwarding epoch ends to a core progress callback, as "label, epoch 3/20"."""
     import keras
 
     class EpochReporter(keras.callbacks.Callback):
@@ -276,8 +277,10 @@ class SharingPitfall:
     weight_change_cloned: float  # the same with clone_model + set_weights (0 when nothing leaked)
 
 
-def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int) -> SharingPitfall:
-    """Train B on A twice (shared layers, then a clone) starting from copies of the same model A."""
+def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int,
+                    progress: ProgressCallback | None = None) -> SharingPitfall:
+    """Train B on A twice (shared layers, then a clone) starting from copies of the same model A; the two
+    runs fill the two halves of the progress bar."""
     import keras
 
     def fresh_a():
@@ -291,9 +294,11 @@ def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: 
     before = model_a.get_weights()
     accuracy_before = accuracy(model_a, tasks.x_valid_a, tasks.y_valid_a)
     results = {}
-    for clone in (False, True):
+    halves = parts(progress, [1, 1], ["run 1 of 2, B shares A's layers", "run 2 of 2, B on a clone of A"])
+    for clone, half in zip((False, True), halves):
+        report(half, 0, 1, "building the model")
         victim = fresh_a()
-        train_b_on_a(protocol, tasks, victim, seed, clone=clone)
+        train_b_on_a(protocol, tasks, victim, seed, clone=clone, progress=half)
         results[clone] = (accuracy(victim, tasks.x_valid_a, tasks.y_valid_a), hidden_change(victim, before))
     return SharingPitfall(accuracy_before, results[False][0], results[True][0], results[False][1], results[True][1])
 
@@ -359,6 +364,8 @@ model_B_on_A.evaluate(X_test_B, y_test_B)
 MODEL_A_SEED = 42  # with vary_a off, the one model A every seed reuses (the seed the book's notebook uses)
 BOOK_RUN_SEED = 42  # the seed of the "one run as in the book" (B's initialisation and batch order)
 CHUNK_SEEDS = 10  # seeds per engine call: a killed run loses at most this many seeds in flight
+A_CHUNK = 20  # model As per engine call (20 seeds' As at once; the 45 pairs' As as 3 calls of 15)
+MODEL_A_COST_IN_B_SEEDS = 70  # one model A (20 epochs of 44,000 images) costs about as much as 70 seeds' B runs
 ALL_PAIRS = tuple(itertools.combinations(range(10), 2))  # the 45 task-B pairs, (negative, positive)
 
 
@@ -429,13 +436,10 @@ class ComparisonConfig:
 
 def seed_list(n_seeds) -> tuple[int, ...]:
     """Seeds 0..n-1 for a comparison of n seeds (the page and the command line use the same ones)."""
-    try:
-        n = int(n_seeds)
-    except (TypeError, ValueError):
-        raise ValueError(f"The number of seeds must be a whole number, got {n_seeds!r}.") from None
-    if n != n_seeds or not MIN_SEEDS <= n <= MAX_SEEDS:
-        raise ValueError(f"Choose between {MIN_SEEDS} and {MAX_SEEDS} seeds, got {n_seeds}.")
-    return tuple(range(n))
+    from core.inputs import whole_number
+
+    return tuple(range(whole_number(n_seeds, MIN_SEEDS, MAX_SEEDS, "seeds",
+                                    f"Fewer than {MIN_SEEDS} say nothing about a spread.")))
 
 
 def engine_configs(protocol: TransferProtocol):
@@ -465,58 +469,160 @@ def _chunks(items, size: int):
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
+def _seeds_text(seeds) -> str:
+    """"seed 42", "seeds 0-9" (consecutive) or "seeds 3, 7, 8": which seeds a progress message is about."""
+    seeds = [int(seed) for seed in seeds]
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
+
+
+def _epochs(callback: ProgressCallback | None, frozen: int = 0) -> ProgressCallback | None:
+    """The engine's per-epoch reports as "epoch 3/20", with "(reused layers frozen)" for the first `frozen`."""
+    if callback is None:
+        return None
+
+    def forward(done: int, total: int, _message: str) -> None:
+        report(callback, done, total, f"epoch {done}/{total}" + (" (reused layers frozen)" if done <= frozen else ""))
+
+    return forward
+
+
+# Estimated costs, in image passes (a training image counts 3: forward and backward; an evaluated one 1),
+# only to split one progress bar among the steps of a job. Task A has about 44,000 training and 4,000
+# validation images; task B about 1,000 validation images; the tiny preset caps them (n_a_train, n_eval).
+def _a_cost(protocol: TransferProtocol) -> float:
+    return protocol.a_epochs * (3 * (protocol.n_a_train or 44_000) + min(protocol.n_eval or 4_000, 4_000))
+
+
+def _b_cost(protocol: TransferProtocol) -> float:
+    """Both arms of one seed: B from scratch and B on A."""
+    per_epoch = 3 * protocol.n_b_train + min(protocol.n_eval or 1_000, 1_000)
+    return (protocol.b_epochs + protocol.total_b_epochs) * per_epoch
+
+
+def _missing_a(protocol: TransferProtocol, a_seeds, store) -> set:
+    """The model-A seeds among `a_seeds` that have no `.keras` file yet (they will be trained)."""
+    key = ModelAConfig.of(protocol)
+    return {int(seed) for seed in a_seeds if not store.model_path(key, int(seed), "model_a").exists()}
+
+
+def _even_chunks(items, most: int):
+    """`items` cut into as few chunks of at most `most` as possible, of nearly equal sizes (45 -> 15, 15, 15)."""
+    count = -(-len(items) // most) if items else 0
+    return [list(chunk) for chunk in np.array_split(np.arange(len(items)), count)] if count else []
+
+
+
+def task_a_rows(b_classes, labels: np.ndarray, cap: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of task A (the eight classes other than `b_classes`) among `labels` (n,), at most `cap` (None: all),
+    and task A's labels 0..7 for them: the rows of what `data.split_task_a_b` returns, in the same order."""
+    negative, positive = data.check_class_pair(b_classes)
+    rows = np.flatnonzero((labels != negative) & (labels != positive))[:cap]
+    relabel = np.full(10, 255, dtype=np.uint8)
+    relabel[[c for c in range(10) if c not in (negative, positive)]] = np.arange(8, dtype=np.uint8)
+    return rows, relabel[labels[rows]]
+
+
+def model_a_data(protocol: TransferProtocol, pairs):
+    """engine.Data for model A of each task-B pair in `pairs` (one per copy): the protocol's own task arrays when
+    every copy has the same pair, else per-copy subsets of the book's training and validation splits (each
+    pair's task A is the other eight classes, about 44,000 images, so the sets differ a little in size)."""
+    from core import engine
+
+    if len(set(pairs)) == 1:
+        tasks = protocol_tasks(protocol.with_pair(pairs[0]))
+        return engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
+    splits = data.load_book_splits()
+    train = [task_a_rows(pair, splits.y_train, protocol.n_a_train) for pair in pairs]
+    valid = [task_a_rows(pair, splits.y_valid, protocol.n_eval) for pair in pairs]
+    return engine.Data.of_subsets(
+        engine.Subsets(splits.x_train, tuple(rows for rows, _ in train), tuple(labels for _, labels in train)),
+        engine.Subsets(splits.x_valid, tuple(rows for rows, _ in valid), tuple(labels for _, labels in valid)))
+
+
+def train_model_as(protocol: TransferProtocol, jobs, store, progress: ProgressCallback | None = None,
+                   chunk_size: int = A_CHUNK) -> None:
+    """Train model A for every (task-B pair, seed) in `jobs` that has no `.keras` file yet, stacked in the engine
+    (at most `chunk_size` per call: seeds of one pair share its images, pairs take per-copy subsets).
+
+    Each A is kept as a `.keras` file under the store's folder and its learning curve as a store row, the
+    moment its chunk ends; later calls only load the files. Progress counts the chunks' epochs.
+    """
+    jobs = list(dict.fromkeys((tuple(int(c) for c in pair), int(seed)) for pair, seed in jobs))
+    missing = [(pair, seed) for pair, seed in jobs
+               if not store.model_path(ModelAConfig.of(protocol.with_pair(pair)), seed, "model_a").exists()]
+    chunks = [[missing[index] for index in indices] for indices in _even_chunks(missing, chunk_size)]
+    labels = [_model_a_label([pair for pair, _ in chunk], [seed for _, seed in chunk], number, len(chunks))
+              for number, chunk in enumerate(chunks)]
+    for chunk, piece in zip(chunks, parts(progress, [len(chunk) for chunk in chunks], labels)):
+        pairs, seeds = [pair for pair, _ in chunk], [seed for _, seed in chunk]
+        save_model_a(protocol, store, train_model_a_unit(protocol, seeds, piece, pairs))
+
+
+def train_model_a_unit(protocol: TransferProtocol, seeds, progress: ProgressCallback | None = None,
+                       pairs=None) -> dict:
+    """One engine call training model A for `seeds`, copy k on task A of `pairs[k]` (default: the protocol's own
+    pair for every copy); nothing is saved here: `train_model_as` and a cluster worker (core.cluster) both call it.
+
+    Returns {"seeds": [...], "pairs": [...], "weights": Keras-order arrays with the copy axis first,
+    "curves": [each copy's store row of its learning curves]}; `save_model_a` stores it."""
+    from core import engine
+
+    seeds = [int(seed) for seed in seeds]
+    pairs = [protocol.b_classes] * len(seeds) if pairs is None else [tuple(int(c) for c in pair) for pair in pairs]
+    a_config, _ = engine_configs(protocol)
+    report(progress, 0, 1, "building the graph")
+    run = engine.train(a_config, model_a_data(protocol, pairs),
+                       [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds, protocol.batch_size,
+                       progress=_epochs(progress))
+    curves = [{"loss": run.loss[copy], "accuracy": run.accuracy[copy], "val_loss": run.val_loss[copy],
+               "val_accuracy": run.val_accuracy[copy], "seconds_per_seed": run.seconds / len(seeds)}
+              for copy in range(len(seeds))]
+    return {"seeds": seeds, "pairs": pairs, "weights": tuple(np.asarray(w, dtype=np.float32) for w in run.weights),
+            "curves": curves}
+
+
+def save_model_a(protocol: TransferProtocol, store, unit_result: dict) -> None:
+    """Keep what `train_model_a_unit` returned: each copy's curves as a store row, its model as a `.keras` file
+    under its pair's model A key (only the process that owns the store calls this: never a cluster worker)."""
+    from core import engine
+    from core.store import atomic_path
+
+    a_config, _ = engine_configs(protocol)
+    for copy, (pair, seed) in enumerate(zip(unit_result["pairs"], unit_result["seeds"])):
+        a_key = ModelAConfig.of(protocol.with_pair(pair))
+        store.save(a_key, seed, unit_result["curves"][copy])
+        path = store.model_path(a_key, seed, "model_a")
+        if not path.exists():  # a cluster's retried unit may arrive after the first one was kept
+            with atomic_path(path) as temporary:
+                engine.keras_model(a_config, unit_result["weights"], copy).save(temporary)
+
+
+def _model_a_label(pairs, seeds, number: int, chunks: int) -> str:
+    """What a chunk of model As is, for progress messages: "model A (seed 42)", "model A, seeds 0-9",
+    "model As of pairs 1-15 of 45"."""
+    if len(set(pairs)) > 1:
+        return f"model As, part {number + 1} of {chunks} ({len(pairs)} pairs)"
+    return f"model A (seed {seeds[0]})" if len(seeds) == 1 else f"model A, seeds {seeds[0]}-{seeds[-1]}"
+
+
 def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: ProgressCallback | None = None,
-                    chunk_size: int = CHUNK_SEEDS) -> tuple[np.ndarray, ...]:
+                    chunk_size: int = A_CHUNK) -> tuple[np.ndarray, ...]:
     """Model A's weights for each seed of `a_seeds` (repeats allowed), stacked in that order (copy axis first).
 
-    Each A is trained once by the engine (missing seeds stacked in chunks), then kept as a `.keras` file
-    under the store's folder, and its learning curve as a store row; later calls only load the files.
+    Missing As are trained first (`train_model_as`, stacked); then every A is loaded from its `.keras` file.
     """
     import keras
 
     a_key = ModelAConfig.of(protocol)
     unique = list(dict.fromkeys(int(seed) for seed in a_seeds))
-    missing = [seed for seed in unique if not store.model_path(a_key, seed, "model_a").exists()]
-    for chunk in _chunks(missing, chunk_size):
-        save_model_a(protocol, store, train_model_a_unit(protocol, chunk, progress))
+    train_model_as(protocol, [(protocol.b_classes, seed) for seed in unique], store, progress, chunk_size)
     loaded = {seed: keras.models.load_model(store.model_path(a_key, seed, "model_a"), compile=False).get_weights()
               for seed in unique}
     return tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*(loaded[int(s)] for s in a_seeds)))
-
-
-def train_model_a_unit(protocol: TransferProtocol, seeds, progress: ProgressCallback | None = None) -> dict:
-    """One engine call training model A for `seeds` (a unit a cluster worker runs; nothing is saved here).
-
-    Returns {"seeds": [...], "weights": Keras-order arrays with the copy axis first (len(seeds), ...),
-    "curves": {seed: the store row of its learning curves}}; `save_model_a` stores it."""
-    from core import engine
-
-    seeds = [int(seed) for seed in seeds]
-    a_config, tasks = engine_configs(protocol)[0], protocol_tasks(protocol)
-    a_data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
-    label = f"model A (seed {seeds[0]})" if len(seeds) == 1 else f"model A, seeds {seeds[0]}-{seeds[-1]}"
-    run = engine.train(a_config, a_data, [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds,
-                       protocol.batch_size,
-                       progress=lambda done, total, _: report(progress, done, total, f"{label}: epoch {done}/{total}"))
-    curves = {seed: {"loss": run.loss[copy], "accuracy": run.accuracy[copy], "val_loss": run.val_loss[copy],
-                     "val_accuracy": run.val_accuracy[copy], "seconds_per_seed": run.seconds / len(seeds)}
-              for copy, seed in enumerate(seeds)}
-    return {"seeds": seeds, "weights": tuple(np.asarray(w, dtype=np.float32) for w in run.weights), "curves": curves}
-
-
-def save_model_a(protocol: TransferProtocol, store, unit_result: dict) -> None:
-    """Keep what `train_model_a_unit` returned: each seed's curves as a store row, its model as a `.keras` file
-    (only the process that owns the store calls this: the server, never a cluster worker)."""
-    from core import engine
-    from core.store import atomic_path
-
-    a_key, a_config = ModelAConfig.of(protocol), engine_configs(protocol)[0]
-    for copy, seed in enumerate(unit_result["seeds"]):
-        store.save(a_key, seed, unit_result["curves"][seed])
-        path = store.model_path(a_key, seed, "model_a")
-        if not path.exists():
-            with atomic_path(path) as temporary:
-                engine.keras_model(a_config, unit_result["weights"], copy).save(temporary)
 
 
 def model_a_keras(protocol: TransferProtocol, store, seed: int = MODEL_A_SEED, progress=None):
@@ -534,15 +640,24 @@ def _arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
 
 
 def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: ProgressCallback | None = None) -> dict:
-    """Train both arms for `seeds` in two engine calls; returns {seed: row dict} (only model A is saved here)."""
-    seeds = [int(seed) for seed in seeds]
-    a_weights = model_a_weights(config.protocol, [config.a_seed(seed) for seed in seeds], store, progress)
-    return comparison_unit(config, seeds, a_weights, progress)
+    """Train both arms for `seeds` in one engine call (2 copies per seed: B from scratch, then B on A, each with
+    its own phases); returns {seed: row dict} (only missing model As are saved here).
+
+    The arms share a graph through per-copy learning rates and frozen layers: B from scratch runs its
+    b_epochs as two stretches at the same rate (plain SGD keeps no state, so the split changes nothing),
+    B on A its frozen then unfrozen epochs. When b_epochs differs from the B-on-A epochs, two calls.
+    """
+    protocol, seeds = config.protocol, [int(seed) for seed in seeds]
+    a_seeds = [config.a_seed(seed) for seed in seeds]
+    a_part, b_part = parts(progress, [_a_cost(protocol) * len(_missing_a(protocol, a_seeds, store)),
+                                      _b_cost(protocol) * len(seeds)], ["", _seeds_text(seeds)])
+    a_weights = model_a_weights(protocol, a_seeds, store, a_part)
+    return comparison_unit(config, seeds, a_weights, b_part)
 
 
-def comparison_unit(config: ComparisonConfig, seeds, a_weights, progress: ProgressCallback | None = None) -> dict:
-    """Both arms for `seeds`, given model A's weights for each seed (copy axis first, in `seeds` order): two
-    engine calls, {seed: row dict} returned, nothing saved (a unit a cluster worker runs)."""
+def comparison_unit(config: ComparisonConfig, seeds, a_weights, b_part: ProgressCallback | None = None) -> dict:
+    """`train_comparison_chunk`'s engine call(s), given model A's weights for each seed (copy axis first, in
+    `seeds` order): {seed: row dict} returned, nothing saved (a unit a cluster worker runs)."""
     from core import engine
 
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
@@ -552,31 +667,58 @@ def comparison_unit(config: ComparisonConfig, seeds, a_weights, progress: Progre
         x_b, y_b = b_training_sets(protocol, [config.subset_seed(seed) for seed in seeds])
     else:
         x_b, y_b = tasks.x_train_b, tasks.y_train_b
-    b_data = engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
-    total = protocol.b_epochs + protocol.total_b_epochs
-
-    def arm_progress(offset: int, label: str):
-        return lambda done, _total, _message: report(progress, offset + done, total, f"{label}, epoch {done}")
-
-    scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds,
-                           protocol.batch_size, progress=arm_progress(0, "B from scratch"))
     start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
-    phases = [engine.Phase(protocol.frozen_epochs, protocol.frozen_rate, frozen_layers=-1),
-              engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
-    transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
-                            progress=arm_progress(protocol.b_epochs, "B on A"))
-    n_test = len(tasks.y_test_b)
+    fresh = engine.initial_weights(b_config, seeds)
+    scratch_rate, (frozen_rate, unfrozen_rate) = protocol.learning_rate, (protocol.frozen_rate,
+                                                                          protocol.unfrozen_learning_rate)
+    if protocol.b_epochs == protocol.total_b_epochs:  # both arms as copies of one engine call
+        both = len(seeds)
+        x_b, y_b = (np.concatenate([x_b, x_b]), np.concatenate([y_b, y_b])) if config.vary_subset else (x_b, y_b)
+        phases = [engine.Phase(protocol.frozen_epochs, (scratch_rate,) * both + (frozen_rate,) * both,
+                               frozen_layers=(0,) * both + (-1,) * both),
+                  engine.Phase(protocol.unfrozen_epochs, (scratch_rate,) * both + (unfrozen_rate,) * both)]
+        report(b_part, 0, 1, "building the graph")
+        run = engine.train(b_config, _b_data(tasks, x_b, y_b), phases, seeds + seeds, protocol.batch_size,
+                           initial=tuple(np.concatenate(pair) for pair in zip(fresh, start)),
+                           progress=_epochs(part(b_part, 0.0, 1.0, "B from scratch and B on A"),
+                                            frozen=protocol.frozen_epochs))
+        arms = (run, range(both)), (run, range(both, 2 * both))
+    else:
+        b_data = _b_data(tasks, x_b, y_b)
+        scratch_part, transfer_part = parts(b_part, [protocol.b_epochs, protocol.total_b_epochs],
+                                            ["B from scratch", "B on A"])
+        report(scratch_part, 0, 1, "building the graph")
+        scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, scratch_rate)], seeds,
+                               protocol.batch_size, initial=fresh, progress=_epochs(scratch_part))
+        phases = [engine.Phase(protocol.frozen_epochs, frozen_rate, frozen_layers=-1),
+                  engine.Phase(protocol.unfrozen_epochs, unfrozen_rate)]
+        report(transfer_part, 0, 1, "building the graph")
+        transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
+                                progress=_epochs(transfer_part, frozen=protocol.frozen_epochs))
+        arms = (scratch, range(len(seeds))), (transfer, range(len(seeds)))
+    return _comparison_rows(config, seeds, arms, len(tasks.y_test_b))
+
+
+def _b_data(tasks: TaskData, x_b, y_b):
+    from core import engine
+
+    return engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
+
+
+def _comparison_rows(config: ComparisonConfig, seeds, arms, n_test: int) -> dict:
+    """{seed: row} from ((run, copies) of B from scratch, (run, copies) of B on A), copies in seed order."""
+    (scratch, scratch_copies), (transfer, transfer_copies) = arms
+    seconds = (scratch.seconds + (transfer.seconds if transfer is not scratch else 0.0)) / len(seeds)
     rows = {}
-    for copy, seed in enumerate(seeds):
-        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = (
-            _arm_row(scratch, copy, n_test), _arm_row(transfer, copy, n_test))
+    for seed, s, t in zip(seeds, scratch_copies, transfer_copies):
+        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = _arm_row(scratch, s, n_test), \
+            _arm_row(transfer, t, n_test)
         rows[seed] = {
             "scratch_test_accuracy": scratch_acc, "transfer_test_accuracy": transfer_acc,
             "scratch_test_errors": scratch_errors, "transfer_test_errors": transfer_errors, "n_test": n_test,
-            "scratch_val_accuracy": scratch.val_accuracy[copy], "transfer_val_accuracy": transfer.val_accuracy[copy],
-            "scratch_loss": scratch.loss[copy], "transfer_loss": transfer.loss[copy],
-            "a_seed": config.a_seed(seed), "subset_seed": config.subset_seed(seed),
-            "seconds_per_seed": (scratch.seconds + transfer.seconds) / len(seeds),
+            "scratch_val_accuracy": scratch.val_accuracy[s], "transfer_val_accuracy": transfer.val_accuracy[t],
+            "scratch_loss": scratch.loss[s], "transfer_loss": transfer.loss[t],
+            "a_seed": config.a_seed(seed), "subset_seed": config.subset_seed(seed), "seconds_per_seed": seconds,
         }
     return rows
 
@@ -594,35 +736,26 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     seeds = [int(seed) for seed in seeds]
     if cluster.address():  # LAB_RAY_ADDRESS: the chunks run as units on the Ray cluster
         return cluster.run_comparisons([(config, seeds)], store, progress, chunk_size)[0]
-
-    furthest = [0]  # seed-scale progress only moves forward (a chunk's epochs, then its seeds' rows)
-
-    def seed_scale(done: int, message: str) -> None:
-        total = 100 * len(seeds)
-        if furthest[0] == total:  # already full: a terminal bar ends its line once
-            return
-        furthest[0] = max(furthest[0], done)
-        report(progress, furthest[0], total, message)
+    report(progress, 0, SCALE, "checking the results store")
 
     def run_batch(_config, missing, on_seed_done):
-        done_before = len(seeds) - len(missing)
-        for number, chunk in enumerate(_chunks(list(missing), chunk_size)):
-            finished = done_before + number * chunk_size
-
-            def chunk_progress(done, total, message, finished=finished, chunk=chunk):
-                if message.startswith("model A"):  # its own scale: epochs of model A
-                    report(progress, done, total, message)
-                else:  # epochs of this chunk, spread over its share of the seeds
-                    share = finished + len(chunk) * done / max(total, 1)
-                    seed_scale(int(round(100 * share)), f"seeds {chunk[0]}-{chunk[-1]}: {message}")
-
-            for seed, row in train_comparison_chunk(config, chunk, store, chunk_progress).items():
+        report(progress, 0, SCALE, "loading TensorFlow and the data")
+        chunks = _chunks(list(missing), chunk_size)
+        # Every model A the missing seeds need first, stacked (one A per seed with vary_a: 20 seeds, one call).
+        a_missing = _missing_a(config.protocol, [config.a_seed(seed) for seed in missing], store)
+        a_part, *chunk_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
+                                     [_b_cost(config.protocol) * len(chunk) for chunk in chunks],
+                                     [""] * (len(chunks) + 1))
+        train_model_as(config.protocol, [(config.protocol.b_classes, config.a_seed(seed)) for seed in missing],
+                       store, a_part)
+        for chunk, piece in zip(chunks, chunk_parts):
+            for seed, row in train_comparison_chunk(config, chunk, store, piece).items():
                 on_seed_done(seed, row)
 
-    def seed_progress(done, total, message):
-        seed_scale(100 * done, message)
-
-    return store_module.run_missing(store, config, seeds, run_batch, seed_progress)
+    # run_missing's own per-seed counts are not drawn: the parts above already cover the whole run.
+    rows = store_module.run_missing(store, config, seeds, run_batch)
+    report(progress, SCALE, SCALE, f"{len(seeds)} seeds stored")
+    return rows
 
 
 def summarize_rows(rows, scope: str = ""):
@@ -679,9 +812,13 @@ def book_run(protocol: TransferProtocol, store, progress: ProgressCallback | Non
 
 def pitfall_run(protocol: TransferProtocol, store, progress: ProgressCallback | None = None) -> SharingPitfall:
     """The sharing pitfall on the cached model A (seed 42), with the plain Keras code of the book."""
-    model_a = model_a_keras(protocol, store, MODEL_A_SEED, progress)
-    report(progress, 0, 2, "training B on A with shared layers, then on a clone")
-    return sharing_pitfall(protocol, protocol_tasks(protocol), model_a, BOOK_RUN_SEED)
+    a_cost = _a_cost(protocol) * len(_missing_a(protocol, [MODEL_A_SEED], store))
+    a_part, b_part = parts(progress, [a_cost, _b_cost(protocol)], ["", ""])  # two B on A runs ~ both arms
+    report(progress, 0, SCALE, "loading model A")
+    model_a = model_a_keras(protocol, store, MODEL_A_SEED, a_part)
+    pitfall = sharing_pitfall(protocol, protocol_tasks(protocol), model_a, BOOK_RUN_SEED, b_part)
+    report(progress, SCALE, SCALE, "done")
+    return pitfall
 
 
 # ---- the 45 class pairs ----
@@ -724,15 +861,27 @@ def _mean_gain(scratch: tuple, transfer_acc: tuple):
 
 def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress: ProgressCallback | None = None,
               chunk_size: int = CHUNK_SEEDS) -> None:
-    """Fill the store for every pair in `pairs` (each pair trains its own model A: task A changes with it)."""
+    """Fill the store for every pair in `pairs` (each pair's task A is the other eight classes, so each pair has
+    its own model A): first every model A the missing seeds need, stacked across pairs in a few engine calls
+    (`train_model_as`), then each pair's B runs (`run_comparison`). One bar for both stages."""
     pairs = [data.check_class_pair(pair) for pair in pairs]
     if cluster.address():  # every pair's units at once, as many running as the cluster has room for
         cluster.run_comparisons([(config.with_pair(pair), seeds) for pair in pairs], store, progress, chunk_size)
         return
-    for number, pair in enumerate(pairs):
-        label = f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
-        run_comparison(config.with_pair(pair), seeds, store,
-                       lambda done, total, message: report(progress, done, total, f"{label}: {message}"), chunk_size)
+    seeds = [int(seed) for seed in seeds]
+    pending = [(pair, sorted(set(seeds) - store.finished_seeds(config.with_pair(pair)))) for pair in pairs]
+    pending = [(pair, missing) for pair, missing in pending if missing]
+    a_jobs = [(pair, config.a_seed(seed)) for pair, missing in pending for seed in missing]
+    a_missing = {job for job in a_jobs if not store.model_path(
+        ModelAConfig.of(config.protocol.with_pair(job[0])), job[1], "model_a").exists()}
+    labels = [f"pair {number}/{len(pending)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
+              for number, (pair, _) in enumerate(pending, start=1)]
+    a_part, *pair_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
+                                [_b_cost(config.protocol) * len(missing) for _, missing in pending],
+                                ["model As"] + labels)
+    train_model_as(config.protocol, a_jobs, store, a_part)
+    for (pair, _), piece in zip(pending, pair_parts):
+        run_comparison(config.with_pair(pair), seeds, store, piece, chunk_size)
 
 
 def job_key(kind: str, config, seeds=()) -> tuple:

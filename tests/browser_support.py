@@ -22,6 +22,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
 ]
 EXCEPTION = '[data-testid="stException"]'
+# Streamlit marks its app root with the script's run state; unlike the toolbar's running indicator, the mark
+# does not depend on client.toolbarMode.
+RUNNING = '[data-testid="stApp"]:is([data-test-script-state="running"], [data-test-script-state="rerunRequested"])'
 
 
 def chromium_path() -> str | None:
@@ -88,7 +91,7 @@ def wait_for_idle(page, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     quiet_checks = 0
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        running = page.locator(RUNNING).count() > 0
         loading = page.locator('[data-testid="stSkeleton"]').count() > 0
         quiet_checks = 0 if (running or loading) else quiet_checks + 1
         if quiet_checks >= 4:

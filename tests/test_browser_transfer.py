@@ -1,5 +1,7 @@
 """The transfer page in headless Chromium on the tiny preset: train the seeds, see the paired plot."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.browser_support import EXCEPTION, goto, screenshot, wait_for_idle
@@ -22,3 +24,45 @@ def test_tiny_comparison_draws_the_paired_plot(page, server_url):
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 4
     assert "tl_seeds=4" in page.url  # a non-default value stays in the shareable URL
     screenshot(page, "transfer-tiny-comparison")
+
+
+def test_tiny_reuse_grid_runs_end_to_end(page, server_url):
+    """The reuse section of the tiny preset: train the grid, see the heatmaps, the best cells and the verdicts."""
+    goto(page, f"{server_url}/Transfer_Learning")
+    assert page.locator(EXCEPTION).count() == 0
+    train = page.get_by_role("button", name="Train the 6 missing seed-sizes of the grid")
+    if train.count():  # the server's store may already hold them (another test in the same session)
+        train.click()
+    finished = page.get_by_text("The rules of thumb on this data").or_(page.get_by_text("Reuse grid failed"))
+    finished.first.wait_for(timeout=240_000)
+    wait_for_idle(page)
+    assert page.get_by_text("Reuse grid failed").count() == 0, page.get_by_text("Reuse grid failed").inner_text()
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    assert page.get_by_text("Reduce the learning rate when you unfreeze").count() >= 1
+    assert page.get_by_text("The best way to reuse model A, by amount of task-B data").count() >= 1
+    screenshot(page, "transfer-tiny-reuse")
+    heatmaps = page.locator(".st-key-tl_reuse_heatmaps")
+    assert "unfrozen at a lower rate" in heatmaps.inner_text()
+    page.locator(".st-key-tl_reuse_rate").get_by_text("same as frozen", exact=True).click()
+    page.get_by_text("unfrozen at the same rate").first.wait_for(timeout=60_000)
+    wait_for_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    with page.expect_download() as download:
+        page.locator(".st-key-tl_reuse_download button").click()
+    assert download.value.suggested_filename == "reuse-tiny-5-6.csv"
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert len(rows) == 7 and "result.r2_u1_lower_test_accuracy" in rows[0]  # header, 2 sizes x 3 seeds
+
+
+def test_reuse_sizes_choose_the_rows_to_train(page, server_url):
+    """Removing a size from the reuse grid's multiselect leaves the other size's rows to train (or to show)."""
+    goto(page, f"{server_url}/Transfer_Learning")
+    sizes = page.locator(".st-key-tl_reuse_sizes")
+    sizes.get_by_label("Remove 60", exact=True).click()
+    wait_for_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    stored = page.get_by_text("Train the 3 missing seed-sizes of the grid").or_(page.get_by_text(
+        "The rules of thumb on this data"))
+    stored.first.wait_for(timeout=60_000)
+    assert "tl_reuse_sizes" in page.url  # the choice is in the shareable URL
+    assert sizes.get_by_label("Remove 20", exact=True).count() == 1 and sizes.get_by_label("Remove 60").count() == 0

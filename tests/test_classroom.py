@@ -47,7 +47,7 @@ def test_server_command_has_the_shared_server_settings():
     assert flags["--server.address"] == "0.0.0.0" and flags["--server.port"] == "8502"
     assert flags["--server.fileWatcherType"] == "none" and flags["--server.runOnSave"] == "false"
     assert flags["--server.enableXsrfProtection"] == "true" and flags["--server.maxUploadSize"] == "0"
-    assert flags["--client.toolbarMode"] == "viewer"
+    assert flags["--client.toolbarMode"] == "viewer" and flags["--runner.postScriptGC"] == "false"
     loopback = classroom.server_command(9000, settings={"server.address": "127.0.0.1"})
     assert dict(zip(loopback[5::2], loopback[6::2]))["--server.address"] == "127.0.0.1"
     with pytest.raises(ValueError, match="port"):
@@ -84,3 +84,15 @@ def test_the_browser_run_check_finds_file_watcher_rescans(tmp_path):
     assert log_problems(log) == ["Inotify queue overflowed; reconciling recursive watches below b'/x'"]
     log.write_text("URL: http://127.0.0.1:8501\n")
     assert log_problems(log) == []
+
+
+def test_make_run_polls_the_labs_files_and_skips_the_full_collection_after_each_run():
+    """`make run` and the browser tests read .streamlit/config.toml: no recursive watch of the project folder
+    (.venv included), loopback only, and no gc.collect(2) after every run (a training panel polls every second)."""
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["fileWatcherType"] == "poll" and settings["server"]["address"] == "127.0.0.1"
+    assert settings["runner"]["postScriptGC"] is False and settings["server"]["runOnSave"] is False

@@ -1,5 +1,7 @@
 """core.cost: parameter counts against real Keras models, costs against hand-worked numbers, the store's part."""
 
+import dataclasses
+
 import pytest
 
 from core import bn_training, clipping, cost, models, store, transfer
@@ -74,3 +76,47 @@ def test_format_and_describe():
     text = cost.vanishing_gradients(bn_training.VanishingConfig(n_seeds=1)).describe()
     assert text.startswith(cost.format_cost(cost.vanishing_gradients(bn_training.VanishingConfig(n_seeds=1)).total))
     assert "no BN, 1 seed:" in text and "BN, 1 seed:" in text
+
+
+def test_pretraining_parameter_counts_match_keras_autoencoders():
+    """Each pretraining phase's count equals Keras's count_params of that phase's autoencoder."""
+    import keras
+
+    from core import pretraining
+
+    def autoencoder(widths, tied):
+        inputs = keras.Input((widths[0],))
+        encoders = [keras.layers.Dense(units) for units in widths[1:]]
+        x = inputs
+        for layer in encoders:
+            x = layer(x)
+        trained = sum(layer.count_params() for layer in encoders)
+        for fan_in in reversed(widths[:-1]):
+            if tied:  # a DenseTranspose adds its bias only
+                trained += fan_in
+            else:
+                x = keras.layers.Dense(fan_in)(x)
+        return trained + (0 if tied else keras.Model(inputs, x).count_params() - trained)
+
+    joint = pretraining.Pretraining(hidden_units=(100, 30))
+    assert cost.autoencoder_parameters(joint) == (autoencoder((784, 100, 30), tied=False),)
+    tied = pretraining.Pretraining(hidden_units=(100, 30), tied=True)
+    assert cost.autoencoder_parameters(tied) == (autoencoder((784, 100, 30), tied=True),)
+    greedy = pretraining.Pretraining.preset("2006")
+    assert cost.autoencoder_parameters(greedy) == (autoencoder((784, 256), False), autoencoder((256, 256), False),
+                                                    autoencoder((256, 256), False))
+
+
+def test_pretraining_runs_count_only_what_is_missing(tmp_path):
+    from core import pretraining
+
+    results = store.Store(tmp_path / "results.sqlite")
+    config = pretraining.FineTuning.tiny()
+    missing = cost.pretraining_runs(config.pretraining, [0, 1, 2], results, [config])
+    assert len(missing.parts) == 4 and missing.total > 0
+    images = config.updates * config.batch_size
+    arms = [part for part in missing.parts if part.what.startswith("4 arms")]
+    assert arms and arms[0].copies == 12 and arms[0].images == images
+    config_100 = dataclasses.replace(config, n_labels=100)
+    both = cost.pretraining_runs(config.pretraining, [0, 1, 2], results, [config, config_100])
+    assert len(both.parts) == 7  # the autoencoders once, then each label count's runs

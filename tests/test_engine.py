@@ -21,34 +21,46 @@ def tiny_data():
     return x, rng.integers(0, 4, 70).astype(np.uint8), xv, rng.integers(0, 4, 30).astype(np.uint8)
 
 
-def _compile(model, config, phase):
+def _compile(model, config, phase, copy: int = 0):
+    """Freeze and compile as this copy's share of the phase says (its own frozen layers and learning rate)."""
     import keras
 
     weighted = [layer for layer in model.layers if layer.weights]
+    frozen, rate = (value[copy] if isinstance(value, tuple) else value
+                    for value in (phase.frozen_layers, phase.learning_rate))
     for index, layer in enumerate(weighted):
-        layer.trainable = index not in range(len(weighted))[:phase.frozen_layers]
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=phase.learning_rate, momentum=phase.momentum),
+        layer.trainable = index not in range(len(weighted))[:frozen]
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=rate, momentum=phase.momentum),
                   loss=config.loss, metrics=["accuracy"])
 
 
-def _keras_epoch(model, x, y, order, data):
+def _keras_epoch(model, x, y, order, validation):
     """One model.fit epoch on data pre-shuffled in the engine's order; [loss, accuracy, val_loss, val_accuracy]."""
     fit = model.fit(x[order], y[order], batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-                    validation_data=(data.x_valid, data.y_valid))
+                    validation_data=validation)
     return [fit.history[key][0] for key in ("loss", "accuracy", "val_loss", "val_accuracy")]
 
 
+def copy_set(x, y, copy: int):
+    """Copy k's own (images, labels) of a Data role: shared arrays, per-copy arrays, or Subsets."""
+    if isinstance(x, engine.Subsets):
+        return x.images[x.rows[copy]], np.asarray(x.labels[copy])
+    return (x[copy], y[copy]) if np.ndim(y) == 2 else (x, y)
+
+
 def keras_reference(config, data, phases, seeds, initial):
-    """Train one Keras model per seed with the engine's batch order; returns stacked weights and history."""
+    """Train one Keras model per copy with the engine's batch order, each with its own data, frozen layers and
+    learning rates; returns stacked weights and history."""
     histories, finals = [], []
     for copy, seed in enumerate(seeds):
         model = engine.keras_model(config, initial, copy)
-        x, y = (data.x_train[copy], data.y_train[copy]) if data.y_train.ndim == 2 else (data.x_train, data.y_train)
+        x, y = copy_set(data.x_train, data.y_train, copy)
+        validation = copy_set(data.x_valid, data.y_valid, copy)
         rows, epoch = [], 0
         for phase in phases:
-            _compile(model, config, phase)
+            _compile(model, config, phase, copy)
             for _ in range(phase.epochs):
-                rows.append(_keras_epoch(model, x, y, engine.batch_order(seed, epoch, len(y)), data))
+                rows.append(_keras_epoch(model, x, y, engine.batch_order(seed, epoch, len(y)), validation))
                 epoch += 1
         histories.append(np.array(rows).T)
         finals.append(model)
@@ -119,6 +131,116 @@ def test_binary_output_with_per_copy_data_matches_keras(tiny_data, first_layer_p
     per_copy_y = rng.integers(0, 2, (3, 40)).astype(np.float32)
     data = engine.Data(per_copy_x, per_copy_y, xv, rng.integers(0, 2, 30).astype(np.float32))
     assert_same_training(engine.MLPConfig.tiny(output_activation="sigmoid"), data, [engine.Phase(3, 0.05)])
+
+
+# ---- copies that differ in their data and in their frozen layers (issue 13) ----
+
+def subsets_of(tiny_data, sizes, *, binary: bool = False, seed: int = 2):
+    """Per-copy subsets of the 70 tiny images: copy k takes sizes[k] rows (drawn without replacement, in a
+    shuffled order) and its own relabelling of the classes, as each pair's task A relabels the eight others."""
+    x, y, xv, yv = tiny_data
+    rng = np.random.default_rng(seed)
+    rows = tuple(np.sort(rng.choice(len(x), size, replace=False)) for size in sizes)
+    relabel = [rng.permutation(4) for _ in sizes]
+    labels = tuple(((y[r] > 1) if binary else relabel[k][y[r]]).astype(np.float32) for k, r in enumerate(rows))
+    valid_rows = tuple(np.sort(rng.choice(len(xv), size, replace=False)) for size in (30, 21, 12)[:len(sizes)])
+    valid_labels = tuple(((yv[r] > 1) if binary else relabel[k][yv[r]]).astype(np.float32)
+                         for k, r in enumerate(valid_rows))
+    return engine.Data.of_subsets(engine.Subsets(x, rows, labels), engine.Subsets(xv, valid_rows, valid_labels))
+
+
+def test_subsets_of_different_sizes_match_keras(tiny_data, weight_space_path):
+    """Ragged subsets (70, 53 and 37 images: 5, 4 and 3 batches of 16, each with its own short last batch) with
+    BN statistics and momentum, so that masked batches, masked moments and gated updates all count."""
+    data = subsets_of(tiny_data, (70, 53, 37))
+    assert engine.execution_path(engine.MLPConfig.tiny("after"), 70, 3, ragged=True) == weight_space_path
+    assert_same_training(engine.MLPConfig.tiny("after"), data, [engine.Phase(3, 0.02, momentum=0.9)])
+
+
+def test_subsets_of_equal_sizes_and_a_repeated_seed_match_keras(tiny_data, first_layer_path):
+    """Equal subsets take every path (the sample-space path lays them out per copy); seed 3 twice: its two
+    copies, told apart by their data, draw the same batch orders."""
+    data = subsets_of(tiny_data, (40, 40, 40), binary=True)
+    config = engine.MLPConfig.tiny(output_activation="sigmoid")
+    assert engine.execution_path(config, 40, 2) == first_layer_path
+    assert_same_training(config, data, [engine.Phase(2, 0.05)], seeds=(3, 3, 5))
+
+
+PER_COPY_PHASES = [  # copy 0 freezes everything but the output then unfreezes; copy 1 keeps its first layer frozen
+    engine.Phase(2, (0.05, 0.02, 0.04), frozen_layers=(-1, 1, 0)),  # copy 2 trains all along, each its own rate
+    engine.Phase(2, (0.01, 0.05, 0.002), frozen_layers=(0, 1, 0)),
+]
+
+
+def test_per_copy_freezing_and_learning_rates_match_keras(tiny_data, first_layer_path):
+    assert_same_training(engine.MLPConfig.tiny(), engine.Data(*tiny_data), PER_COPY_PHASES)
+
+
+def test_per_copy_freezing_with_bn_and_momentum_matches_keras(tiny_data, weight_space_path):
+    """BN before the activation: a copy that freezes a BN layer runs it in inference mode while the others
+    update their statistics; momentum velocities stay per copy."""
+    config = engine.MLPConfig.tiny("before")  # input BN, Dense(no bias), BN, Dense(no bias), BN, Dense
+    phases = [engine.Phase(2, (0.05, 0.02, 0.04), momentum=0.5, frozen_layers=(-1, 2, 0)),
+              engine.Phase(2, 0.01, momentum=0.5, frozen_layers=(3, 0, 1))]
+    assert_same_training(config, engine.Data(*tiny_data), phases)
+
+
+def test_layers_frozen_in_every_copy_are_cached_and_match_keras(tiny_data, weight_space_path, monkeypatch):
+    """A phase whose first two layers are frozen in every copy (and more in some) starts its steps from a cache
+    of their output; the arithmetic is Keras's to float32 rounding."""
+    from core.engine import batched
+
+    monkeypatch.setattr(engine.settings, "SAMPLE_SPACE_MAX_IMAGES", 0)  # no input BN: keep off the sample space
+    cached = []
+    original = batched.prefix_function
+    monkeypatch.setattr(batched, "prefix_function", lambda config, layers, mode: cached.append(layers) or
+                        original(config, layers, mode))
+    config = engine.MLPConfig((8, 7, 6), "selu", "glorot_uniform", "none", False, 4, "softmax")
+    phases = [engine.Phase(3, (0.05, 0.03, 0.04), frozen_layers=(2, 3, 2)), engine.Phase(1, 0.05)]
+    assert_same_training(config, engine.Data(*tiny_data), phases)
+    assert cached == [2]
+
+
+def test_subsets_evaluate_each_copy_on_its_own_images(tiny_data):
+    data = subsets_of(tiny_data, (70, 53, 37))
+    config = engine.MLPConfig.tiny()
+    weights = engine.initial_weights(config, SEEDS)
+    loss, accuracy = engine.evaluate(config, weights, data.x_valid)
+    for copy in range(3):
+        model = engine.keras_model(config, weights, copy)
+        model.compile(loss=config.loss, metrics=["accuracy"])
+        x, y = copy_set(data.x_valid, None, copy)
+        keras_loss, keras_accuracy = model.evaluate(x, y, verbose=0)
+        assert loss[copy] == pytest.approx(keras_loss, rel=1e-5) and accuracy[copy] == pytest.approx(keras_accuracy)
+
+
+def test_repeated_seeds_need_something_that_tells_the_copies_apart(tiny_data):
+    x, y, _, _ = tiny_data
+    with pytest.raises(ValueError, match="train identically"):
+        engine.train(engine.MLPConfig.tiny(), engine.Data(x, y), [engine.Phase(1)], (1, 1), BATCH)
+    result = engine.train(engine.MLPConfig.tiny(), engine.Data(x, y), [engine.Phase(1, (0.05, 0.0))], (1, 1), BATCH)
+    assert not np.array_equal(result.weights[0][0], result.weights[0][1])  # same start, one learns
+
+
+@pytest.mark.parametrize("phase, message", [
+    (engine.Phase(1, (0.1, 0.2)), "one per copy"),
+    (engine.Phase(1, frozen_layers=(0, 1, 2, 0)), "one per copy"),
+])
+def test_per_copy_values_must_match_the_copies(tiny_data, phase, message):
+    x, y, _, _ = tiny_data
+    with pytest.raises(ValueError, match=message):
+        engine.train(engine.MLPConfig.tiny(), engine.Data(x, y), [phase], SEEDS, BATCH)
+
+
+def test_subsets_are_checked():
+    images = np.zeros((10, 28, 28), np.float32)
+    with pytest.raises(ValueError, match="between 0 and 9"):
+        engine.Subsets(images, (np.array([0, 10]),), (np.zeros(2),))
+    with pytest.raises(ValueError, match="as many labels"):
+        engine.Subsets(images, (np.array([0, 1]),), (np.zeros(3),))
+    with pytest.raises(ValueError, match="leave y_train None"):
+        engine.train(engine.MLPConfig.tiny(), engine.Data(engine.Subsets(images, (np.arange(3),), (np.zeros(3),)),
+                                                          np.zeros(3)), [engine.Phase(1)], (0,), BATCH)
 
 
 # ---- full size: the book's transfer architecture (784-300-100-50-50-50-8) on real task-A images ----

@@ -114,9 +114,10 @@ def test_another_config_shows_its_place_in_the_queue():
 
 
 @pytest.mark.parametrize("widget, value, message", [
-    ("tl_positive", "Sandal", "two different classes"),
-    ("tl_seeds", 0, "between 3 and 200"),
-    ("tl_seeds", 201, "between 3 and 200"),
+    ("tl_positive", "Sandal", "two different classes; got Sandal twice"),  # in the student's words, not "5 twice"
+    ("tl_seeds", 0, "Choose 3 to 200 seeds; got 0."),
+    ("tl_seeds", 201, "Choose 3 to 200 seeds; got 201."),
+    ("tl_seeds", 100_000, "Choose 3 to 200 seeds; got 100,000."),
 ])
 def test_bad_settings_show_a_message_not_a_traceback(widget, value, message):
     app = open_page(PAGE)
@@ -174,3 +175,33 @@ def test_damaged_store_is_moved_aside_not_deleted(own_store):
     kept = list(own_store.glob(f"{store.DB_NAME}.damaged-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"not an SQLite file " * 200
     assert "0 of 3 seeds" in text(app, "info")
+
+
+def test_reuse_section_trains_the_tiny_grid_and_shows_heatmaps_best_cells_and_verdicts():
+    app = open_page(PAGE)
+    assert "0 of 6 (size, seed) rows are in the results store" in text(app, "info")
+    app.button(key="tl_reuse_train").click().run()
+    finish(app, "tl_reuse")
+    assert {"tl_reuse_heatmaps", "tl_reuse_best_chart"} <= set(chart_keys(app))
+    verdicts = text(app, "success") + text(app, "warning") + text(app, "info")
+    for rule in ("Freeze the reused layers, then unfreeze the top one or two", "The more data, the more layers to "
+                 "unfreeze", "Reduce the learning rate when you unfreeze", "Reuse helps most with little data"):
+        assert rule in verdicts
+    assert "python -m core reuse --protocol tiny --pair 5,6 --sizes 20,60 --seeds 3" in text(app, "caption")
+    app.segmented_control(key="tl_reuse_rate").set_value("same").run()
+    assert not app.exception and "tl_reuse_heatmaps" in chart_keys(app)
+    assert "tl_reuse_train" not in {button.key for button in app.button}  # every row is stored
+    download = next(button for button in app.get("download_button") if button.proto.id.endswith("tl_reuse_download"))
+    assert download.proto.label == "Download the grid's rows (CSV)"  # deferred: the browser test fetches the file
+
+
+def test_reuse_settings_are_checked_and_come_from_the_url():
+    app = open_page(PAGE, {"tl_reuse_seeds": "2"})
+    assert "between 3 and 100" in text(app, "error")
+    app = open_page(PAGE, {"tl_reuse_seeds": "4"})
+    assert app.number_input(key="tl_reuse_seeds").value == 4 and "0 of 8 (size, seed) rows" in text(app, "info")
+    app.multiselect(key="tl_reuse_sizes").set_value([60]).run()
+    assert not app.exception and "0 of 4 (size, seed) rows" in text(app, "info")
+    assert "Train the 4 missing seed-sizes of the grid" in [button.label for button in app.button]
+    app.multiselect(key="tl_reuse_sizes").set_value([]).run()
+    assert "Choose at least one" in text(app, "error")

@@ -51,9 +51,8 @@ def test_each_seed_is_stored_once_and_a_second_call_trains_nothing(fashion_mnist
     config = transfer.ComparisonConfig(TINY)
     rows = transfer.run_comparison(config, range(4), results, chunk_size=3)
     assert [row.seed for row in rows] == [0, 1, 2, 3]
-    # model A once (seed 42), then two chunks (3 + 1 seeds), each with both arms
-    assert engine_calls == [("softmax", (42,)), ("sigmoid", (0, 1, 2)), ("sigmoid", (0, 1, 2)),
-                            ("sigmoid", (3,)), ("sigmoid", (3,))]
+    # model A once (seed 42), then two chunks (3 + 1 seeds), each one call with a copy per seed and arm
+    assert engine_calls == [("softmax", (42,)), ("sigmoid", (0, 1, 2, 0, 1, 2)), ("sigmoid", (3, 3))]
     assert rows_per_seed(results.path, config) == {0: 1, 1: 1, 2: 1, 3: 1}
     for row in rows:
         result = row.result
@@ -73,7 +72,7 @@ def test_each_seed_is_stored_once_and_a_second_call_trains_nothing(fashion_mnist
     assert [row.result for row in again] == [row.result for row in rows]
 
     more = transfer.run_comparison(config, range(5), results, chunk_size=3)
-    assert engine_calls == [("sigmoid", (4,)), ("sigmoid", (4,))]  # model A came from its .keras file
+    assert engine_calls == [("sigmoid", (4, 4))]  # model A came from its .keras file
     assert len(more) == 5 and rows_per_seed(results.path, config)[4] == 1
 
 
@@ -82,7 +81,7 @@ def test_vary_a_trains_and_caches_one_model_a_per_seed(fashion_mnist, results, e
     rows = transfer.run_comparison(config, range(3), results, chunk_size=2)
     assert [row.result["a_seed"] for row in rows] == [0, 1, 2]
     assert [row.result["subset_seed"] for row in rows] == [None] * 3
-    assert engine_calls[0] == ("softmax", (0, 1)) and ("softmax", (2,)) in engine_calls
+    assert engine_calls[0] == ("softmax", (0, 1, 2))  # every seed's A in one call, before the B chunks
     a_key = transfer.ModelAConfig.of(TINY)
     assert results.finished_seeds(a_key) == {0, 1, 2}
     assert all(results.model_path(a_key, seed, "model_a").exists() for seed in range(3))
@@ -153,6 +152,34 @@ def test_book_run_is_seed_42_of_the_fixed_comparison(fashion_mnist, results):
     assert transfer.stored_book_run(TINY, results).scratch_test_accuracy == run.scratch_test_accuracy
 
 
+def test_pairs_stack_their_model_as_and_give_the_rows_of_one_pair_at_a_time(fashion_mnist, results, engine_calls,
+                                                                          tmp_path):
+    """run_pairs trains the As of all pairs in one engine call (per-copy subsets of one training array, each
+    relabelled); every row equals what the pair's own comparison gives (the old path, one pair at a time)."""
+    config, pairs = transfer.ComparisonConfig(TINY), [(0, 1), (2, 9)]
+    transfer.run_pairs(config, range(3), results, pairs=pairs)
+    assert engine_calls[0] == ("softmax", (42, 42))
+    alone = store.Store(tmp_path / "alone.sqlite")
+    for pair in pairs:
+        together = results.results(config.with_pair(pair))
+        separate = transfer.run_comparison(config.with_pair(pair), range(3), alone)
+        for ours, theirs in zip(together, separate):
+            assert ours.result["transfer_test_accuracy"] == pytest.approx(theirs.result["transfer_test_accuracy"],
+                                                                          abs=1.5 / TINY.n_eval)
+            np.testing.assert_allclose(ours.result["transfer_val_accuracy"], theirs.result["transfer_val_accuracy"],
+                                       atol=1.5 / TINY.n_eval)
+
+
+def test_task_a_rows_are_the_rows_split_task_a_b_takes(fashion_mnist):
+    from core import data
+
+    splits = data.load_book_splits()
+    rows, labels = transfer.task_a_rows((2, 9), splits.y_valid, None)
+    (x_a, y_a), _ = data.split_task_a_b(splits.x_valid, splits.y_valid, (2, 9))
+    np.testing.assert_array_equal(splits.x_valid[rows], x_a)
+    np.testing.assert_array_equal(labels, y_a)
+
+
 def test_pair_cells_fill_from_the_store(fashion_mnist, results):
     config = transfer.ComparisonConfig(TINY)
     transfer.run_pairs(config, range(3), results, pairs=[(0, 1)])
@@ -210,11 +237,25 @@ def test_killed_command_line_run_resumes_with_each_seed_once(fashion_mnist, tmp_
     assert all(after[seed] == stamp for seed, stamp in before.items())  # the rows made before the kill were kept
 
 
+def test_command_line_runs_several_pairs_with_their_model_as_together(fashion_mnist, tmp_path):
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "core", "transfer", "--protocol", "tiny", "--pairs", "0,1", "2,9", "--seeds", "3"]
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert finished.stdout.count("verdict:") == 2
+    assert "task B: Trouser (1) vs T-shirt/top (0)" in finished.stdout
+    assert "task B: Ankle boot (9) vs Pullover (2)" in finished.stdout
+    results = store.Store(tmp_path / store.DB_NAME)
+    config = transfer.ComparisonConfig(TINY)
+    assert [len(results.finished_seeds(config.with_pair(pair))) for pair in ((0, 1), (2, 9))] == [3, 3]
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--pairs", "0,1", "5,5"], "two different classes"),
     (["--pair", "5,5"], "two different classes"),
     (["--pair", "5,10"], "between 0 and 9"),
-    (["--seeds", "0"], "between 3 and 200"),
-    (["--seeds", "500"], "between 3 and 200"),
+    (["--seeds", "0"], "Choose 3 to 200 seeds"),
+    (["--seeds", "500"], "Choose 3 to 200 seeds"),
     (["--protocol", "magic"], "Unknown protocol"),
     (["--pair", "shirt"], "two class numbers"),
 ])
@@ -239,19 +280,7 @@ def test_lost_results_file_keeps_model_a_and_gives_the_same_single_run(fashion_m
     store.move_aside(results.path)  # what the page's button does with a damaged file
     engine_calls.clear()
     again = transfer.book_run(TINY, store.Store(results.path))
-    assert [call[0] for call in engine_calls] == ["sigmoid", "sigmoid"]  # model A came from its .keras file
+    assert [call[0] for call in engine_calls] == ["sigmoid"]  # model A came from its .keras file
     assert again.a_val_accuracy is None  # its curve was in the old file
     assert (again.scratch_test_accuracy, again.transfer_test_accuracy) == (
         first.scratch_test_accuracy, first.transfer_test_accuracy)  # same seed, same start: same run
-
-
-def test_progress_only_moves_forward_and_ends_full(fashion_mnist, results):
-    calls = []
-    transfer.run_comparison(transfer.ComparisonConfig(TINY), range(4), results,
-                            lambda done, total, message: calls.append((done, total, message)), chunk_size=2)
-    model_a = [call for call in calls if call[2].startswith("model A")]
-    seeds = [call for call in calls if not call[2].startswith("model A")]
-    assert [done for done, _, _ in model_a] == list(range(1, TINY.a_epochs + 1))
-    assert all(total == 400 for _, total, _ in seeds)
-    assert [done for done, _, _ in seeds] == sorted(done for done, _, _ in seeds)
-    assert seeds[-1][:2] == (400, 400)

@@ -23,6 +23,7 @@ import streamlit as st
 
 from core import classroom, jobs
 from core.cost import Cost, format_cost
+from core.progress import with_time_left
 from ui import teacher
 
 POLL_SECONDS = 1.0  # how often a pending job's status is redrawn
@@ -44,12 +45,16 @@ def training_ui(key: str, job_key: Hashable, run: jobs.JobFunction, *, label: st
     handle = st.session_state.get(state_key)
     if offer and (handle is None or handle.done()):
         locked = job_key is not None and _locked(job_key, cost)
-        pressed = st.button(button, key=f"{key}_train", type="primary" if primary else "secondary",
-                            disabled=job_key is None or locked)
-        _cost_caption(cost, locked)
+        slot = st.empty()  # emptied once pressed: the job's status replaces the button (and its cost) at once
+        with slot.container():
+            pressed = st.button(button, key=f"{key}_train", type="primary" if primary else "secondary",
+                                disabled=job_key is None or locked)
+            _cost_caption(cost, locked)
         if pressed and job_key is not None and not _locked(job_key, cost):  # checked again: a click can be forged
             handle = st.session_state[state_key] = jobs.submit(
-                job_key, run, keep_result=keep_result, label=label, cost=None if cost is None else cost.total)
+                job_key, lambda report: run(with_time_left(report)), keep_result=keep_result, label=label,
+                cost=None if cost is None else cost.total)
+            slot.empty()
     if handle is None:
         return Training(pending=False)
     if not handle.done():

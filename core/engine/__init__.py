@@ -66,11 +66,22 @@ from core.engine.api import (
     train,
     uses_sample_space,
 )
-from core.engine.configs import LOSS_FOR_OUTPUT, Data, Layer, MLPConfig, Phase, RunResult, layer_plan, weight_shapes
+from core.engine.configs import (
+    LOSS_FOR_OUTPUT,
+    Data,
+    Layer,
+    MLPConfig,
+    Phase,
+    RunResult,
+    Subsets,
+    layer_plan,
+    weight_shapes,
+)
 from core.engine.weights import initial_weights, keras_model, transfer_weights, weights_from_keras
 
 __all__ = [
-    "settings", "MLPConfig", "Phase", "Data", "RunResult", "Layer", "LOSS_FOR_OUTPUT", "layer_plan", "weight_shapes",
+    "settings", "MLPConfig", "Phase", "Data", "Subsets", "RunResult", "Layer", "LOSS_FOR_OUTPUT", "layer_plan",
+    "weight_shapes",
     "train", "evaluate", "batch_order", "uses_sample_space", "execution_path", "EXECUTION_PATHS",
     "clear_compiled_functions", "initial_weights", "transfer_weights", "weights_from_keras", "keras_model",
 ]

@@ -24,6 +24,9 @@ def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequenc
           progress: Optional[ProgressCallback] = None) -> RunResult:
     """Train one copy per seed through the phases; copy k starts from `initial` or seed k's Keras init.
 
+    A seed may repeat when its copies differ otherwise (initial weights, per-copy data, per-copy phase
+    values): such copies draw the same batch orders, so variants of one seed stay paired.
+
     `first_epoch` numbers the epochs for shuffling: pass the epochs already run to continue a run
     with fresh batch orders. `progress(done, total, message)` is called after every epoch.
     """
@@ -31,24 +34,27 @@ def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequenc
 
     started = time.perf_counter()
     seeds = tuple(int(seed) for seed in seeds)
-    check_run(config, phases, seeds, batch_size, initial)
+    per_copy_data = not isinstance(data.y_train, np.ndarray) or data.y_train.ndim == 2  # Subsets or (K, n) labels
+    check_run(config, phases, seeds, batch_size, initial, record_grad_norms=record_grad_norms,
+              per_copy_data=per_copy_data)
     check_evaluation_sets(data, len(seeds))
     run = Run(config, data, seeds, batch_size, record_grad_norms, progress, sum(p.epochs for p in phases))
     weights = initial_weights(config, seeds) if initial is None else initial
     for number, phase in enumerate(phases, start=1):
         weights = run.phase(number, phase, weights, first_epoch)
-    test = evaluate(config, weights, data.x_test, data.y_test) if data.y_test is not None else (None, None)
+    test = evaluate(config, weights, data.x_test, data.y_test) if data.x_test is not None else (None, None)
     return run.result(weights, test, time.perf_counter() - started)
 
 
-def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray):
+def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x, y=None):
     """Mean loss and accuracy of every copy on (x, y), BN in inference mode: two (K,) arrays.
 
-    x, y: shared (n, 28, 28), (n,) or per copy (K, n, 28, 28), (K, n); weights as numpy, tensors or variables.
+    x, y: shared (n, 28, 28), (n,); per copy (K, n, 28, 28), (K, n); or x a `Subsets` (copy k: its own rows of
+    one shared array, sizes may differ) and y None. Weights as numpy, tensors or variables.
     """
     from core.engine.evaluation import Evaluator
 
-    return Evaluator(config, x, y, weights[0].shape[0], "evaluation")(weights)
+    return Evaluator(config, x, y, weights[0].shape[0], "evaluation")(weights, share_first_layer=True)
 
 
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -56,15 +62,20 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
 
 
-def uses_sample_space(config: MLPConfig, n_train: int, record_grad_norms: bool = False) -> bool:
-    """Whether train() keeps the first Dense kernel in sample space (sample_space.py) for this many training images."""
-    return (layer_plan(config)[0].kind == "dense" and not record_grad_norms
+def uses_sample_space(config: MLPConfig, n_train: int, record_grad_norms: bool = False, *,
+                      ragged: bool = False) -> bool:
+    """Whether train() keeps the first Dense kernel in sample space (sample_space.py) for this many training images;
+    never for copies with training sets of different sizes (ragged)."""
+    return (layer_plan(config)[0].kind == "dense" and not record_grad_norms and not ragged
             and n_train <= min(settings.SAMPLE_SPACE_MAX_IMAGES, 28 * 28))
 
 
-def execution_path(config: MLPConfig, n_train: int, total_epochs: int, *, record_grad_norms: bool = False) -> str:
-    """Which of EXECUTION_PATHS train() takes for this many training images (per copy) and epochs."""
-    if uses_sample_space(config, n_train, record_grad_norms):
+def execution_path(config: MLPConfig, n_train: int, total_epochs: int, *, record_grad_norms: bool = False,
+                   ragged: bool = False) -> str:
+    """Which of EXECUTION_PATHS train() takes for this many training images (per copy; the largest copy's when
+    ragged) and epochs. A weight-space phase whose first layers are frozen in every copy runs on the batched
+    graph from a cache of their output, whichever path the run takes."""
+    if uses_sample_space(config, n_train, record_grad_norms, ragged=ragged):
         return "sample space"
     if (settings.PARALLEL_COPIES and not record_grad_norms
             and n_train * total_epochs >= settings.PARALLEL_MIN_IMAGE_EPOCHS):

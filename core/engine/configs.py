@@ -107,28 +107,106 @@ def layer_plan(config: MLPConfig) -> tuple[Layer, ...]:
 
 @dataclass(frozen=True)
 class Phase:
-    """A stretch of training with one optimizer setting and one set of frozen layers."""
+    """A stretch of training with one optimizer setting and one set of frozen layers, for every copy or per copy.
+
+    `learning_rate` and `frozen_layers` take one value for all copies, or a tuple with one value per copy
+    (in seed order), so copies that differ only in these (the reuse grid's variants) share one graph.
+    """
 
     epochs: int  # epochs in this phase
-    learning_rate: float = 1e-3  # SGD learning rate (the book's 1e-3)
+    learning_rate: float | tuple[float, ...] = 1e-3  # SGD learning rate (the book's 1e-3), or one per copy
     momentum: float = 0.0  # SGD momentum (0: plain SGD, as in the book)
-    frozen_layers: int = 0  # freeze weighted_layers[:frozen_layers]; -1 = all but the output layer
+    # Freeze weighted_layers[:frozen_layers]; -1 = all but the output layer; or one such count per copy.
+    frozen_layers: int | tuple[int, ...] = 0
 
     def __post_init__(self):
-        if self.epochs < 0 or self.learning_rate < 0 or not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"A phase needs epochs >= 0, learning_rate >= 0 and momentum in [0, 1); got {self}.")
+        rates = np.atleast_1d(np.asarray(self.learning_rate, dtype=float))
+        frozen = np.atleast_1d(np.asarray(self.frozen_layers))
+        if (self.epochs < 0 or rates.size == 0 or not np.all(np.isfinite(rates)) or np.any(rates < 0)
+                or not 0.0 <= self.momentum < 1.0 or frozen.size == 0 or frozen.dtype.kind not in "iu"):
+            raise ValueError(f"A phase needs epochs >= 0, learning rates >= 0 (one, or one per copy), momentum in "
+                             f"[0, 1) and whole numbers of frozen layers; got {self}.")
+
+    @property
+    def per_copy(self) -> bool:
+        """Whether the learning rate or the frozen layers are given per copy."""
+        return isinstance(self.learning_rate, tuple) or isinstance(self.frozen_layers, tuple)
+
+    def learning_rates(self, copies: int) -> np.ndarray:
+        """(copies,) float32: each copy's learning rate."""
+        return _per_copy(self.learning_rate, copies, "learning rates").astype(np.float32)
+
+    def frozen_counts(self, n_layers: int, copies: int) -> np.ndarray:
+        """(copies,) int: how many leading weighted layers each copy freezes (-1 resolved to n_layers - 1)."""
+        counts = _per_copy(self.frozen_layers, copies, "frozen layer counts").astype(np.int64)
+        return np.where(counts < 0, counts + n_layers, counts)
+
+
+def _per_copy(value, copies: int, what: str) -> np.ndarray:
+    """One value broadcast to every copy, or a tuple that must hold one value per copy."""
+    if not isinstance(value, tuple):
+        return np.full(copies, value)
+    if len(value) != copies:
+        raise ValueError(f"A phase gives {len(value)} {what} but the run has {copies} copies; give one per copy.")
+    return np.asarray(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Subsets:
+    """Per-copy subsets of one shared image array: copy k uses images[rows[k]] with labels[k].
+
+    The subsets may differ in size (ragged): copy k's epoch is then one pass over its own n_k images in
+    ceil(n_k / batch_size) steps, the last one short, in the order `batch_order(seed_k, epoch, n_k)`, as
+    model.fit on those images would run it; a copy with fewer steps sits out the stacked epoch's last steps
+    (no update, no BN statistics). Its epoch loss and accuracy are means over its own n_k images. Used for
+    the 45 model As (each pair's task A is the other eight classes of one training array) and for evaluation
+    sets that differ per copy.
+    """
+
+    images: np.ndarray  # (N, 28, 28) float32, shared by every copy
+    rows: tuple  # K integer arrays: copy k's (n_k,) row numbers into images
+    labels: tuple  # K arrays: copy k's (n_k,) labels, in the order of its rows
+
+    def __post_init__(self):
+        if len(self.rows) == 0 or len(self.rows) != len(self.labels):
+            raise ValueError(f"Subsets need one row array and one label array per copy; got {len(self.rows)} row "
+                             f"arrays and {len(self.labels)} label arrays.")
+        n_images = len(self.images)
+        for copy, (rows, labels) in enumerate(zip(self.rows, self.labels)):
+            rows = np.asarray(rows)
+            if rows.ndim != 1 or len(rows) == 0 or np.shape(labels) != rows.shape or rows.dtype.kind not in "iu":
+                raise ValueError(f"Copy {copy}'s subset needs a non-empty 1-D array of whole row numbers and as many "
+                                 f"labels; got rows {rows.shape} ({rows.dtype}) and labels {np.shape(labels)}.")
+            if rows.min() < 0 or rows.max() >= n_images:
+                raise ValueError(f"Copy {copy}'s rows must lie between 0 and {n_images - 1} (the shared array holds "
+                                 f"{n_images} images); got {rows.min()} to {rows.max()}.")
+
+    @property
+    def copies(self) -> int:
+        return len(self.rows)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """(K,): each copy's number of images."""
+        return np.array([len(rows) for rows in self.rows])
 
 
 @dataclass(frozen=True, eq=False)
 class Data:
-    """Training data plus optional validation and test sets; each shared (n, ...) or per copy (K, n, ...)."""
+    """Training data plus optional validation and test sets; each shared (n, ...), per copy (K, n, ...), or
+    per-copy subsets of one shared array (an `x_*` that is a `Subsets`, with its `y_*` left None)."""
 
-    x_train: np.ndarray  # (n, 28, 28) or (K, n, 28, 28) float32
-    y_train: np.ndarray  # (n,) or (K, n): class ids, or 0/1 for a sigmoid output
-    x_valid: Optional[np.ndarray] = None  # (m, 28, 28) or (K, m, 28, 28): evaluated after every epoch
-    y_valid: Optional[np.ndarray] = None  # (m,) or (K, m)
-    x_test: Optional[np.ndarray] = None  # evaluated once, after the last epoch
+    x_train: np.ndarray | Subsets  # (n, 28, 28) or (K, n, 28, 28) float32, or Subsets
+    y_train: Optional[np.ndarray] = None  # (n,) or (K, n): class ids, or 0/1 for a sigmoid output; None for Subsets
+    x_valid: Optional[np.ndarray | Subsets] = None  # (m, 28, 28), (K, m, 28, 28) or Subsets: evaluated every epoch
+    y_valid: Optional[np.ndarray] = None  # (m,) or (K, m); None for Subsets
+    x_test: Optional[np.ndarray | Subsets] = None  # evaluated once, after the last epoch
     y_test: Optional[np.ndarray] = None
+
+    @classmethod
+    def of_subsets(cls, train: Subsets, valid: Optional[Subsets] = None, test: Optional[Subsets] = None) -> "Data":
+        """Training, validation and test sets each given as per-copy subsets of a shared array."""
+        return cls(train, None, valid, None, test, None)
 
 
 @dataclass(frozen=True, eq=False)

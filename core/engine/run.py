@@ -1,4 +1,4 @@
-"""One train() call in progress: the chosen execution path, the history filled epoch by epoch, progress."""
+"""One train() call in progress: the execution path of each phase, the history filled epoch by epoch, progress."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from core.engine import api
-from core.engine.batched import BatchedGraph
-from core.engine.checks import flat_images
-from core.engine.configs import Data, MLPConfig, Phase, RunResult
+from core.engine.batched import BatchedGraph, cached_prefix
+from core.engine.configs import Data, MLPConfig, Phase, RunResult, layer_plan
+from core.engine.datasets import data_set
 from core.engine.evaluation import Evaluator
 from core.engine.sample_space import SampleSpace
 from core.engine.xla_per_copy import XlaPerCopy
@@ -19,30 +19,44 @@ PATHS = {"sample space": SampleSpace, "one XLA loop per copy": XlaPerCopy, "one 
 
 
 class Run:
-    """The state of one train() call; each phase is run by the path `api.execution_path` chose."""
+    """The state of one train() call; each phase is run by the path `api.execution_path` chose, except that a
+    phase whose first layers are frozen in every copy runs on the batched graph from a cache of their output
+    (batched.py)."""
 
     def __init__(self, config: MLPConfig, data: Data, seeds: tuple[int, ...], batch_size: int,
                  record_grad_norms: bool, progress: Optional[ProgressCallback], total_epochs: int):
         self.config, self.seeds, self.batch_size = config, seeds, batch_size
         self.record_grad_norms, self.progress = record_grad_norms, progress
         self.total, self.done = total_epochs, 0
-        x, y, self.per_copy = flat_images(data.x_train, data.y_train, len(seeds), "training")
-        self.n = y.shape[-1]
+        self.training = data_set(data.x_train, data.y_train, len(seeds), "training")
         self.validation = (Evaluator(config, data.x_valid, data.y_valid, len(seeds), "validation")
-                           if data.y_valid is not None else None)
+                           if data.x_valid is not None else None)
         self.history = {key: np.full((len(seeds), total_epochs), np.nan, np.float32)
                         for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         self.norms = []  # per epoch: () or (global norms (n_steps, K), kernel norms (n_steps, K, n_dense))
-        path = api.execution_path(config, self.n, total_epochs, record_grad_norms=record_grad_norms)
-        self.path = PATHS[path](self, x, y)
+        self.path_name = api.execution_path(config, self.training.n_max, total_epochs,
+                                            record_grad_norms=record_grad_norms, ragged=self.training.ragged)
+        self.paths = {}  # path name -> its object, made when a phase first needs it
 
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer; returns the weights after it (numpy)."""
-        return self.path.phase(number, phase, weights, first_epoch)
+        name = self.path_name
+        if self._caches_prefix(phase, weights):
+            name = "one batched graph"
+        if name not in self.paths:
+            self.paths[name] = PATHS[name](self, self.training)
+        return self.paths[name].phase(number, phase, weights, first_epoch)
+
+    def _caches_prefix(self, phase: Phase, weights) -> bool:
+        frozen = phase.frozen_counts(len(layer_plan(self.config)), len(self.seeds))
+        return cached_prefix(self, self.training, phase, frozen, weights)[0] > 0
 
     def batch_orders(self, first_epoch: int) -> np.ndarray:
-        """(K, n): every copy's sample order for the next epoch."""
-        return np.stack([api.batch_order(seed, first_epoch + self.done, self.n) for seed in self.seeds])
+        """(K, n_max): every copy's sample order for the next epoch (positions in its own set), padded with 0."""
+        orders = np.zeros((len(self.seeds), self.training.n_max), np.int32)
+        for copy, (seed, count) in enumerate(zip(self.seeds, self.training.counts)):
+            orders[copy, :count] = api.batch_order(seed, first_epoch + self.done, int(count))
+        return orders
 
     def end_epoch(self, number: int, loss: np.ndarray, accuracy: np.ndarray, norms,
                   validate: Callable[[], tuple[np.ndarray, np.ndarray]]) -> None:

@@ -12,6 +12,7 @@ ones and never touches the 784 x 300 kernel. The epoch loop is the batched graph
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -24,25 +25,32 @@ from core.engine.configs import MLPConfig, Phase, layer_plan, weight_shapes
 class SampleSpace(batched.BatchedGraph):
     """The sample-space path of one run: the batched graph's data and order, plus the Gram matrices."""
 
-    def __init__(self, run, x: np.ndarray, y: np.ndarray):
-        super().__init__(run, x, y)
-        self.gram = graph.variable(graph.matmul(self.x, self.x, transpose_b=True), 1 + run.per_copy)  # X X^T
+    def __init__(self, run, training):
+        """training: a datasets.DataSet that is not ragged; indexed subsets are laid out per copy here."""
+        if training.mode == "indexed":
+            x, y = training.per_copy_images()
+            training = dataclasses.replace(training, mode="per_copy", pool=x, labels=y, rows=None)
+        super().__init__(run, training)
+        per_copy = training.mode == "per_copy"
+        self.gram = graph.variable(graph.matmul(self.x, self.x, transpose_b=True), 1 + per_copy)  # X X^T
+        self.gram_data = (self.gram, self.y, self.data[2])
         self.validation_gram = None  # X_valid X^T per validation chunk, computed at the first phase that uses it
 
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
         """Run one phase with a fresh optimizer, training C; returns the weights after it (numpy), W formed."""
         run = self.run
-        spec = graph.StepSpec.for_phase(phase, per_copy_data=run.per_copy)
+        frozen = phase.frozen_counts(len(layer_plan(run.config)), len(run.seeds))
+        spec = graph.StepSpec.for_phase(phase, frozen, data=self.training.mode)
         function = epoch_function(run.config, spec)
-        trainable, _ = graph.trainable_indices(run.config, phase.frozen_layers)
+        trainable, _ = graph.trainable_indices(run.config, spec.frozen_layers)
         params = [graph.variable(np.asarray(w, np.float32), trainable=True) for w in weights]
         start_kernel = tf.convert_to_tensor(params[0])  # W0: (K, 784, units), with its shape known
-        c = graph.variable(tf.zeros([start_kernel.shape[0], run.n, start_kernel.shape[2]]))
+        c = graph.variable(tf.zeros([start_kernel.shape[0], self.training.n_max, start_kernel.shape[2]]))
         step_state = (graph.matmul(self.x, start_kernel), c)  # X W0 (K, n, units), C (K, n, units)
         validation_chunks = self.validation_chunks(start_kernel)
         learned = [c if i == 0 else params[i] for i in trainable]
         velocity = [graph.variable(tf.zeros_like(array)) for array in learned] if spec.momentum else []
-        rates = (tf.constant(phase.learning_rate, tf.float32), tf.constant(phase.momentum, tf.float32))
+        arguments = batched.run_arguments(run, phase, frozen)
 
         def validate():
             if validation_chunks is None:  # no sample-space validation: form W for the ordinary evaluator
@@ -51,8 +59,8 @@ class SampleSpace(batched.BatchedGraph):
 
         for _ in range(phase.epochs):
             self.order.assign(run.batch_orders(first_epoch))
-            loss, accuracy = function(params, velocity, self.gram, self.y, self.order, self.batch_size, *rates,
-                                      step_state)
+            loss, accuracy = function(params, velocity, self.gram_data, self.counts, self.order, self.batch_size,
+                                      *arguments, step_state)
             run.end_epoch(number, loss.numpy(), accuracy.numpy(), (), validate)
         params[0].assign(self.kernel(params[0], c))
         return tuple(p.numpy() for p in params)
@@ -66,7 +74,8 @@ class SampleSpace(batched.BatchedGraph):
         when the (K, n_valid, units) products would exceed settings.SAMPLE_SPACE_MAX_FLOATS (then W is formed)."""
         validation = self.run.validation
         copies, units = start_kernel.shape[0], start_kernel.shape[2]
-        if validation is None or copies * validation.n * units > settings.SAMPLE_SPACE_MAX_FLOATS:
+        if (validation is None or validation.mode == "indexed"
+                or copies * validation.n * units > settings.SAMPLE_SPACE_MAX_FLOATS):
             return None
         if self.validation_gram is None:
             self.validation_gram = [graph.matmul(x, self.x, transpose_b=True) for x, _ in validation.chunks]
@@ -85,16 +94,17 @@ class SampleSpace(batched.BatchedGraph):
 def step_function(config: MLPConfig, spec: graph.StepSpec):
     """One SGD step with the first Dense kernel in sample space (see the module docstring).
 
-    step(params, velocity, gram, y, batch_indices, learning_rate, momentum, start_product, c): `gram` is
-    X X^T, `start_product` X W0 and `c` the C variable, each (n, ...) shared or (K, n, ...) per copy; the
-    step computes x_b W = (X W0)_b + (X X^T)_b C and applies the SGD update to the batch's rows of C,
-    which is exactly W -= lr * x_b^T dh. Returns (gradients, losses (K, b), hits (K, b)).
+    step(params, velocity, data, batch_indices, context, learning_rate, momentum, start_product, c): `data`
+    holds X X^T in place of the images ((n, n) shared or (K, n, n) per copy) and the labels, `start_product`
+    is X W0 and `c` the C variable, each (K, n, units); the step computes x_b W = (X W0)_b + (X X^T)_b C and
+    applies the SGD update to the batch's rows of C, which is exactly W -= lr * x_b^T dh. Returns
+    (gradients, losses (K, b), hits (K, b)).
     """
     trainable, _ = graph.trainable_indices(config, spec.frozen_layers)
     first_learned = 0 in trainable  # array 0 is the first Dense kernel
 
-    def step(params, velocity, gram, y, batch_indices, learning_rate, momentum, start_product, c):
-        gram_rows, y_batch = graph.gather_batch(gram, y, batch_indices, spec.per_copy_data)
+    def step(params, velocity, data, batch_indices, context, learning_rate, momentum, start_product, c):
+        gram_rows, y_batch = graph.gather_batch(spec, data, batch_indices)
         targets = [params[i] for i in trainable]
         first = tf.gather(start_product, batch_indices, batch_dims=1)
         if first_learned:
@@ -102,13 +112,15 @@ def step_function(config: MLPConfig, spec: graph.StepSpec):
             targets = [c] + targets[1:]
         watched = [first] + targets[1:] if first_learned else targets
         gradients, losses, hits = graph.loss_and_gradients(config, spec, params, gram_rows, y_batch, watched,
-                                                           learning_rate, first)
+                                                           learning_rate, first, context)
         if spec.learning and first_learned:  # the batch's rows of C take the first layer's output gradient
             rows = tf.stack([tf.broadcast_to(tf.range(tf.shape(batch_indices)[0])[:, None], tf.shape(batch_indices)),
                              batch_indices], axis=-1)
             first_gradient = tf.scatter_nd(rows, gradients[0], tf.shape(c)) if spec.momentum else (rows, gradients[0])
             gradients = [first_gradient] + gradients[1:]
         if spec.learning:
+            if spec.per_copy_freezing:
+                gradients = graph.mask_frozen(config, trainable, gradients, context.layer_training)
             graph.apply_sgd(targets, velocity, gradients, momentum, use_momentum=spec.momentum)
         return gradients, losses, hits
 

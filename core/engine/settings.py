@@ -2,7 +2,10 @@
 benchmark changes one with `monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", False)`."""
 
 EVAL_CHUNK = 2048  # images per copy evaluated at once (bounds memory for many copies)
+EVAL_GATHER_FLOATS = 2 ** 25  # ...fewer when many copies: (K, chunk, widest layer or 784) floats at most
 SAMPLE_SPACE_MAX_IMAGES = 512  # train the first Dense in sample space below this training-set size (sample_space.py)
 SAMPLE_SPACE_MAX_FLOATS = 2 ** 26  # largest (K, n_valid, units) product kept for sample-space validation (256 MB)
 PARALLEL_COPIES = True  # weight-space training runs one XLA loop per copy (False: one batched graph for all copies)
 PARALLEL_MIN_IMAGE_EPOCHS = 20_000  # ...for runs this long (images x epochs): XLA compiles for 2-4 s per data shape
+CACHE_FROZEN_PREFIX = True  # a phase whose first layers are frozen in every copy computes their output once (batched)
+PREFIX_CACHE_MAX_FLOATS = 2 ** 27  # largest (K, n_train, units) cached prefix output (512 MB); larger ones recompute

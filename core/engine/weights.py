@@ -7,6 +7,7 @@ needs it, so importing this module stays light.
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Sequence
 
@@ -20,11 +21,12 @@ def initial_weights(config: MLPConfig, seeds: Sequence[int], skip_layers: int = 
 
     `skip_layers=n` leaves out the arrays of the first n weighted layers (not drawn at all).
     """
-    per_seed = [_keras_initial_arrays(config, seed, skip_layers) for seed in seeds]
+    per_seed = [_keras_initial_arrays(config, int(seed), skip_layers) for seed in seeds]
     return tuple(np.stack(arrays) for arrays in zip(*per_seed))
 
 
-def _keras_initial_arrays(config: MLPConfig, seed: int, skip_layers: int = 0) -> list[np.ndarray]:
+@functools.lru_cache(maxsize=64)  # read-only arrays: the reuse grid asks for the same seeds' starts many times
+def _keras_initial_arrays(config: MLPConfig, seed: int, skip_layers: int = 0) -> tuple[np.ndarray, ...]:
     """What `config.keras_model(seed).get_weights()` holds, without building the model (30x faster).
 
     Keras 3 gives every random initializer an integer seed drawn from Python's `random` when the
@@ -53,7 +55,9 @@ def _keras_initial_arrays(config: MLPConfig, seed: int, skip_layers: int = 0) ->
         else:
             ones, zeros = np.ones(layer.units, np.float32), np.zeros(layer.units, np.float32)
             arrays += [ones, zeros, zeros, ones]  # gamma, beta, moving mean, moving variance
-    return arrays
+    for array in arrays:
+        array.flags.writeable = False
+    return tuple(arrays)
 
 
 def weights_from_keras(keras_models) -> tuple[np.ndarray, ...]:
