@@ -35,7 +35,11 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 def cmd_transfer(args: argparse.Namespace) -> int:
     """B from scratch vs B on A over many seeds, filling the results store the page reads."""
-    from core import data, stats, store, transfer
+    import os
+
+    if args.ray:  # before anything reads it: core.cluster takes the address from the environment
+        os.environ["LAB_RAY_ADDRESS"] = args.ray
+    from core import cluster, data, stats, store, transfer
     from core.progress import terminal_progress
 
     try:
@@ -54,6 +58,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     pairs = list(transfer.ALL_PAIRS) if args.all_pairs else list(args.pairs or [protocol.b_classes])
     print(f"protocol {protocol.name}, {len(seeds)} seeds; {config.describe()}")
     print(f"results store: {results.path}")
+    if cluster.address():  # every pair's units on the Ray cluster at once
+        return _transfer_on_cluster(config, pairs, seeds, results, args.chunk)
     started = time.perf_counter()
     several = len(pairs) > 1
     try:
@@ -117,6 +123,37 @@ def cmd_reuse(args: argparse.Namespace) -> int:
         with open(args.csv, "w", encoding="utf-8") as file:
             file.write(reuse.grid_csv(protocol, sizes, results, rate_reduction=args.rate_reduction))
         print(f"rows written to {args.csv}")
+    return 0
+
+
+def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
+    """Every pair's units submitted at once to the Ray cluster, one bar over all of them, then each pair's verdict."""
+    from core import cluster, data, stats, transfer
+    from core.progress import terminal_progress
+
+    try:
+        nodes = cluster.nodes_with_cpus()
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        print(f"error: cannot use the Ray cluster at {cluster.address()}: {error}", file=sys.stderr)
+        return 2
+    print(f"Ray cluster at {cluster.address()}: {len(nodes)} nodes, "
+          f"{sum(node['cpus'] for node in nodes):g} CPUs, {cluster.cpus_per_unit():g} per unit")
+    configs = [config.with_pair(pair) for pair in pairs]
+    started = time.perf_counter()
+    try:
+        all_rows = cluster.run_comparisons([(pair_config, seeds) for pair_config in configs], results,
+                                           terminal_progress(), chunk_size=chunk)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished units are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    except RuntimeError as error:  # units that failed after their retries; the rest is stored
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(configs)} pair(s), {len(seeds)} seeds each: {time.perf_counter() - started:.1f} s")
+    for pair_config, rows in zip(configs, all_rows):
+        negative, positive = pair_config.protocol.b_classes
+        print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative})")
+        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
     return 0
 
 
@@ -236,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--pairs", type=parse_pair, nargs="+", default=None, metavar="PAIR",
                           help="several task-B pairs, e.g. --pairs 0,1 5,6 (their model As train together)")
     transfer.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
+    transfer.add_argument("--ray", metavar="ADDRESS", default=None,
+                          help="train on a Ray cluster (auto, ray://head:10001, host:6379); the same as "
+                               "LAB_RAY_ADDRESS; the results store stays on this machine")
     transfer.set_defaults(run=cmd_transfer)
     results = commands.add_parser("results", help="move finished runs between results stores (warm start)")
     results.add_argument("action", choices=("export", "import"),

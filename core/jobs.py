@@ -18,8 +18,10 @@ The queue can be steered (the teacher's panel does): `cancel(key)` removes a que
 stops the running one cooperatively: its next progress report raises `Cancelled` inside the job, so
 whatever it already saved (results store rows, model files) stays and nothing half-done is written.
 `reorder(keys)` changes the order of the waiting jobs, `clear()` cancels all of them, `status()` is a
-snapshot for a panel. `JobBackend` names these methods: a second backend (a cluster) implements the
-same ones, and `queue()` is where the process picks its backend.
+snapshot for a panel. `JobBackend` names these methods; `queue()` is where the process picks its backend:
+this one-at-a-time queue, or, when `LAB_RAY_ADDRESS` is set, core.cluster's queue, the same class running
+several jobs at once (`max_running`) whose trainings go to a Ray cluster. Without that variable nothing
+imports Ray.
 
 With `LAB_JOB_LOG` set to a file name, the process queue appends one JSON line per job event
 (started, finished, failed, cancelled) to it: how a benchmark counts the trainings a server ran.
@@ -64,6 +66,7 @@ class QueueStatus:
     """A snapshot of a queue: the running job (None when idle) and the waiting ones in order."""
     running: Optional[JobInfo]
     waiting: tuple[JobInfo, ...]
+    also_running: tuple[JobInfo, ...] = ()  # a queue with max_running > 1 (a cluster): the other running jobs
 
 
 class _Job:
@@ -163,13 +166,17 @@ class JobBackend(Protocol):
 
 
 class JobQueue:
-    """A FIFO of jobs run one at a time by a single worker thread; identical keys are shared."""
+    """A FIFO of jobs run one at a time by a single worker thread (`max_running` at a time by as many
+    threads, for a cluster backend); identical keys are shared."""
 
-    def __init__(self, journal: Optional[Path] = None):
+    def __init__(self, journal: Optional[Path] = None, max_running: int = 1):
+        if max_running < 1:
+            raise ValueError(f"A queue runs at least one job at a time, got max_running={max_running}.")
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
-        self._running: Optional[_Job] = None
-        self._worker: Optional[threading.Thread] = None
+        self._running: list[_Job] = []  # oldest first
+        self._workers = 0  # worker threads alive (at most max_running)
+        self._max_running = max_running
         self._kept: OrderedDict[Hashable, _Job] = OrderedDict()  # finished keep_result jobs, oldest first
         self._journal = journal  # a JSON-lines file of job events, or None
 
@@ -187,18 +194,19 @@ class JobQueue:
                 return JobHandle(self, self._kept[key], joined=True)
             job = _Job(key, fn, keep_result, label, cost)
             self._waiting.append(job)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="lab-training-queue", daemon=True)
-                self._worker.start()
+            if self._workers < self._max_running:
+                self._workers += 1
+                threading.Thread(target=self._work, name="lab-training-queue", daemon=True).start()
             return JobHandle(self, job, joined=False)
 
     # Cancel the job with this key: a queued one leaves the queue now, the running one stops at its next
     # progress report. False if no job with this key is queued or running.
     def cancel(self, key: Hashable) -> bool:
         with self._lock:
-            if self._running is not None and self._running.key == key:
-                self._running.cancel_requested = True
-                return True
+            for job in self._running:
+                if job.key == key:
+                    job.cancel_requested = True
+                    return True
             for job in self._waiting:
                 if job.key == key:
                     self._waiting.remove(job)
@@ -226,17 +234,15 @@ class JobQueue:
     def status(self) -> QueueStatus:
         with self._lock:
             now = time.monotonic()
-            running = None
-            if self._running is not None:
-                running = self._info(self._running, 1, now)
-            offset = 1 if running is not None else 0
+            running = [self._info(job, 1, now) for job in self._running]
+            offset = 1 if running else 0
             waiting = tuple(self._info(job, offset + index + 1, now) for index, job in enumerate(self._waiting))
-            return QueueStatus(running, waiting)
+            return QueueStatus(running[0] if running else None, waiting, tuple(running[1:]))
 
     # For a status panel: how many jobs are queued or running right now.
     def pending(self) -> int:
         with self._lock:
-            return len(self._waiting) + (1 if self._running is not None else 0)
+            return len(self._waiting) + len(self._running)
 
     # Whether a submit of this key would join a queued or running job (and so start no new training).
     def is_pending(self, key: Hashable) -> bool:
@@ -244,7 +250,7 @@ class JobQueue:
             return self._find(key) is not None
 
     def _find(self, key: Hashable) -> Optional[_Job]:
-        for job in ([self._running] if self._running else []) + self._waiting:
+        for job in self._running + self._waiting:
             if job.key == key:
                 return job
         return None
@@ -261,32 +267,37 @@ class JobQueue:
         self._write_journal(job, "cancelled")
         job.finished.set()
 
-    # The worker: run queued jobs in order until none is left, recording results and errors.
+    # A worker: run queued jobs in order until none is left, recording results and errors.
     def _work(self) -> None:
         while True:
             with self._lock:
                 if not self._waiting:
-                    self._worker = None
+                    self._workers -= 1
                     return
-                job = self._running = self._waiting.pop(0)
+                job = self._waiting.pop(0)
+                self._running.append(job)
                 job.state = "running"
             self._write_journal(job, "started")
             started = time.monotonic()
             try:
-                job.result, state = job.fn(job.report), "done"
+                job.result, state = self._call(job.fn, job.report), "done"
             except Cancelled as error:
                 job.error, state = error, "cancelled"
             except BaseException as error:  # every waiter gets it; the worker carries on
                 job.error, state = error, "failed"
             with self._lock:
                 job.state = state
-                self._running = None
+                self._running.remove(job)
                 if job.keep_result and state == "done":
                     self._kept[job.key] = job
                     while len(self._kept) > KEPT_RESULTS:
                         self._kept.popitem(last=False)
             self._write_journal(job, {"done": "finished"}.get(state, state), time.monotonic() - started)
             job.finished.set()
+
+    # How a job's function is run; a cluster backend wraps it (core.cluster.ClusterQueue).
+    def _call(self, fn: JobFunction, report: ProgressCallback) -> Any:
+        return fn(report)
 
     # One JSON line per event; a journal that cannot be written must not stop a training.
     def _write_journal(self, job: _Job, event: str, seconds: Optional[float] = None) -> None:
@@ -303,8 +314,8 @@ class JobQueue:
 
     def _position(self, job: _Job) -> Optional[int]:
         with self._lock:
-            ahead = 1 if self._running is not None else 0
-            if job is self._running:
+            ahead = 1 if self._running else 0
+            if job in self._running:
                 return 1
             if job in self._waiting:
                 return ahead + self._waiting.index(job) + 1
@@ -317,11 +328,21 @@ def _journal_from_environment() -> Optional[Path]:
 
 
 _PROCESS_QUEUE = JobQueue(journal=_journal_from_environment())  # one per server process: every session's trainings
+_CLUSTER_QUEUE: list[JobQueue] = []  # the cluster backend, made at the first queue() call with LAB_RAY_ADDRESS set
+_CLUSTER_LOCK = threading.Lock()
 
 
-# The process's backend: the local one-at-a-time queue (a cluster backend would be chosen here).
+# The process's backend: the local one-at-a-time queue, or with LAB_RAY_ADDRESS set, the Ray cluster's
+# (core.cluster; only then is Ray imported, and the process connects to the cluster).
 def queue() -> JobQueue:
-    return _PROCESS_QUEUE
+    if not os.environ.get("LAB_RAY_ADDRESS"):
+        return _PROCESS_QUEUE
+    with _CLUSTER_LOCK:
+        if not _CLUSTER_QUEUE:
+            from core import cluster
+
+            _CLUSTER_QUEUE.append(cluster.ClusterQueue(journal=_journal_from_environment()))
+        return _CLUSTER_QUEUE[0]
 
 
 # What pages and the command line call: the process-wide queue.

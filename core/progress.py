@@ -81,8 +81,10 @@ def with_time_left(callback: Optional[ProgressCallback], clock: Callable[[], flo
     return forward
 
 
-def terminal_progress(stream=sys.stderr, width: int = 30) -> ProgressCallback:
-    """A one-line text bar for the command line, redrawn in place."""
+def terminal_progress(stream=None, width: int = 30) -> ProgressCallback:
+    """A one-line text bar for the command line, redrawn in place (on `stream`, default: sys.stderr as it is
+    when the bar is made, so a redirected or captured stderr gets it)."""
+    stream = sys.stderr if stream is None else stream
 
     def draw(done: int, total: int, message: str = "") -> None:
         filled = int(width * done / max(total, 1))

@@ -8,6 +8,9 @@ style); the many-seed comparison trains the same protocol with the stacked-seed 
 its chunk ends and keeping model A as a `.keras` file, so an interrupted run resumes and a finished one
 is never trained again. The book's single run is seed 42 of
 that comparison with the first task-B images (`book_run`).
+The engine calls are units that save nothing (`train_model_a_unit`, `comparison_unit`): locally
+`train_model_as` and `train_comparison_chunk` call them in this process; with LAB_RAY_ADDRESS set, core.cluster
+runs them on a Ray cluster and this process saves their results (`save_model_a`, the store).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from core import book, data
+from core import book, cluster, data
 from core.progress import SCALE, ProgressCallback, part, parts, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
@@ -548,10 +551,6 @@ def train_model_as(protocol: TransferProtocol, jobs, store, progress: ProgressCa
     Each A is kept as a `.keras` file under the store's folder and its learning curve as a store row, the
     moment its chunk ends; later calls only load the files. Progress counts the chunks' epochs.
     """
-    from core import engine
-    from core.store import atomic_path
-
-    a_config, _ = engine_configs(protocol)
     jobs = list(dict.fromkeys((tuple(int(c) for c in pair), int(seed)) for pair, seed in jobs))
     missing = [(pair, seed) for pair, seed in jobs
                if not store.model_path(ModelAConfig.of(protocol.with_pair(pair)), seed, "model_a").exists()]
@@ -560,17 +559,46 @@ def train_model_as(protocol: TransferProtocol, jobs, store, progress: ProgressCa
               for number, chunk in enumerate(chunks)]
     for chunk, piece in zip(chunks, parts(progress, [len(chunk) for chunk in chunks], labels)):
         pairs, seeds = [pair for pair, _ in chunk], [seed for _, seed in chunk]
-        report(piece, 0, 1, "building the graph")
-        run = engine.train(a_config, model_a_data(protocol, pairs),
-                           [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds, protocol.batch_size,
-                           progress=_epochs(piece))
-        for copy, (pair, seed) in enumerate(chunk):
-            a_key = ModelAConfig.of(protocol.with_pair(pair))
-            store.save(a_key, seed, {"loss": run.loss[copy], "accuracy": run.accuracy[copy],
-                                     "val_loss": run.val_loss[copy], "val_accuracy": run.val_accuracy[copy],
-                                     "seconds_per_seed": run.seconds / len(chunk)})
-            with atomic_path(store.model_path(a_key, seed, "model_a")) as temporary:
-                engine.keras_model(a_config, run.weights, copy).save(temporary)
+        save_model_a(protocol, store, train_model_a_unit(protocol, seeds, piece, pairs))
+
+
+def train_model_a_unit(protocol: TransferProtocol, seeds, progress: ProgressCallback | None = None,
+                       pairs=None) -> dict:
+    """One engine call training model A for `seeds`, copy k on task A of `pairs[k]` (default: the protocol's own
+    pair for every copy); nothing is saved here: `train_model_as` and a cluster worker (core.cluster) both call it.
+
+    Returns {"seeds": [...], "pairs": [...], "weights": Keras-order arrays with the copy axis first,
+    "curves": [each copy's store row of its learning curves]}; `save_model_a` stores it."""
+    from core import engine
+
+    seeds = [int(seed) for seed in seeds]
+    pairs = [protocol.b_classes] * len(seeds) if pairs is None else [tuple(int(c) for c in pair) for pair in pairs]
+    a_config, _ = engine_configs(protocol)
+    report(progress, 0, 1, "building the graph")
+    run = engine.train(a_config, model_a_data(protocol, pairs),
+                       [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds, protocol.batch_size,
+                       progress=_epochs(progress))
+    curves = [{"loss": run.loss[copy], "accuracy": run.accuracy[copy], "val_loss": run.val_loss[copy],
+               "val_accuracy": run.val_accuracy[copy], "seconds_per_seed": run.seconds / len(seeds)}
+              for copy in range(len(seeds))]
+    return {"seeds": seeds, "pairs": pairs, "weights": tuple(np.asarray(w, dtype=np.float32) for w in run.weights),
+            "curves": curves}
+
+
+def save_model_a(protocol: TransferProtocol, store, unit_result: dict) -> None:
+    """Keep what `train_model_a_unit` returned: each copy's curves as a store row, its model as a `.keras` file
+    under its pair's model A key (only the process that owns the store calls this: never a cluster worker)."""
+    from core import engine
+    from core.store import atomic_path
+
+    a_config, _ = engine_configs(protocol)
+    for copy, (pair, seed) in enumerate(zip(unit_result["pairs"], unit_result["seeds"])):
+        a_key = ModelAConfig.of(protocol.with_pair(pair))
+        store.save(a_key, seed, unit_result["curves"][copy])
+        path = store.model_path(a_key, seed, "model_a")
+        if not path.exists():  # a cluster's retried unit may arrive after the first one was kept
+            with atomic_path(path) as temporary:
+                engine.keras_model(a_config, unit_result["weights"], copy).save(temporary)
 
 
 def _model_a_label(pairs, seeds, number: int, chunks: int) -> str:
@@ -613,20 +641,27 @@ def _arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
 
 def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: ProgressCallback | None = None) -> dict:
     """Train both arms for `seeds` in one engine call (2 copies per seed: B from scratch, then B on A, each with
-    its own phases); returns {seed: row dict} (nothing is saved here).
+    its own phases); returns {seed: row dict} (only missing model As are saved here).
 
     The arms share a graph through per-copy learning rates and frozen layers: B from scratch runs its
     b_epochs as two stretches at the same rate (plain SGD keeps no state, so the split changes nothing),
     B on A its frozen then unfrozen epochs. When b_epochs differs from the B-on-A epochs, two calls.
     """
-    from core import engine
-
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
-    a_config, b_config = engine_configs(protocol)
     a_seeds = [config.a_seed(seed) for seed in seeds]
     a_part, b_part = parts(progress, [_a_cost(protocol) * len(_missing_a(protocol, a_seeds, store)),
                                       _b_cost(protocol) * len(seeds)], ["", _seeds_text(seeds)])
     a_weights = model_a_weights(protocol, a_seeds, store, a_part)
+    return comparison_unit(config, seeds, a_weights, b_part)
+
+
+def comparison_unit(config: ComparisonConfig, seeds, a_weights, b_part: ProgressCallback | None = None) -> dict:
+    """`train_comparison_chunk`'s engine call(s), given model A's weights for each seed (copy axis first, in
+    `seeds` order): {seed: row dict} returned, nothing saved (a unit a cluster worker runs)."""
+    from core import engine
+
+    protocol, seeds = config.protocol, [int(seed) for seed in seeds]
+    a_config, b_config = engine_configs(protocol)
     tasks = protocol_tasks(protocol)
     if config.vary_subset:
         x_b, y_b = b_training_sets(protocol, [config.subset_seed(seed) for seed in seeds])
@@ -699,6 +734,8 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     if chunk_size < 1:
         raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
     seeds = [int(seed) for seed in seeds]
+    if cluster.address():  # LAB_RAY_ADDRESS: the chunks run as units on the Ray cluster
+        return cluster.run_comparisons([(config, seeds)], store, progress, chunk_size)[0]
     report(progress, 0, SCALE, "checking the results store")
 
     def run_batch(_config, missing, on_seed_done):
@@ -828,6 +865,9 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
     its own model A): first every model A the missing seeds need, stacked across pairs in a few engine calls
     (`train_model_as`), then each pair's B runs (`run_comparison`). One bar for both stages."""
     pairs = [data.check_class_pair(pair) for pair in pairs]
+    if cluster.address():  # every pair's units at once, as many running as the cluster has room for
+        cluster.run_comparisons([(config.with_pair(pair), seeds) for pair in pairs], store, progress, chunk_size)
+        return
     seeds = [int(seed) for seed in seeds]
     pending = [(pair, sorted(set(seeds) - store.finished_seeds(config.with_pair(pair)))) for pair in pairs]
     pending = [(pair, missing) for pair, missing in pending if missing]

@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["LAB_PRESET"] = "tiny"
 os.environ.setdefault("LAB_DATA_DIR", tempfile.mkdtemp(prefix="lab-test-data-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("LAB_RAY_ADDRESS", None)  # the local queue, whatever the shell says; tests/test_cluster.py sets it
 
 
 @pytest.fixture(scope="session")

@@ -273,3 +273,27 @@ def test_cancelling_a_store_run_keeps_the_finished_seeds_and_a_rerun_does_only_t
     rows = queue.submit("fake", lambda progress: store.run_missing(results, FakeConfig(), range(8), run_batch,
                                                                   progress)).result(10)
     assert [row.seed for row in rows] == list(range(8)) and trained == [0, 1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_queue_with_two_slots_runs_two_jobs_at_once_and_cancels_either():
+    """What core.cluster's backend relies on: max_running jobs side by side, the rest waiting in order."""
+    queue, gate, started = jobs.JobQueue(max_running=2), threading.Event(), []
+
+    def train(progress):
+        started.append(threading.current_thread().name)
+        while not gate.wait(0.01):
+            progress(0, 1, "waiting")
+        return "done"
+
+    first, second, third = (queue.submit(key, train) for key in ("a", "b", "c"))
+    wait_until(lambda: len(started) == 2)
+    status = queue.status()
+    assert {status.running.key, *(info.key for info in status.also_running)} == {"a", "b"}
+    assert [(info.key, info.position) for info in status.waiting] == [("c", 2)] and third.position() == 2
+    assert queue.pending() == 3 and first.position() == second.position() == 1
+    assert queue.cancel("b")
+    with pytest.raises(jobs.Cancelled):
+        second.result(10)
+    wait_until(lambda: len(started) == 3)  # the freed slot takes the waiting job
+    gate.set()
+    assert first.result(10) == third.result(10) == "done" and queue.pending() == 0

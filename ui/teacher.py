@@ -101,7 +101,8 @@ def queue_summary() -> None:
     if status.running is None:
         st.caption("No training running.")
         return
-    st.caption(f"Training now: {_describe(status.running)}"
+    also = f" and {len(status.also_running)} more on the cluster" if status.also_running else ""
+    st.caption(f"Training now: {_describe(status.running)}{also}"
                + (f"; {len(status.waiting)} waiting." if status.waiting else "."))
 
 
@@ -111,13 +112,14 @@ def steering_panel() -> None:
     if status.running is None and not status.waiting:
         st.caption("No training running, none waiting.")
         return
-    if status.running is not None:
-        running = status.running
+    running_jobs = ((status.running,) if status.running is not None else ()) + status.also_running
+    for index, running in enumerate(running_jobs):  # several only with a cluster backend (core.cluster)
         st.markdown(f"**Running:** {_describe(running)}")
         done, total, message = running.progress or (0, 1, "starting")
         st.progress(min(max(done / max(total, 1), 0.0), 1.0), text=message)
-        st.button("Cancel this run", key="teacher_cancel_running", on_click=jobs.queue().cancel,
-                  args=(running.key,), disabled=running.state == "cancelling", icon=":material/cancel:",
+        st.button("Cancel this run", key="teacher_cancel_running" + (f"_{index}" if index else ""),
+                  on_click=jobs.queue().cancel, args=(running.key,), disabled=running.state == "cancelling",
+                  icon=":material/cancel:",
                   help="It stops at its next progress report; seeds already finished stay in the results store.")
     if status.waiting:
         st.markdown("**Waiting:**")
