@@ -1,17 +1,34 @@
-"""Entry point: `streamlit run app.py`. Navigation over the registered pages plus the environment panel."""
+"""Home page and entry point: `streamlit run app.py`. Streamlit's pages/ folder supplies the other pages.
+
+What this lab is for, and one link per concept page (ui/registry.py lists them; tests/test_pages.py
+checks the list against pages/).
+"""
 
 import streamlit as st
 
-from ui.keras_state import keep_keras_state_across_reruns
-from ui.registry import HOME, PAGES
-from ui.sidebar import environment_panel
+from ui.frame import page_frame
+from ui.registry import PAGES
 
-keep_keras_state_across_reruns()
-st.set_page_config(page_title="Training deep nets: a lab", page_icon=":material/science:", layout="wide")
+page_frame(__file__)
 
-navigation = st.navigation(
-    [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]
-    + [st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path) for page in PAGES]
+st.title("Training deep neural networks: a lab")
+st.markdown(
+    "Each page takes one idea from the chapter on training deep nets (Géron, *Hands-On Machine "
+    "Learning*, 2nd edition, chapter 11) and lets you **run it** instead of taking it on trust. "
+    "Every number and curve is computed live by TensorFlow/Keras code that the test suite checks "
+    "against real Keras layers, SciPy or the book's own worked numbers. Where the book's code and "
+    "today's Keras 3 disagree, the page says so."
 )
-environment_panel()
-navigation.run()
+
+st.subheader("Pages")
+for page in PAGES:
+    st.page_link(page.path, label=page.title, icon=page.icon)
+    st.caption(page.teaches)
+
+st.subheader("How to read the numbers")
+st.markdown(
+    "- A single training run is one draw from a distribution: pages that train show several seeds, "
+    "with the mean and the spread.\n"
+    "- Comparisons are paired by seed and come with confidence intervals, not just a point.\n"
+    "- The sidebar's *Environment* panel shows the library versions and where the data came from."
+)

@@ -39,17 +39,17 @@ def main(argv=None) -> None:
                         help="time section 1's seeds stacked (engine) against one Keras fit per seed")
     args = parser.parse_args(argv)
 
-    from core import bntraining
+    from core import bn_training
     from core.data import load_book_splits
 
     load_book_splits()
     pick = (lambda cls: cls.tiny()) if args.quick else (lambda cls: cls())
     print(f"== default runs ({'tiny' if args.quick else 'page defaults'}), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    deep, t1 = timed("1. deep sigmoid net", bntraining.vanishing_gradients, pick(bntraining.VanishingConfig))
-    sweep, t2 = timed("2. LR x initialiser sweep", bntraining.lr_sweep, pick(bntraining.SweepConfig))
-    book, t3 = timed("3. BN placement", bntraining.placement_runs, pick(bntraining.PlacementConfig))
-    latency, t4 = timed("4. latency + folding", bntraining.inference_latency, pick(bntraining.LatencyConfig))
+    deep, t1 = timed("1. deep sigmoid net", bn_training.vanishing_gradients, pick(bn_training.VanishingConfig))
+    sweep, t2 = timed("2. LR x initialiser sweep", bn_training.lr_sweep, pick(bn_training.SweepConfig))
+    book, t3 = timed("3. BN placement", bn_training.placement_runs, pick(bn_training.PlacementConfig))
+    latency, t4 = timed("4. latency + folding", bn_training.inference_latency, pick(bn_training.LatencyConfig))
     print(f"{'total':<28} {t1 + t2 + t3 + t4:7.1f} s wall   (load average now {os.getloadavg()[0]:.1f})")
 
     print("\n== what the default runs show")
@@ -68,8 +68,8 @@ def main(argv=None) -> None:
     target = float(book["none"].val_accuracy[:, -1].mean())
     plain_epoch = np.median(book["none"].epoch_seconds)
     for key, runs in book.items():
-        reach = bntraining.seconds_to_reach(runs, target)
-        epochs = bntraining.epochs_to_reach(runs.val_accuracy, target)
+        reach = bn_training.seconds_to_reach(runs, target)
+        epochs = bn_training.epochs_to_reach(runs.val_accuracy, target)
         print(f"book model, BN {key:<6}: final val accuracy {runs.val_accuracy[:, -1].mean():.3f}, "
               f"median epoch {np.median(runs.epoch_seconds):.2f} s (x{np.median(runs.epoch_seconds) / plain_epoch:.2f}"
               f" of no BN); to reach {target:.3f}: epochs {epochs.tolist()}, seconds {np.round(reach, 1).tolist()}")
@@ -83,19 +83,19 @@ def main(argv=None) -> None:
         print(f"{name:<18} {cells}")
     print(f"max |folded - original| on the 10,000 test images: {latency.max_abs_difference}")
     if args.compare_keras:
-        compare_with_keras(pick(bntraining.VanishingConfig))
+        compare_with_keras(pick(bn_training.VanishingConfig))
 
 
 def compare_with_keras(config) -> None:
     """Section 1's BN variant over its seeds: stacked in one graph (engine) against one Keras fit per seed."""
-    from core import bntraining
+    from core import bn_training
 
     train_config, seeds = config.train_config("after"), tuple(range(config.n_seeds))
     print(f"\n== section 1, BN variant, {len(seeds)} seeds: stacked engine against one Keras fit per seed "
           f"(second of two calls each; load average {os.getloadavg()[0]:.1f})")
     seconds, trainers = {}, {}  # Keras reuses one traced model across calls, as section 3 does
-    for name, function in (("engine, seeds stacked", bntraining.train_seeds),
-                           ("Keras, seed by seed", functools.partial(bntraining.keras_seeds, trainers=trainers))):
+    for name, function in (("engine, seeds stacked", bn_training.train_seeds),
+                           ("Keras, seed by seed", functools.partial(bn_training.keras_seeds, trainers=trainers))):
         function(train_config, seeds)  # warm-up: tracing and compilation
         _, seconds[name] = timed(name, function, train_config, seeds)
     print(f"Keras / engine wall time: x{seconds['Keras, seed by seed'] / seconds['engine, seeds stacked']:.2f}")

@@ -24,7 +24,8 @@ def bench_2d(repeats: int) -> None:
     """Time one change of the gradient: core + figure + JSON, and the whole page's AppTest rerun."""
     import numpy as np
 
-    from core import clipping, plots
+    from core import clipping
+    from core.plots import clipping as clipping_plots
 
     rng = np.random.default_rng(0)
     core_times = []
@@ -32,7 +33,7 @@ def bench_2d(repeats: int) -> None:
         vector = rng.normal(size=2) * 50
         start = time.perf_counter()
         result = clipping.clip_2d(vector, 1.0)
-        figure = plots.clipping_2d_figure(result.original, result.by_value, result.by_norm, result.threshold)
+        figure = clipping_plots.clipping_2d_figure(result.original, result.by_value, result.by_norm, result.threshold)
         figure.to_json()
         core_times.append(time.perf_counter() - start)
     print(f"2-D section, core + figure + JSON per change: {_median_ms(core_times)}")
@@ -47,9 +48,7 @@ def bench_2d(repeats: int) -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    app.run()
-    app.switch_page("app_pages/clipping.py")
+    app = AppTest.from_file(str(ROOT / "pages" / "3_Gradient_Clipping.py"), default_timeout=300)
     app.run()  # first run pays imports and fills the caches of the other sections
     page_times, section_times = [], []
     for i in range(repeats):

@@ -3,15 +3,18 @@
     python -m bench.engine_speed            # full run (a few minutes on 2 cores)
     python -m bench.engine_speed --quick    # smoke run on small slices, one repeat (numbers meaningless)
 
+Both arms run the book protocol, `core.transfer.PROTOCOLS["book"]`; the book's arm is the lab's plain-Keras
+reference run of it (`core.transfer.train_model_a`, `train_b_from_scratch`, `train_b_on_a`: the book's
+`model.fit` code), so the bench times the same code the tests check the engine against.
 (a) model A, seconds per epoch per seed: book `model.fit` versus the engine at K = 1, 4, 10, each arm
-timed epoch by epoch over `--repeats` epochs (3) after a warm-up (the book: a fit on a slice, which
-traces; the engine: its first full epoch, which traces and, on its XLA path, compiles for the data's
-shape; that first epoch is printed but not counted);
-(b) the whole B phase for 30 seeds (B from scratch 20 epochs; B on A 4 frozen epochs at 1e-3 then
-16 unfrozen at 1e-4; 200 task-B images; validation every epoch and a final test evaluation):
-the book's per-seed loop, timed seed by seed on `--book-seeds` seeds (3) and scaled to 30, versus
-one engine run of 30 copies, repeated `--repeats` times with the engine's compiled functions
-cleared before each, so every repeat pays initialisation and tracing;
+timed epoch by epoch over `--repeats` epochs (3) after a first epoch that is printed or dropped but not
+counted (the book: one fit of repeats + 1 epochs, whose first epoch traces; the engine: its first full
+epoch, which traces and, on its XLA path, compiles for the data's shape);
+(b) the whole B phase for 30 seeds (B from scratch 20 epochs; B on A 4 frozen epochs then 16 unfrozen,
+at the protocol's learning rates; 200 task-B images; validation every epoch and a final test evaluation):
+the book's per-seed loop, timed seed by seed on `--book-seeds` seeds (3) and scaled to 30, Keras seeded
+once per seed; versus one engine run of 30 copies, repeated `--repeats` times with the engine's compiled
+functions cleared before each, so every repeat pays initialisation and tracing;
 (c) the peak resident memory of each arm: every arm runs in a fresh process of its own (spawned, so
 nothing one arm allocated or cached inflates another's figure or timing); loading the data and
 importing TensorFlow happen there too, off the clock. The last two lines are the two speedup ratios.
@@ -25,6 +28,7 @@ The median of the repeats and the ratio of medians are printed next to them for 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -105,92 +109,81 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def task_data(quick: bool):
-    """Task A train/valid and task B (first 200) train/valid/test, as the companion notebook builds them."""
-    from core import data
+def bench_protocol(quick: bool):
+    """The book protocol both arms run (`core.transfer.PROTOCOLS["book"]`); --quick: small slices, one epoch each."""
+    from core import transfer
 
-    splits = data.load_book_splits()
-    (xa, ya), (xb, yb) = data.split_task_a_b(splits.x_train, splits.y_train)
-    (xva, yva), (xvb, yvb) = data.split_task_a_b(splits.x_valid, splits.y_valid)
-    _, (xtb, ytb) = data.split_task_a_b(splits.x_test, splits.y_test)
-    if quick:
-        xa, ya, xva, yva = xa[:640], ya[:640], xva[:200], yva[:200]
-        xvb, yvb, xtb, ytb = xvb[:100], yvb[:100], xtb[:100], ytb[:100]
-    return (xa, ya, xva, yva), (xb[:200], yb[:200], xvb, yvb, xtb, ytb)
+    book = transfer.PROTOCOLS["book"]
+    if not quick:
+        return book
+    return dataclasses.replace(book, b_epochs=1, frozen_epochs=1, unfrozen_epochs=1, n_a_train=640, n_eval=200)
 
 
-def in_own_process(arm: Callable, task: str, quick: bool, *args):
-    """Run arm(task data, *args) in a fresh Python process; returns (its result, that process's peak RSS in MB)."""
+def in_own_process(arm: Callable, protocol, *args):
+    """Run arm(the protocol's task data, *args) in a fresh Python process; returns (its result, that process's
+    peak RSS in MB). Loading the data and importing TensorFlow happen there, off the arm's clock."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_arm_process, arm, task, quick, *args).result()
+        return pool.submit(_arm_process, arm, protocol, *args).result()
 
 
-def _arm_process(arm: Callable, task: str, quick: bool, *args):
-    a_data, b_data = task_data(quick)
-    return arm(a_data if task == "a" else b_data, *args), peak_rss_mb()
+def _arm_process(arm: Callable, protocol, *args):
+    from core import data, transfer
+
+    return arm(transfer.task_data(protocol, data.load_book_splits()), *args), peak_rss_mb()
 
 
-# ---- the book's code ----
+# ---- the book's code: core.transfer's plain-Keras reference run ----
 
-def book_model_a_epoch_seconds(a_data, repeats: int) -> Timing:
-    """Seconds per epoch of model.fit for model A, one fit(epochs=1) per repeat on the same (still training)
-    model, after a warm-up fit that traces the graph."""
-    import keras
-    from core import models
+def book_model_a_epoch_seconds(tasks, protocol, repeats: int) -> Timing:
+    """Seconds per epoch of the book's model.fit for model A (`core.transfer.train_model_a`, seed 42): one fit
+    of repeats + 1 epochs, each epoch timed from the end of the one before; the first, which traces, is not counted."""
+    from core import transfer
 
-    xa, ya, xva, yva = a_data
-    model = models.model_a(seed=42)
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=1e-3),
-                  metrics=["accuracy"])
-    model.fit(xa[:WARM_UP_IMAGES], ya[:WARM_UP_IMAGES], epochs=1, validation_data=(xva, yva), verbose=0)
-    return time_repeats(lambda _: model.fit(xa, ya, epochs=1, validation_data=(xva, yva), verbose=0), repeats)
+    ends = []
 
+    def epoch_end(done: int, total: int, message: str) -> None:
+        ends.append((time.perf_counter(), time.process_time()))
 
-def book_b_phase_one_seed(model_a, b_data, seed: int, epochs: tuple[int, int, int]) -> None:
-    """The book's B phase for one seed: B from scratch, then B on A (clone, freeze, unfreeze), each tested."""
-    import keras
-    from core import models
-
-    xb, yb, xvb, yvb, xtb, ytb = b_data
-    scratch, on_a_frozen, on_a_unfrozen = epochs
-    model_b = models.model_b(seed=seed)
-    model_b.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=1e-3),
-                    metrics=["accuracy"])
-    model_b.fit(xb, yb, epochs=scratch, validation_data=(xvb, yvb), verbose=0)
-    model_b.evaluate(xtb, ytb, verbose=0)
-    clone = keras.models.clone_model(model_a)
-    clone.set_weights(model_a.get_weights())
-    model_b_on_a = keras.Sequential(clone.layers[:-1] + [keras.layers.Dense(1, activation="sigmoid")])
-    for trainable, n_epochs, learning_rate in ((False, on_a_frozen, 1e-3), (True, on_a_unfrozen, 1e-4)):
-        for layer in model_b_on_a.layers[:-1]:
-            layer.trainable = trainable
-        model_b_on_a.compile(loss="binary_crossentropy", metrics=["accuracy"],
-                             optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
-        model_b_on_a.fit(xb, yb, epochs=n_epochs, validation_data=(xvb, yvb), verbose=0)
-    model_b_on_a.evaluate(xtb, ytb, verbose=0)
+    transfer.train_model_a(dataclasses.replace(protocol, a_epochs=repeats + 1), tasks, seed=42, progress=epoch_end)
+    return Timing.of(np.diff(np.array(ends), axis=0))  # (repeats, 2): wall and CPU seconds per epoch
 
 
-def book_b_phase_seconds(b_data, timed_seeds: int, epochs) -> Timing:
+def book_b_phase_one_seed(tasks, protocol, model_a, seed: int) -> None:
+    """The book's B phase for one seed, `core.transfer`'s reference functions: B from scratch, then B on A
+    (clone, freeze, unfreeze), each evaluated on the test set.
+
+    Keras is seeded once per seed, by model B's builder, as a loop over seeds would do; B on A continues from
+    there (reseed=False) rather than seeding again, because every `keras.utils.set_random_seed` clears
+    TensorFlow's kernel caches and would charge the book's loop a second or more per seed.
+    """
+    from core import transfer
+
+    model_b, _ = transfer.train_b_from_scratch(protocol, tasks, seed)
+    model_b.evaluate(tasks.x_test_b, tasks.y_test_b, verbose=0)
+    model_b_on_a, _ = transfer.train_b_on_a(protocol, tasks, model_a, seed, reseed=False)
+    model_b_on_a.evaluate(tasks.x_test_b, tasks.y_test_b, verbose=0)
+
+
+def book_b_phase_seconds(tasks, protocol, timed_seeds: int) -> Timing:
     """Seconds of the book's B phase for one seed, each of `timed_seeds` seeds on its own clock (model A untrained)."""
-    from core import models
+    from core import transfer
 
     # Built before the clock, like the engine's stand-in A weights: the B phase starts from a finished model A.
-    stand_ins = [models.model_a(seed=seed) for seed in range(timed_seeds)]
-    return time_repeats(lambda seed: book_b_phase_one_seed(stand_ins[seed], b_data, seed, epochs), timed_seeds)
+    stand_ins = [transfer.build_model_a(protocol, seed) for seed in range(timed_seeds)]
+    return time_repeats(lambda seed: book_b_phase_one_seed(tasks, protocol, stand_ins[seed], seed), timed_seeds)
 
 
 # ---- the engine ----
 
-def engine_model_a_epoch_seconds(a_data, copies: int, repeats: int) -> tuple[Timing, float]:
+def engine_model_a_epoch_seconds(tasks, copies: int, repeats: int) -> tuple[Timing, float]:
     """Seconds per epoch for `copies` copies of model A, one engine.train epoch per repeat, each continuing from
     the weights the last one returned; and the seconds of the first epoch, which traces and, on the XLA path,
     compiles for this data shape (XLA compiles per shape, so a warm-up on a slice would not cover it)."""
     from core import engine
 
-    xa, ya, xva, yva = a_data
     config, seeds = engine.MLPConfig.model_a(), tuple(range(copies))
     weights = engine.initial_weights(config, seeds)
-    data = engine.Data(xa, ya, xva, yva)
+    data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
 
     def next_epoch(epochs_done: int) -> None:
         nonlocal weights
@@ -202,32 +195,25 @@ def engine_model_a_epoch_seconds(a_data, copies: int, repeats: int) -> tuple[Tim
     return time_repeats(lambda done: next_epoch(done + 1), repeats), first
 
 
-def clear_engine_caches() -> None:
-    """Forget every compiled function the engine has cached, so the next run traces again."""
-    from core import engine
-
-    for cached in [f for f in vars(engine).values() if hasattr(f, "cache_clear")]:
-        cached.cache_clear()
-
-
-def engine_b_phase_seconds(b_data, copies: int, epochs, repeats: int) -> tuple[Timing, tuple[float, float]]:
+def engine_b_phase_seconds(tasks, protocol, copies: int, repeats: int) -> tuple[Timing, tuple[float, float]]:
     """Seconds for the whole B phase of `copies` seeds, tracing and Keras initialisation included in every repeat;
     and the mean test accuracy of B from scratch and of B on A."""
     from core import engine
 
     a_config, b_config, seeds = engine.MLPConfig.model_a(), engine.MLPConfig.model_b(), tuple(range(copies))
     a_weights = engine.initial_weights(a_config, seeds)  # stands in for trained model A (same cost)
-    data = engine.Data(*b_data)
-    scratch, on_a_frozen, on_a_unfrozen = epochs
+    data = engine.Data(tasks.x_train_b, tasks.y_train_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b,
+                       tasks.y_test_b)
     results = []
 
     def b_phase(_) -> None:
-        from_scratch = engine.train(b_config, data, [engine.Phase(scratch, 1e-3)], seeds)
+        from_scratch = engine.train(b_config, data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds)
         start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
-        phases = [engine.Phase(on_a_frozen, 1e-3, frozen_layers=-1), engine.Phase(on_a_unfrozen, 1e-4)]
+        phases = [engine.Phase(protocol.frozen_epochs, protocol.frozen_rate, frozen_layers=-1),
+                  engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
         results[:] = [from_scratch, engine.train(b_config, data, phases, seeds, initial=start)]
 
-    timing = time_repeats(b_phase, repeats, before=clear_engine_caches)
+    timing = time_repeats(b_phase, repeats, before=engine.clear_compiled_functions)
     return timing, tuple(float(np.mean(result.test_accuracy)) for result in results)
 
 
@@ -247,6 +233,8 @@ def machine_line() -> str:
 
 
 def main(argv=None) -> None:
+    from core import data, transfer
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny slices and epochs: a smoke run, not a measurement")
     parser.add_argument("--book-seeds", type=positive_int, default=None,
@@ -258,40 +246,41 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     book_seeds = args.book_seeds or (1 if args.quick else 3)
-    a_data, b_data = task_data(args.quick)
-    b_epochs = (1, 1, 1) if args.quick else (20, 4, 16)
+    protocol = bench_protocol(args.quick)
+    tasks = transfer.task_data(protocol, data.load_book_splits())
+    b_epochs = (protocol.b_epochs, protocol.frozen_epochs, protocol.unfrozen_epochs)
     print(machine_line())
-    n_images = len(a_data[1])
+    n_images = len(tasks.y_train_a)
     limit = FLOP_PER_IMAGE_STEP * n_images
     print(f"model A: {n_images} training images, batch 32, SGD 1e-3; FLOP limit {FLOP_PER_IMAGE_STEP / 1e6:.2f} "
           f"MFLOP per image per step = {limit / 1e9:.1f} GFLOP per epoch per seed "
           f"({limit / 200e9:.2f} s at 200 GFLOP/s); each arm timed epoch by epoch, the best of {repeats} counts")
 
     peaks = {}
-    book_a, peaks["book, model A"] = in_own_process(book_model_a_epoch_seconds, "a", args.quick, repeats)
+    book_a, peaks["book, model A"] = in_own_process(book_model_a_epoch_seconds, protocol, protocol, repeats)
     print(f"(a) book model.fit, s per epoch per seed, {book_a.describe(2)} "
           f"({limit / book_a.best[0] / 1e9:.1f} GFLOP/s at best)", flush=True)
     engine_a = {}
     for copies in (1, 4, 10):
         (timing, first), peaks[f"engine, model A, K={copies}"] = in_own_process(
-            engine_model_a_epoch_seconds, "a", args.quick, copies, repeats)
+            engine_model_a_epoch_seconds, protocol, copies, repeats)
         engine_a[copies] = timing / copies
         print(f"(a) engine K={copies:2d}, s per epoch per seed, {engine_a[copies].describe(2)} "
               f"({limit / engine_a[copies].best[0] / 1e9:.1f} GFLOP/s at best); "
               f"{ratio_text(book_a, engine_a[copies], 2)}; first epoch (tracing and compiling for this shape, "
               f"not counted) {first / copies:.2f} s per seed", flush=True)
 
-    n_b, n_valid_b, n_test_b = len(b_data[1]), len(b_data[3]), len(b_data[5])
+    n_b, n_valid_b, n_test_b = len(tasks.y_train_b), len(tasks.y_valid_b), len(tasks.y_test_b)
     b_flop = B_SEEDS * (n_b * sum(b_epochs) * FLOP_PER_IMAGE_STEP
                         + (n_valid_b * sum(b_epochs) + 2 * n_test_b) * FLOP_PER_IMAGE_STEP / 3)
     print(f"(b) B phase: {n_b} training, {n_valid_b} validation (every epoch), {n_test_b} test images; FLOP limit "
           f"for {B_SEEDS} seeds {b_flop / 1e12:.2f} TFLOP ({b_flop / 200e9:.1f} s at 200 GFLOP/s)")
-    book_b, peaks["book, B phase"] = in_own_process(book_b_phase_seconds, "b", args.quick, book_seeds, b_epochs)
+    book_b, peaks["book, B phase"] = in_own_process(book_b_phase_seconds, protocol, protocol, book_seeds)
     book_b = book_b * B_SEEDS
     print(f"(b) book loop, each of {book_seeds} seed(s) timed alone and scaled to {B_SEEDS} (not run {B_SEEDS} "
           f"times), {book_b.describe(1)}", flush=True)
     (engine_b, (scratch, on_a)), peaks["engine, B phase"] = in_own_process(
-        engine_b_phase_seconds, "b", args.quick, B_SEEDS, b_epochs, repeats)
+        engine_b_phase_seconds, protocol, protocol, B_SEEDS, repeats)
     print(f"(b) engine, {B_SEEDS} copies at once (initialisation and tracing included in every run), "
           f"{engine_b.describe(2)}; {ratio_text(book_b, engine_b, 1)}")
     print(f"    mean test accuracy: B from scratch {scratch:.4f}, B on (untrained) A {on_a:.4f}")

@@ -66,7 +66,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         negative, positive = pair
         print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
               f"{seconds:.1f} s")
-        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows))))
+        print("\n".join(stats.summary_lines(transfer.summarize_rows(rows, scope=pair_config.verdict_scope()))))
     return 0
 
 
@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("data", help="check the Fashion-MNIST data").set_defaults(run=cmd_data)
     transfer = commands.add_parser("transfer", help="transfer learning over many seeds (fills the results store)")
-    transfer.add_argument("--protocol", default="book", help="book, notebook, ml3 or tiny (default: book)")
+    transfer.add_argument("--protocol", default="book",
+                          help="book, book_comment, notebook, ml3 or tiny (default: book)")
     transfer.add_argument("--pair", type=parse_pair, default=None,
                           help="task B's classes as negative,positive (default: the protocol's, 5,6 for the book)")
     transfer.add_argument("--seeds", type=int, default=20, help="number of seeds, 3 to 200 (default 20)")

@@ -10,9 +10,12 @@ An affine map next to a Dense layer (itself affine before its activation) can be
   map acts on the inputs of the NEXT Dense layer: W' = s[:, None] * W, b' = t @ W + b.
 
 Both rewrites are exact algebra; the folded model differs from the original only by float32
-rounding. Folding is not possible when a nonlinearity stands between the BN and every Dense it
-could merge with (e.g. BN -> Activation -> Dense, or a BN that is the model's last layer), when
-BN normalises an axis other than the last, or for layers this module does not know.
+rounding. A BN that is the model's last layer folds too when a linear Dense comes right before it
+(Dense(10) -> BN, or Dense(10) -> BN -> Activation("softmax")): that is the first rewrite.
+Folding is not possible when a nonlinearity stands between the BN and every Dense it could merge
+with: BN -> Activation -> Dense, or a final BN with no linear Dense right before it (e.g.
+Dense(activation="elu") -> BN at the end); nor when BN normalises an axis other than the last, or
+next to layers this module does not know. Each case raises a ValueError that names the layer.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def fold_batchnorm(model):
                          f"got a {type(model).__name__}.")
     plan = []  # ("dense", kernel, bias, activation) | ("flatten",) | ("activation", activation)
     pending = None  # (scale, shift) to apply to the current features before the next Dense
+    pending_name = None  # the BN layer that pending came from (the first, when several chain)
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             axis = layer.axis if isinstance(layer.axis, int) else None
@@ -61,7 +65,7 @@ def fold_batchnorm(model):
                 _, kernel, bias, activation = previous  # BN right after a linear Dense: fold backwards
                 plan[-1] = ("dense", kernel * scale, bias * scale + shift, activation)
             elif pending is None:
-                pending = (scale, shift)
+                pending, pending_name = (scale, shift), layer.name
             else:
                 pending = (pending[0] * scale, pending[1] * scale + shift)
         elif isinstance(layer, layers.Dense):
@@ -82,8 +86,9 @@ def fold_batchnorm(model):
             if _is_linear(layer.activation):  # the identity: a pending BN map passes through it
                 continue
             if pending is not None:
-                raise ValueError(f"Cannot fold: a BN layer is followed by the nonlinearity {layer.name!r} before "
-                                 "any Dense layer, so its affine map cannot move into a Dense layer's weights.")
+                raise ValueError(f"Cannot fold {pending_name!r}: the BN layer is followed by the nonlinearity "
+                                 f"{layer.name!r} before any Dense layer, so its affine map cannot move into a "
+                                 "Dense layer's weights.")
             plan.append(("activation", layer.activation))
         elif isinstance(layer, layers.Dropout):
             continue  # the identity at inference
@@ -91,8 +96,10 @@ def fold_batchnorm(model):
             raise ValueError(f"fold_batchnorm does not know how to fold across layer {layer.name!r} "
                              f"({type(layer).__name__}); it handles Flatten, Dense, Activation, Dropout and BN.")
     if pending is not None:
-        raise ValueError("Cannot fold: the last BN layer has no Dense layer after it (and no linear Dense right "
-                         "before it) to absorb its scale and shift.")
+        raise ValueError(f"Cannot fold {pending_name!r}: no Dense layer comes after it, and the layer right "
+                         "before it is not a Dense with a linear activation, so no Dense layer can absorb its "
+                         "scale and shift. A BN at the end of a model folds only right after a linear Dense, "
+                         "e.g. Dense(10) -> BatchNormalization() -> Activation('softmax').")
     return _build(model, plan)
 
 

@@ -128,6 +128,13 @@ def clip_2d(vector, threshold: float) -> Clipped2D:
 # ---- more dimensions ----
 
 DISTRIBUTIONS = ("normal", "heavy-tailed")  # N(0, 1) components, or Student t with 3 degrees of freedom
+DIMENSION_GRID = (2, 5, 10, 30, 100, 300, 1_000, 3_000, 10_000)  # the dimensions the page's study draws
+THRESHOLD_CHOICES = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)  # the page's thresholds, in units of a component
+
+
+def dimension_grid(largest: int) -> tuple[int, ...]:
+    """The grid dimensions below `largest`, then `largest` itself: the x axis of the page's study."""
+    return tuple(sorted({d for d in DIMENSION_GRID if d < int(largest)} | {int(largest)}))
 
 
 def random_gradients(dimension: int, n_samples: int, distribution: str = "normal",
@@ -162,6 +169,11 @@ class AngleStudy:
     by_norm: np.ndarray  # (n_dimensions, n_thresholds, n_samples) degrees
     fraction_cut: np.ndarray  # (n_dimensions, n_thresholds): mean share of components clip-by-value changed
 
+    @property
+    def median_by_value(self) -> np.ndarray:
+        """(n_dimensions, n_thresholds) median angle of clip-by-value, in degrees."""
+        return np.median(self.by_value, axis=2)
+
 
 def angle_study(dimensions: Sequence[int], thresholds: Sequence[float], n_samples: int = 200,
                 distribution: str = "normal", seed: int = 0) -> AngleStudy:
@@ -169,6 +181,8 @@ def angle_study(dimensions: Sequence[int], thresholds: Sequence[float], n_sample
 
     Thresholds are in units of a typical component (the components have unit scale). Clip-by-norm
     uses the threshold times sqrt(dimension), so it actually rescales most vectors too.
+    The clip-by-value angle rises with the dimension at first, then levels off towards
+    `limiting_angle(threshold, distribution)`: it does not keep growing.
     """
     dimensions = tuple(int(d) for d in dimensions)
     thresholds = tuple(_check_threshold(t) for t in thresholds)
@@ -188,6 +202,31 @@ def angle_study(dimensions: Sequence[int], thresholds: Sequence[float], n_sample
             by_norm[i, j] = _row_angles(grads, grads * norm_threshold / np.maximum(norms, norm_threshold))
             fraction[i, j] = float(np.mean(np.abs(grads) > threshold))
     return AngleStudy(dimensions, thresholds, by_value, by_norm, fraction)
+
+
+def limiting_angle(threshold: float, distribution: str = "normal") -> float:
+    """Degrees that clip-by-value turns a gradient of infinitely many independent components.
+
+    The cosine of the angle between z and clip(z) is a ratio of averages over the components,
+    sum(z * clip(z)) / sqrt(sum(z**2) * sum(clip(z)**2)), and by the law of large numbers each
+    average settles at its expectation. So the angle levels off at
+        arccos(E[Z clip(Z)] / sqrt(E[Z**2] E[clip(Z)**2]))
+    instead of growing with the number of components. Components: N(0, 1) or Student t(3).
+    """
+    from scipy import integrate, stats
+
+    threshold = _check_threshold(threshold)
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {', '.join(DISTRIBUTIONS)}; got {distribution!r}.")
+    component = stats.norm() if distribution == "normal" else stats.t(3)
+    # Symmetric components: integrate over z > 0 and double (the doubling cancels in the ratio).
+    inside = integrate.quad(lambda z: z * z * component.pdf(z), 0, threshold)[0]  # E[Z^2; 0 < Z < t]
+    tail_mean = integrate.quad(lambda z: z * component.pdf(z), threshold, np.inf)[0]  # E[Z; Z > t]
+    tail_share = float(component.sf(threshold))  # P(Z > t)
+    cross = inside + threshold * tail_mean
+    clipped_square = inside + threshold ** 2 * tail_share
+    cosine = cross / np.sqrt(component.var() / 2 * clipped_square)
+    return float(np.degrees(np.arccos(min(1.0, cosine))))
 
 
 # ---- what Keras really does ----

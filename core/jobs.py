@@ -5,7 +5,9 @@ asking for the same config should train it once. So every training goes through 
 
 - the same key while that job is queued or running: the caller joins it (same result, same error);
 - another key: it waits its turn in a FIFO queue, and can show its place in line;
-- one worker thread runs the jobs one after the other; it exits when the queue is empty.
+- one worker thread runs the jobs one after the other; it exits when the queue is empty;
+- `keep_result=True` is for results that live nowhere else (not in the results store): the last
+  finished ones are kept, and a later submit of the same key gets that result instead of a new run.
 
 The job runs in the worker thread, not in the caller's, so a caller that goes away (a browser tab
 closed, a Streamlit rerun) does not stop it: its results still reach the results store. Callers
@@ -16,19 +18,22 @@ poll `handle.status()` / `handle.progress()` to draw their own status line and b
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any, Callable, Hashable, Optional
 
 from core.progress import ProgressCallback
 
 JobFunction = Callable[[ProgressCallback], Any]
+KEPT_RESULTS = 32  # finished keep_result jobs remembered per queue, the oldest dropped first
 
 
 class _Job:
     """Shared state of one queued or running function, whoever asked for it."""
 
-    def __init__(self, key: Hashable, fn: JobFunction):
+    def __init__(self, key: Hashable, fn: JobFunction, keep_result: bool):
         self.key = key
         self.fn = fn
+        self.keep_result = keep_result  # remembered once done, for later submits of the same key
         self.state = "queued"  # queued -> running -> done | failed
         self.result: Any = None
         self.error: Optional[BaseException] = None
@@ -91,14 +96,19 @@ class JobQueue:
         self._waiting: list[_Job] = []
         self._running: Optional[_Job] = None
         self._worker: Optional[threading.Thread] = None
+        self._kept: OrderedDict[Hashable, _Job] = OrderedDict()  # finished keep_result jobs, oldest first
 
-    # The only entry point: join the job with this key if there is one, else queue a new one.
-    def submit(self, key: Hashable, fn: JobFunction) -> JobHandle:
+    # The only entry point: join the job with this key if there is one (or reuse its kept result),
+    # else queue a new one.
+    def submit(self, key: Hashable, fn: JobFunction, *, keep_result: bool = False) -> JobHandle:
         with self._lock:
             for job in ([self._running] if self._running else []) + self._waiting:
                 if job.key == key:
                     return JobHandle(self, job, joined=True)
-            job = _Job(key, fn)
+            if keep_result and key in self._kept:
+                self._kept.move_to_end(key)
+                return JobHandle(self, self._kept[key], joined=True)
+            job = _Job(key, fn, keep_result)
             self._waiting.append(job)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="lab-training-queue", daemon=True)
@@ -121,6 +131,10 @@ class JobQueue:
             with self._lock:
                 job.state = state
                 self._running = None
+                if job.keep_result and state == "done":
+                    self._kept[job.key] = job
+                    while len(self._kept) > KEPT_RESULTS:
+                        self._kept.popitem(last=False)
             job.finished.set()
 
     def _position(self, job: _Job) -> Optional[int]:
@@ -142,5 +156,5 @@ _PROCESS_QUEUE = JobQueue()  # one per server process: every session's trainings
 
 
 # What pages and the command line call: the process-wide queue.
-def submit(key: Hashable, fn: JobFunction) -> JobHandle:
-    return _PROCESS_QUEUE.submit(key, fn)
+def submit(key: Hashable, fn: JobFunction, *, keep_result: bool = False) -> JobHandle:
+    return _PROCESS_QUEUE.submit(key, fn, keep_result=keep_result)

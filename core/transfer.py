@@ -1,7 +1,7 @@
 """The chapter's transfer-learning experiment: task A, task B, and the protocols that reuse A for B.
 
-Protocols are frozen dataclasses (one comment per field); `PROTOCOLS` holds the book's text, its
-companion notebook and the third edition's variant. This module holds the data preparation and the
+Protocols are frozen dataclasses (one comment per field); `PROTOCOLS` holds the book's text, the book's
+text as its own (wrong) comment reads it, its companion notebook and the third edition's variant. This module holds the data preparation and the
 plain-Keras reference run (the book's code, in Keras 3 style); the many-seed comparison trains the
 same protocol with the stacked-seed engine (`run_comparison`), a chunk of seeds per engine call, saving
 each seed's row in the results store as its chunk ends and keeping model A as a `.keras` file, so an
@@ -19,22 +19,28 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from core import data
+from core import book, data
 from core.progress import ProgressCallback, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
 MIN_SEEDS = 3  # fewer seeds say nothing about a spread
-BOOK_GAIN_POINTS = 2.05  # the book's reported gain: 97.2% -> 99.25% test accuracy
+BOOK_GAIN_POINTS = book.GAIN_POINTS  # the book's reported gain: 97.2% -> 99.25% test accuracy
+# What the book's `optimizer="sgd"` means: keras.optimizers.SGD() with its default learning rate, 0.01 in
+# tf.keras 2.0 and in Keras 3 (keras/src/optimizers/sgd.py; tests/test_transfer.py reads it from the library).
+SGD_DEFAULT_LEARNING_RATE = 0.01
 
 
 @dataclass(frozen=True)
 class TransferProtocol:
-    name: str  # "book", "notebook", "ml3" or "tiny"
+    name: str  # a key of PROTOCOLS: "book", "book_comment", "notebook", "ml3" or "tiny"
     b_classes: tuple[int, int] = (5, 6)  # task B: (negative, positive) classes; the book: sandal vs shirt
     hidden_units: tuple[int, ...] = (300, 100, 50, 50, 50)  # the hidden stack shared by A and B
     activation: str = "selu"  # hidden activation
     initializer: str = "glorot_uniform"  # Keras's default kernel initializer, as in the notebook
-    learning_rate: float = 1e-3  # SGD learning rate for A, for B from scratch and for the frozen phase
+    learning_rate: float = 1e-3  # SGD learning rate for model A and for B from scratch (the notebook's 1e-3)
+    # B on A with the reused layers frozen. None: compile with optimizer="sgd", as the book text does, which
+    # is SGD's default rate (SGD_DEFAULT_LEARNING_RATE); a number: SGD(learning_rate=that number).
+    frozen_learning_rate: float | None = None
     unfrozen_learning_rate: float = 1e-4  # after unfreezing the reused layers (book text: 1e-4)
     a_epochs: int = 20  # model A on task A
     b_epochs: int = 20  # model B from scratch
@@ -50,8 +56,9 @@ class TransferProtocol:
         for field in ("a_epochs", "b_epochs", "frozen_epochs", "unfrozen_epochs", "batch_size", "n_b_train"):
             if getattr(self, field) < (1 if field in ("batch_size", "n_b_train") else 0):
                 raise ValueError(f"{field} must be a positive whole number, got {getattr(self, field)}.")
-        if self.learning_rate <= 0 or self.unfrozen_learning_rate <= 0:
-            raise ValueError("Learning rates must be greater than 0.")
+        rates = (self.learning_rate, self.frozen_rate, self.unfrozen_learning_rate)
+        if not all(np.isfinite(rate) and rate > 0 for rate in rates):
+            raise ValueError(f"Learning rates must be numbers greater than 0, got {rates}.")
 
     def with_pair(self, b_classes) -> "TransferProtocol":
         """The same protocol with another pair of classes as task B (A = the other eight)."""
@@ -61,18 +68,35 @@ class TransferProtocol:
     def total_b_epochs(self) -> int:
         return self.frozen_epochs + self.unfrozen_epochs
 
+    @property
+    def frozen_rate(self) -> float:
+        """The frozen phase's SGD learning rate as a number (the default rate when compiled with "sgd")."""
+        return SGD_DEFAULT_LEARNING_RATE if self.frozen_learning_rate is None else self.frozen_learning_rate
+
 
 PROTOCOLS = {
+    # The book's text: frozen phase compiled with optimizer="sgd" (0.01), then SGD(lr=1e-4) after unfreezing.
+    # It shows no compile for A or B from scratch, so those take the companion notebook's 1e-3.
     "book": TransferProtocol("book"),
-    "notebook": TransferProtocol("notebook", unfrozen_learning_rate=1e-3),
+    # The book's text as its comment reads it ("the default lr is 1e-3"): the frozen phase at 1e-3. The comment
+    # is wrong about the default; this protocol shows how much that one misread number changes the conclusion.
+    "book_comment": TransferProtocol("book_comment", frozen_learning_rate=1e-3),
+    # The companion notebook: 1e-3 everywhere.
+    "notebook": TransferProtocol("notebook", frozen_learning_rate=1e-3, unfrozen_learning_rate=1e-3),
     # Third edition: pullover (positive) vs T-shirt/top, 3 x Dense(100, relu, he_normal), 1e-3 throughout.
     # (Its notebook validates on the last 5,000 training images; the lab keeps the book's split for all.)
     "ml3": TransferProtocol("ml3", b_classes=(0, 2), hidden_units=(100, 100, 100), activation="relu",
-                            initializer="he_normal", unfrozen_learning_rate=1e-3),
+                            initializer="he_normal", frozen_learning_rate=1e-3, unfrozen_learning_rate=1e-3),
     # For tests and quick looks: the book's protocol shrunk until it runs in seconds.
     "tiny": TransferProtocol("tiny", hidden_units=(32, 16), a_epochs=2, b_epochs=3, frozen_epochs=1,
                              unfrozen_epochs=2, n_b_train=50, n_a_train=2000, n_eval=500),
 }
+
+
+def as_comment_reads_it(protocol: TransferProtocol) -> TransferProtocol:
+    """The same protocol with the frozen phase at 1e-3: what the book's comment says optimizer="sgd" means."""
+    name = "book_comment" if protocol.name == "book" else protocol.name
+    return dataclasses.replace(protocol, name=name, frozen_learning_rate=PROTOCOLS["book_comment"].frozen_rate)
 
 
 def get_protocol(name: str, b_classes=None) -> TransferProtocol:
@@ -143,12 +167,9 @@ def build_model_b(protocol: TransferProtocol, seed: int):
 
 def train_model_a(protocol: TransferProtocol, tasks: TaskData, seed: int, progress: ProgressCallback | None = None):
     """Model A on task A with model.fit, as in the book. Returns (model, history dict)."""
-    import keras
-
-    model = build_model_a(protocol, seed)
+    model = build_model_a(protocol, seed)  # seeds Keras: the initial weights and fit's shuffling order
     model.compile(loss="sparse_categorical_crossentropy", optimizer=_sgd(protocol.learning_rate),
                   metrics=["accuracy"])
-    keras.utils.set_random_seed(seed)  # the shuffling order
     history = model.fit(tasks.x_train_a, tasks.y_train_a, epochs=protocol.a_epochs,
                         batch_size=protocol.batch_size, validation_data=(tasks.x_valid_a, tasks.y_valid_a),
                         verbose=0, callbacks=[_epoch_reporter(progress, protocol.a_epochs, "model A")])
@@ -172,21 +193,29 @@ def reuse_for_b(model_a, clone: bool = True):
     return model
 
 
-def _compile_b(model, learning_rate: float) -> None:
-    model.compile(loss="binary_crossentropy", optimizer=_sgd(learning_rate), metrics=["accuracy"])
+def _compile_b(model, learning_rate: float | None) -> None:
+    """Compile for task B; learning_rate None compiles with the string "sgd", exactly as the book's text does."""
+    optimizer = "sgd" if learning_rate is None else _sgd(learning_rate)
+    model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
 
 
 def train_b_on_a(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int, clone: bool = True,
-                 progress: ProgressCallback | None = None):
-    """Freeze the reused layers for a few epochs, then unfreeze them with the protocol's learning rate."""
+                 progress: ProgressCallback | None = None, *, reseed: bool = True):
+    """Freeze the reused layers for a few epochs, then unfreeze them with the protocol's learning rate.
+
+    `seed` seeds Keras (the new output layer, fit's shuffling order); `reseed=False` continues the random
+    state the caller left instead, e.g. one seeding per seed for both B models in a loop over seeds
+    (each `keras.utils.set_random_seed` clears TensorFlow's kernel caches, about a second per call).
+    """
     import keras
 
-    keras.utils.set_random_seed(seed)
+    if reseed:
+        keras.utils.set_random_seed(seed)
     model = reuse_for_b(model_a, clone=clone)
     validation = (tasks.x_valid_b, tasks.y_valid_b)
     history: dict[str, list] = {}
     for phase, (trainable, epochs, rate) in enumerate([
-        (False, protocol.frozen_epochs, protocol.learning_rate),
+        (False, protocol.frozen_epochs, protocol.frozen_learning_rate),
         (True, protocol.unfrozen_epochs, protocol.unfrozen_learning_rate),
     ]):
         for layer in model.layers[:-1]:
@@ -205,11 +234,8 @@ def train_b_on_a(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int
 
 def train_b_from_scratch(protocol: TransferProtocol, tasks: TaskData, seed: int,
                          progress: ProgressCallback | None = None):
-    import keras
-
-    model = build_model_b(protocol, seed)
+    model = build_model_b(protocol, seed)  # seeds Keras: the initial weights and fit's shuffling order
     _compile_b(model, protocol.learning_rate)
-    keras.utils.set_random_seed(seed)
     fitted = model.fit(tasks.x_train_b, tasks.y_train_b, epochs=protocol.b_epochs, batch_size=protocol.batch_size,
                        validation_data=(tasks.x_valid_b, tasks.y_valid_b), verbose=0,
                        callbacks=[_epoch_reporter(progress, protocol.b_epochs, "B from scratch")])
@@ -268,8 +294,19 @@ def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: 
     return SharingPitfall(accuracy_before, results[False][0], results[True][0], results[False][1], results[True][1])
 
 
+def _frozen_optimizer_code(protocol: TransferProtocol) -> str:
+    """The frozen phase's optimizer argument as the protocol's source writes it."""
+    if protocol.frozen_learning_rate is None:
+        return ('"sgd",  # the book\'s text: SGD() with its default learning rate, 0.01\n'
+                '                     # (the book\'s comment says 1e-3: wrong then and now)')
+    if protocol.name == "book_comment":
+        return (f"keras.optimizers.SGD(learning_rate={protocol.frozen_learning_rate}),  # what the book's comment\n"
+                '                     # claims "sgd" means; the real default is 0.01')
+    return f"keras.optimizers.SGD(learning_rate={protocol.frozen_learning_rate}),"
+
+
 def keras_code(protocol: TransferProtocol) -> str:
-    """The Keras 3 code one run of this protocol is equivalent to (shown on the page)."""
+    """The Keras 3 code one run of this protocol is equivalent to (shown on the page; a test runs it)."""
     negative, positive = protocol.b_classes
     hidden = "\n".join(
         f'    layers.Dense({units}, activation="{protocol.activation}", kernel_initializer="{protocol.initializer}"),'
@@ -299,7 +336,8 @@ model_B_on_A.add(layers.Dense(1, activation="sigmoid"))
 for layer in model_B_on_A.layers[:-1]:
     layer.trainable = False
 model_B_on_A.compile(loss="binary_crossentropy",
-                     optimizer=keras.optimizers.SGD(learning_rate={protocol.learning_rate}), metrics=["accuracy"])
+                     optimizer={_frozen_optimizer_code(protocol)}
+                     metrics=["accuracy"])
 model_B_on_A.fit(X_train_B, y_train_B, epochs={protocol.frozen_epochs}, validation_data=(X_valid_B, y_valid_B))
 
 for layer in model_B_on_A.layers[:-1]:
@@ -374,6 +412,15 @@ class ComparisonConfig:
             else f"the first {self.protocol.n_b_train} task-B images (as in the book)"
         a_text = "one model A per seed" if self.vary_a else f"one model A (seed {MODEL_A_SEED}) shared by all seeds"
         return f"seeds vary B's initialisation and batch order; {subset}; {a_text}"
+
+    def verdict_scope(self) -> str:
+        """What a verdict over these seeds speaks for: what the seeds did not vary (model A unless each
+        seed trains its own, the task-B images unless each seed draws its own, and always the test set)."""
+        fixed = [] if self.vary_a else [f"this model A (seed {MODEL_A_SEED})"]
+        if not self.vary_subset:
+            fixed.append(f"these {self.protocol.n_b_train} task-B training images")
+        fixed.append("this test set")
+        return "for " + (", ".join(fixed[:-1]) + " and " + fixed[-1] if len(fixed) > 1 else fixed[0])
 
 
 def seed_list(n_seeds) -> tuple[int, ...]:
@@ -484,7 +531,7 @@ def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: Pro
     scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds,
                            protocol.batch_size, progress=arm_progress(0, "B from scratch"))
     start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
-    phases = [engine.Phase(protocol.frozen_epochs, protocol.learning_rate, frozen_layers=-1),
+    phases = [engine.Phase(protocol.frozen_epochs, protocol.frozen_rate, frozen_layers=-1),
               engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
     transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
                             progress=arm_progress(protocol.b_epochs, "B on A"))
@@ -546,16 +593,16 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     return store_module.run_missing(store, config, seeds, run_batch, seed_progress)
 
 
-def summarize_rows(rows, rng=0, n_resamples: Optional[int] = None):
-    """core.stats.PairedSummary of stored rows (test accuracies paired by seed)."""
+def summarize_rows(rows, scope: str = ""):
+    """core.stats.PairedSummary of stored rows (test accuracies paired by seed); `scope` says what the
+    verdict speaks for (ComparisonConfig.verdict_scope)."""
     from core import stats
 
     if len(rows) < 2:
         raise ValueError(f"A paired comparison needs at least 2 finished seeds, got {len(rows)}.")
     scratch = [row.result["scratch_test_accuracy"] for row in rows]
     transfer = [row.result["transfer_test_accuracy"] for row in rows]
-    options = {} if n_resamples is None else {"n_resamples": n_resamples}
-    return stats.summarize(scratch, transfer, rng, n_test=rows[0].result["n_test"], **options)
+    return stats.summarize(scratch, transfer, n_test=rows[0].result["n_test"], scope=scope)
 
 
 # ---- one run as in the book (seed 42, the first task-B images, one model A) ----
@@ -618,14 +665,16 @@ class PairCell:
     high: float
 
 
-def pair_cells(config: ComparisonConfig, seeds, store, rng: int = 0, n_resamples: int = 2000) -> list[PairCell]:
-    """One cell per pair of ALL_PAIRS, `config` with that pair as task B, filled from the store only."""
+def pair_cells(config: ComparisonConfig, seeds, store) -> list[PairCell]:
+    """One cell per pair of ALL_PAIRS, `config` with that pair as task B, filled from the store only;
+    each cell's interval is the t-interval of the mean gain (core.stats.coverage_caveat says how well it
+    covers at few seeds)."""
     cells = []
     for pair in ALL_PAIRS:
         rows = store.results(config.with_pair(pair), seeds)
         if len(rows) >= MIN_SEEDS:
             mean = _mean_gain(tuple(row.result["scratch_test_accuracy"] for row in rows),
-                              tuple(row.result["transfer_test_accuracy"] for row in rows), rng, n_resamples)
+                              tuple(row.result["transfer_test_accuracy"] for row in rows))
             cells.append(PairCell(pair, len(rows), mean.value, mean.low, mean.high))
         else:
             cells.append(PairCell(pair, len(rows), float("nan"), float("nan"), float("nan")))
@@ -633,12 +682,12 @@ def pair_cells(config: ComparisonConfig, seeds, store, rng: int = 0, n_resamples
 
 
 # The heatmap shows only the mean gain and its CI; memoised on the values, so a page rerun over a full
-# store does not redo 45 bootstraps.
+# store does not recompute 45 intervals.
 @functools.lru_cache(maxsize=512)
-def _mean_gain(scratch: tuple, transfer_acc: tuple, rng: int, n_resamples: int):
+def _mean_gain(scratch: tuple, transfer_acc: tuple):
     from core import stats
 
-    return stats.mean_difference(stats.paired_differences(scratch, transfer_acc), rng, n_resamples)
+    return stats.mean_difference_estimate(stats.paired_differences(scratch, transfer_acc))
 
 
 def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress: ProgressCallback | None = None,

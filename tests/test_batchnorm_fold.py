@@ -5,7 +5,7 @@ import pytest
 
 from core import models
 from core.batchnorm_fold import batchnorm_affine, fold_batchnorm
-from core.bntraining import randomize_batchnorm
+from core.bn_training import randomize_batchnorm
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +98,38 @@ def test_bn_between_two_nonlinearities_is_refused():
              "nonlinearity")
 
 
-def test_bn_as_the_last_layer_is_refused():
+@pytest.mark.parametrize("ending", ["bn", "bn_softmax", "dropout_bn"])
+def test_a_final_bn_after_a_linear_dense_folds(ending):
+    """BN as the last layer folds backwards into the linear Dense before it (W' = W * s, b' = b * s + t)."""
     import keras
     from keras import layers
 
-    _refused(keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(8, activation="elu"),
-                               layers.BatchNormalization()]), "no Dense layer after it")
+    keras.utils.set_random_seed(7)
+    stack = [keras.Input((6,)), layers.Dense(8, activation="elu"), layers.Dense(4)]
+    stack += {"bn": [layers.BatchNormalization()],
+              "bn_softmax": [layers.BatchNormalization(), layers.Activation("softmax")],
+              "dropout_bn": [layers.Dropout(0.5), layers.BatchNormalization()]}[ending]
+    model = keras.Sequential(stack)
+    randomize_batchnorm(model, seed=1)
+    x = np.random.default_rng(2).normal(size=(64, 6)).astype("float32")
+    folded = fold_batchnorm(model)
+    kept = ["Dense", "Dense"] + (["Activation"] if ending == "bn_softmax" else [])
+    assert [type(layer).__name__ for layer in folded.layers] == kept  # the BN went into the last Dense
+    original, result = np.asarray(model(x, training=False)), np.asarray(folded(x, training=False))
+    np.testing.assert_allclose(result, original, rtol=1e-5, atol=1e-5)  # float32 rounding only
+    without_bn = keras.Sequential([keras.Input((6,))] + [layer for layer in model.layers
+                                                         if not isinstance(layer, keras.layers.BatchNormalization)])
+    assert np.abs(np.asarray(without_bn(x, training=False)) - original).max() > 0.1  # the BN did something
+
+
+def test_a_final_bn_after_a_nonlinearity_is_refused():
+    import keras
+    from keras import layers
+
+    message = "Cannot fold 'last_bn': no Dense layer comes after it, and the layer right before it is not a Dense"
+    for middle in ([layers.Dense(8, activation="elu")], [layers.Dense(8), layers.Activation("relu")], []):
+        _refused(keras.Sequential([keras.Input((28, 28)), layers.Flatten(), *middle,
+                                   layers.BatchNormalization(name="last_bn")]), message)
 
 
 def test_bn_on_another_axis_is_refused():

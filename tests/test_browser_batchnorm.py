@@ -1,4 +1,4 @@
-"""The Batch Normalization page in headless Chromium: moving the momentum control redraws the figure; links carry state."""
+"""The Batch Normalization page in headless Chromium: the momentum control redraws the figure; links carry state."""
 
 import json
 
@@ -20,18 +20,8 @@ def figure_state(page) -> list:
     return json.loads(page.evaluate(FIGURE_STATE))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_server(browser, server_url):
-    """Open the home page once first: in the first session after a server start, st.navigation has not yet
-    registered its pages, so a deep link also raises Streamlit's "Page not found" dialog (the page still
-    renders). Later sessions are not affected; app.py owns that behaviour, not this page."""
-    context = browser.new_context()
-    goto(context.new_page(), server_url)
-    context.close()
-
-
 def test_moving_the_momentum_control_changes_the_figure(page, server_url):
-    goto(page, f"{server_url}/batch-norm")
+    goto(page, f"{server_url}/Batch_Normalization")
     assert page.locator(EXCEPTION).count() == 0
     before = figure_state(page)
     dialog = page.locator('[data-testid="stDialog"]')
@@ -49,7 +39,7 @@ def test_moving_the_momentum_control_changes_the_figure(page, server_url):
 
 
 def test_shared_link_opens_with_momentum_0999_and_batch_8(page, server_url):
-    goto(page, f"{server_url}/batch-norm?bn_momentum=0.999&bn_batch=8")
+    goto(page, f"{server_url}/Batch_Normalization?bn_momentum=0.999&bn_batch=8")
     assert ["momentum 0.999", 4] in figure_state(page)
     assert page.locator(".st-key-bn_batch input").input_value() == "8"
     assert page.get_by_text("8,000 examples at batch size 8").count() == 1
@@ -57,7 +47,7 @@ def test_shared_link_opens_with_momentum_0999_and_batch_8(page, server_url):
 
 
 def test_bad_batch_size_shows_a_message_not_a_traceback(page, server_url):
-    goto(page, f"{server_url}/batch-norm?bn_batch=0")
+    goto(page, f"{server_url}/Batch_Normalization?bn_batch=0")
     error = page.locator('[data-testid="stAlertContentError"]')
     error.first.wait_for(timeout=60_000)
     assert "Batch size must be between 1 and 1024" in error.first.inner_text()

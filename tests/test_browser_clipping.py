@@ -16,8 +16,8 @@ ARROWS_JS = """() => {
 
 
 def test_changing_the_vector_redraws_the_figure(page, server_url):
-    goto(page, f"{server_url}/gradient-clipping")
-    assert page.get_by_text("Environment").count() >= 1  # served through app.py's navigation
+    goto(page, f"{server_url}/Gradient_Clipping")
+    assert page.get_by_text("Environment").count() >= 1  # the page's own frame
     assert page.locator(EXCEPTION).count() == 0
     page.wait_for_function("() => !!document.querySelector('.js-plotly-plot')")
     before = page.evaluate(ARROWS_JS)
@@ -38,5 +38,5 @@ def test_changing_the_vector_redraws_the_figure(page, server_url):
     assert "clip_y=-2" in page.url  # the state is in the address, ready to share
     screenshot(page, "clipping-vector-changed")
 
-    goto(page, f"{server_url}/gradient-clipping?clip_x=3&clip_y=4&clip_t=1")  # a shared link restores the picture
+    goto(page, f"{server_url}/Gradient_Clipping?clip_x=3&clip_y=4&clip_t=1")  # a shared link restores the picture
     assert page.evaluate(ARROWS_JS)["original"] == [3.0, 4.0]

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_tiny_comparison_draws_the_paired_plot(page, server_url):
-    goto(page, f"{server_url}/transfer-learning?tl_seeds=4")
+    goto(page, f"{server_url}/Transfer_Learning?tl_seeds=4")
     assert page.locator(EXCEPTION).count() == 0
     train = page.get_by_role("button", name="Train the 4 missing seeds")
     if train.count():  # the server's store may already hold them (another test in the same session)

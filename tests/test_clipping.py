@@ -1,5 +1,7 @@
 """Clipping in numpy agrees with the book's worked numbers and with what a real Keras 3 optimizer applies."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -89,15 +91,102 @@ def test_angle_between_against_arccos_and_for_nearly_parallel_vectors():
     assert clipping.angle_between([1.0, 2.0], [-1.0, -2.0]) == pytest.approx(180.0)
 
 
-def test_angle_study_grows_with_dimension_and_cut_and_norm_stays_zero():
+def test_angle_study_cut_share_and_norm_clipping():
     study = clipping.angle_study([2, 100, 10_000], [0.5, 2.0], n_samples=50)
-    median = np.median(study.by_value, axis=2)
-    assert median[-1, 0] > median[0, 0] and median[-1, 1] > median[0, 1]  # grows with dimension
-    assert np.all(median[:, 0] > median[:, 1])  # a lower threshold cuts more and turns more
+    assert np.all(study.median_by_value[:, 0] > study.median_by_value[:, 1])  # a lower threshold turns more
     assert np.max(study.by_norm) < 1e-5
     # With N(0, 1) components the share of components cut is P(|z| > t).
     from scipy import stats
     np.testing.assert_allclose(study.fraction_cut[-1], 2 * stats.norm.sf([0.5, 2.0]), atol=0.01)
+
+
+def _normal_limit_by_hand(t: float) -> float:
+    """The limiting angle for N(0, 1) components, from the closed forms of the truncated moments."""
+    density = math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    inside = math.erf(t / math.sqrt(2)) - 2 * t * density  # E[Z^2; |Z| < t]
+    cross = inside + t * 2 * density  # E[Z clip(Z)]: E[|Z|; |Z| > t] = 2 * density
+    clipped_square = inside + t * t * math.erfc(t / math.sqrt(2))  # E[clip(Z)^2]
+    return math.degrees(math.acos(cross / math.sqrt(clipped_square)))
+
+
+def _student3_limit_by_hand(t: float) -> float:
+    """The limiting angle for Student t(3) components (density 6*sqrt(3) / (pi * (3 + z^2)^2)), by hand."""
+    root3 = math.sqrt(3.0)
+    inside = 2 * 6 * root3 / math.pi * (math.atan(t / root3) / (2 * root3) - t / (2 * (3 + t * t)))
+    tail_abs_mean = 2 * 3 * root3 / (math.pi * (3 + t * t))  # E[|Z|; |Z| > t]
+    tail_share = 1 - 2 / math.pi * (math.atan(t / root3) + root3 * t / (3 + t * t))  # P(|Z| > t)
+    cross = inside + t * tail_abs_mean
+    clipped_square = inside + t * t * tail_share
+    return math.degrees(math.acos(cross / math.sqrt(3.0 * clipped_square)))  # Var of t(3) is 3
+
+
+@pytest.mark.parametrize("threshold", clipping.THRESHOLD_CHOICES)
+def test_limiting_angle_against_closed_forms(threshold):
+    assert clipping.limiting_angle(threshold, "normal") == pytest.approx(_normal_limit_by_hand(threshold), abs=1e-6)
+    assert clipping.limiting_angle(threshold, "heavy-tailed") == pytest.approx(_student3_limit_by_hand(threshold),
+                                                                              abs=1e-5)
+
+
+def test_limiting_angle_at_t_1_is_the_measured_plateau():
+    assert _normal_limit_by_hand(1.0) == pytest.approx(18.13, abs=0.01)  # 18.1 degrees, as measured
+    with pytest.raises(ValueError, match="distribution must be"):
+        clipping.limiting_angle(1.0, "uniform")
+
+
+@pytest.fixture(scope="module")
+def page_grid_study():
+    """The page's full study: every dimension and threshold it offers, 300 samples as the page draws."""
+    return {distribution: clipping.angle_study(clipping.DIMENSION_GRID, clipping.THRESHOLD_CHOICES,
+                                               n_samples=300, distribution=distribution)
+            for distribution in clipping.DISTRIBUTIONS}
+
+
+def test_page_grid_is_what_the_study_draws():
+    assert clipping.dimension_grid(10_000) == clipping.DIMENSION_GRID
+    assert clipping.dimension_grid(1_000) == (2, 5, 10, 30, 100, 300, 1_000)
+    assert clipping.dimension_grid(50) == (2, 5, 10, 30, 50)
+
+
+def _increments_shrink_after_the_largest(medians, tolerance):
+    """Whether each step's size, from the largest step on, is at most the one before (plus tolerance)."""
+    steps = np.diff(medians)
+    after = np.abs(steps[int(np.argmax(steps)):])
+    return bool(np.all(np.diff(after) <= tolerance)), steps
+
+
+@pytest.mark.parametrize("j", range(len(clipping.THRESHOLD_CHOICES)))
+def test_normal_angle_rises_then_levels_off_at_its_limit(page_grid_study, j):
+    """Over the whole grid: never falls, increments shrink, the last steps are flat, the end is the limit."""
+    threshold = clipping.THRESHOLD_CHOICES[j]
+    medians = page_grid_study["normal"].median_by_value[:, j]
+    shrinking, steps = _increments_shrink_after_the_largest(medians, tolerance=0.05)
+    assert np.all(steps > -0.05), steps  # rises (up to sampling noise) ...
+    assert shrinking, steps  # ... by less and less ...
+    assert np.all(np.abs(steps[-2:]) < 0.25), steps  # ... and 1,000 -> 3,000 -> 10,000 is flat
+    assert medians[-1] - medians[0] > 1.0  # it did rise
+    assert medians[-1] == pytest.approx(clipping.limiting_angle(threshold, "normal"), abs=0.1)
+    if threshold <= 2.0:  # the plateau is reached early: the last two steps are < 5% of the rise
+        assert np.sum(np.abs(steps[-2:])) < 0.05 * (medians[-1] - medians[0])
+
+
+def test_the_measured_medians_at_t_1(page_grid_study):
+    """The issue's numbers: 13.8 (n = 10), 17.4 (100), 18.1 (1,000 and 10,000) degrees."""
+    medians = dict(zip(clipping.DIMENSION_GRID,
+                       page_grid_study["normal"].median_by_value[:, clipping.THRESHOLD_CHOICES.index(1.0)]))
+    measured = [medians[n] for n in (10, 100, 1_000, 10_000)]
+    np.testing.assert_allclose(measured, [13.8, 17.4, 18.1, 18.1], atol=0.1)
+
+
+@pytest.mark.parametrize("j", range(len(clipping.THRESHOLD_CHOICES)))
+def test_heavy_tailed_angle_rises_by_less_and_less_and_stays_below_its_limit(page_grid_study, j):
+    threshold = clipping.THRESHOLD_CHOICES[j]
+    heavy = page_grid_study["heavy-tailed"].median_by_value[:, j]
+    shrinking, steps = _increments_shrink_after_the_largest(heavy, tolerance=0.3)
+    assert np.all(steps > -0.3) and shrinking, steps
+    assert steps[-1] < 0.25 * np.max(steps)  # levelling off ...
+    limit = clipping.limiting_angle(threshold, "heavy-tailed")
+    assert heavy[-1] < limit  # ... but more slowly: still below its limit at 10,000
+    assert heavy[-1] > page_grid_study["normal"].median_by_value[-1, j]  # and it turns more than normal ones
 
 
 @pytest.mark.parametrize("call, message", [

@@ -61,32 +61,36 @@ def assert_same_training(config, data, phases, seeds=SEEDS):
     weights, history = keras_reference(config, data, phases, seeds, initial)
     for ours, theirs in zip(result.weights, weights):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)
+    # Losses 3e-4 relative: with lr 0.05 on random pixels the validation loss of these tiny nets amplifies
+    # rounding. On a 2-core AVX2 machine the XLA path lands 2.4e-4 (1.3e-4 relative) from model.fit, the
+    # batched graph 1.4e-4, and model.fit itself moves 2.0e-4 when jit_compile=True is switched on.
     for index, ours in enumerate((result.loss, result.accuracy, result.val_loss, result.val_accuracy)):
-        np.testing.assert_allclose(ours, history[:, index], rtol=1e-4, atol=2e-5)
+        np.testing.assert_allclose(ours, history[:, index], rtol=3e-4, atol=2e-5)
     return result
 
 
-@pytest.fixture(params=["sample space", "one XLA loop per copy", "one batched graph"])
+@pytest.fixture(params=engine.EXECUTION_PATHS)
 def first_layer_path(request, monkeypatch):
     """Run a test on each of the engine's three training paths (70 images take the sample-space path by default)."""
     if request.param != "sample space":
-        monkeypatch.setattr(engine, "SAMPLE_SPACE_MAX_IMAGES", 0)
-    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+        monkeypatch.setattr(engine.settings, "SAMPLE_SPACE_MAX_IMAGES", 0)
+    monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine.settings, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
     return request.param
 
 
 @pytest.fixture(params=["one XLA loop per copy", "one batched graph"])
 def weight_space_path(request, monkeypatch):
     """Run a test on both weight-space paths (the sample-space path does not apply after input BN)."""
-    monkeypatch.setattr(engine, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+    monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", request.param == "one XLA loop per copy")
+    monkeypatch.setattr(engine.settings, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
     return request.param
 
 
 def test_plain_sgd_matches_keras(tiny_data, first_layer_path):
     config = engine.MLPConfig.tiny()
     assert engine.uses_sample_space(config, 70) == (first_layer_path == "sample space")
+    assert engine.execution_path(config, 70, total_epochs=3) == first_layer_path
     result = assert_same_training(config, engine.Data(*tiny_data), [engine.Phase(3, 0.05)])
     assert result.loss.shape == (3, 3) and not np.allclose(result.loss[0], result.loss[1])
 
@@ -115,6 +119,102 @@ def test_binary_output_with_per_copy_data_matches_keras(tiny_data, first_layer_p
     per_copy_y = rng.integers(0, 2, (3, 40)).astype(np.float32)
     data = engine.Data(per_copy_x, per_copy_y, xv, rng.integers(0, 2, 30).astype(np.float32))
     assert_same_training(engine.MLPConfig.tiny(output_activation="sigmoid"), data, [engine.Phase(3, 0.05)])
+
+
+# ---- full size: the book's transfer architecture (784-300-100-50-50-50-8) on real task-A images ----
+
+FULL_SIZE_SEEDS = (0, 1)
+FULL_SIZE_RUNS = {  # path: (training images, epochs), each about 200 steps of 32 images
+    "sample space": (512, 13),
+    "one XLA loop per copy": (3200, 2),
+    "one batched graph": (3200, 2),
+}
+# Measured (2-core AVX2 machine, TensorFlow 2.21, Keras 3.15), engine against model.fit after these runs:
+# max |weight difference| 3e-8 (batched graph), 5e-8 (XLA loops), 4e-5 (sample space), where weights reach
+# 0.33 and move by up to 2e-2; training and validation loss differences 2e-7, 2e-7, 2e-5. The sample-space
+# path rounds differently from the first step on (x_b W computed as (X W0)_b + (X X^T)_b C); the others
+# start bit-equal and drift apart by float32 rounding amplified over the steps (a one-ulp difference that
+# moves a pre-activation across selu's kink at 0 changes the gradient). Keras drifts as far from itself:
+# model.fit with jit_compile=True against its default (no XLA on a CPU) differs by 1e-4 after the 512-image
+# run and 5e-8 after the 3,200-image one. The tolerances leave about five times the largest difference measured.
+FULL_SIZE_WEIGHT_TOLERANCE = 2e-4
+FULL_SIZE_LOSS_TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def full_size_task_a(fashion_mnist):
+    """Task A of the book's split as floats: 3,200 training images (after the 5,000 validation ones), 500 validation."""
+    from core import data
+
+    pixels, labels = fashion_mnist.x_train[:10_000].astype(np.float32) / 255.0, fashion_mnist.y_train[:10_000]
+    (x_valid, y_valid), _ = data.split_task_a_b(pixels[:5000], labels[:5000])
+    (x_train, y_train), _ = data.split_task_a_b(pixels[5000:], labels[5000:])
+    return x_train[:3200], y_train[:3200], x_valid[:500], y_valid[:500]
+
+
+@pytest.fixture(scope="module")
+def full_size_keras(full_size_task_a):
+    """model.fit per seed in the engine's batch order, computed once per data size: the initial weights and
+    reference(n, epochs) -> (final weights, running mean of the training loss at each epoch's end (K, epochs))."""
+    import keras
+
+    x, y, _, _ = full_size_task_a
+    config, initial = engine.MLPConfig.model_a(), engine.initial_weights(engine.MLPConfig.model_a(), FULL_SIZE_SEEDS)
+    runs = {}
+
+    class EpochEnds(keras.callbacks.Callback):
+        """The running mean of the training loss at each engine epoch's last step (one fit spans every epoch)."""
+
+        def __init__(self, steps_per_epoch):
+            super().__init__()
+            self.steps_per_epoch, self.means = steps_per_epoch, []
+
+        def on_train_batch_end(self, batch, logs=None):
+            if (batch + 1) % self.steps_per_epoch == 0:
+                self.means.append(float(logs["loss"]))
+
+    def reference(n: int, epochs: int):
+        if (n, epochs) not in runs:
+            models, running_means = [], []
+            for copy, seed in enumerate(FULL_SIZE_SEEDS):
+                model = engine.keras_model(config, initial, copy)
+                model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-3), loss=config.loss)
+                order = np.concatenate([engine.batch_order(seed, epoch, n) for epoch in range(epochs)])
+                epoch_ends = EpochEnds(n // 32)
+                model.fit(x[:n][order], y[:n][order], batch_size=32, epochs=1, shuffle=False, verbose=0,
+                          callbacks=[epoch_ends])
+                models.append(model)
+                running_means.append(epoch_ends.means)
+            runs[n, epochs] = engine.weights_from_keras(models), np.array(running_means)
+        return runs[n, epochs]
+
+    return initial, reference
+
+
+@pytest.mark.parametrize("path", engine.EXECUTION_PATHS)
+def test_full_size_transfer_model_matches_keras_fit(path, full_size_task_a, full_size_keras, monkeypatch):
+    """The book's model A, selu, glorot_uniform, SGD 1e-3, batch 32: the same weights and losses as model.fit."""
+    monkeypatch.setattr(engine.settings, "PARALLEL_COPIES", path == "one XLA loop per copy")
+    monkeypatch.setattr(engine.settings, "PARALLEL_MIN_IMAGE_EPOCHS", 0)
+    (n, epochs), config = FULL_SIZE_RUNS[path], engine.MLPConfig.model_a()
+    assert engine.execution_path(config, n, epochs) == path and n % 32 == 0  # full batches: one fit spans all epochs
+    x, y, x_valid, y_valid = full_size_task_a
+    initial, reference = full_size_keras
+    result = engine.train(config, engine.Data(x[:n], y[:n]), [engine.Phase(epochs, 1e-3)], FULL_SIZE_SEEDS,
+                          batch_size=32, initial=initial)
+    keras_weights, keras_running_loss = reference(n, epochs)
+    weight_gap = max(np.abs(ours - theirs).max() for ours, theirs in zip(result.weights, keras_weights))
+    running_loss = np.cumsum(result.loss, axis=1) / np.arange(1, epochs + 1)  # Keras's mean since the fit began
+    loss_gap = np.abs(running_loss - keras_running_loss).max()
+    ours_valid, theirs_valid = (engine.evaluate(config, weights, x_valid, y_valid)[0]
+                                for weights in (result.weights, keras_weights))
+    valid_gap = np.abs(ours_valid - theirs_valid).max()  # what the weight difference does to the loss
+    moved = max(np.abs(final - start).max() for final, start in zip(result.weights, initial))
+    print(f"{path}: {epochs * n // 32} steps, max |weight difference| {weight_gap:.1e} (weights moved up to "
+          f"{moved:.1e}), max |training loss difference| {loss_gap:.1e}, |validation loss difference| {valid_gap:.1e}")
+    assert moved > 20 * FULL_SIZE_WEIGHT_TOLERANCE  # the run trained: the tolerance is small against the change
+    assert weight_gap < FULL_SIZE_WEIGHT_TOLERANCE
+    assert loss_gap < FULL_SIZE_LOSS_TOLERANCE and valid_gap < FULL_SIZE_LOSS_TOLERANCE
 
 
 @pytest.mark.parametrize("batch_norm", ["after", "none"])  # input BN takes the weight-space path, none sample space

@@ -125,3 +125,34 @@ def test_result_times_out_while_running():
 def test_process_queue_is_shared():
     handle = jobs.submit(("test", 1), lambda progress: "shared")
     assert handle.result(10) == "shared"
+
+
+def test_a_kept_result_is_reused_and_a_plain_one_is_not():
+    queue, calls = jobs.JobQueue(), []
+
+    def train(progress):
+        calls.append(1)
+        return len(calls)
+
+    first = queue.submit("bn run", train, keep_result=True)
+    assert first.result(10) == 1
+    again = queue.submit("bn run", train, keep_result=True)
+    assert again.joined and again.done() and again.status() == "finished" and again.result(0) == 1
+    assert queue.submit("store run", train).result(10) == 2
+    assert queue.submit("store run", train).result(10) == 3  # results in the store: asked again, run again
+    assert calls == [1, 1, 1]
+
+
+def test_failed_results_are_not_kept_and_old_ones_are_dropped(monkeypatch):
+    monkeypatch.setattr(jobs, "KEPT_RESULTS", 2)
+    queue = jobs.JobQueue()
+
+    def broken(progress):
+        raise ValueError("no")
+
+    assert isinstance(queue.submit("bad", broken, keep_result=True).wait(10), bool)
+    assert not queue.submit("bad", lambda progress: "fixed", keep_result=True).joined
+    for key in "abc":
+        queue.submit(key, lambda progress, key=key: key, keep_result=True).wait(10)
+    assert not queue.submit("a", lambda progress: "again", keep_result=True).joined  # the oldest was dropped
+    assert queue.submit("c", lambda progress: "again", keep_result=True).result(10) == "c"

@@ -1,71 +1,50 @@
 """The Batch Normalization page through AppTest: every tab and control path, bad input, URL state."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.test_pages import APP
+from tests.app_support import chart_keys, metric_values, open_page, text
 
-PAGE = "app_pages/batchnorm.py"
-
-
-def open_bn(query: dict | None = None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=180)
-    app.run()
-    app.switch_page(PAGE)
-    for name, value in (query or {}).items():
-        app.query_params[name] = value
-    app.run()
-    assert not app.exception, [exception.message for exception in app.exception]
-    return app
+PAGE = "pages/1_Batch_Normalization.py"
 
 
 def charts(app) -> int:
-    return len(app.get("plotly_chart"))
-
-
-def text_of(app) -> str:
-    parts = [element.value for kind in ("markdown", "caption", "error", "warning", "info") for element in app.get(kind)]
-    return " ".join(str(part) for part in parts)
-
-
-def metric_values(app) -> dict:
-    return {metric.label: metric.value for metric in app.metric}
+    return len(chart_keys(app))
 
 
 @pytest.fixture(scope="module")
 def app():
-    return open_bn()
+    return open_page(PAGE)
 
 
 def test_momentum_tab_default(app):
     assert app.title[0].value == "Batch Normalization, measured"
     assert charts(app) == 2  # moving statistics and the heatmap
-    assert "100 batches" in text_of(app)  # 1 / (1 - 0.99)
+    assert "100 batches" in text(app)  # 1 / (1 - 0.99)
     assert any("Book (TF 2.0) vs Keras 3" in expander.label for expander in app.expander)
     assert not app.error
 
 
 def test_link_opens_with_momentum_0999_and_batch_8():
-    app = open_bn({"bn_momentum": "0.999", "bn_batch": "8"})
+    app = open_page(PAGE, {"bn_momentum": "0.999", "bn_batch": "8"})
     assert app.segmented_control(key="bn_momentum").value == "0.999"
     assert app.number_input(key="bn_batch").value == 8
-    assert "1,000 batches" in text_of(app) and "8,000 examples at batch size 8" in text_of(app)
+    assert "1,000 batches" in text(app) and "8,000 examples at batch size 8" in text(app)
 
 
 def test_momentum_presets_and_source(app):
     app.segmented_control(key="bn_momentum").set_value("0.9").run()
-    assert not app.exception and "10 batches" in text_of(app)
+    assert not app.exception and "10 batches" in text(app)
     app.segmented_control(key="bn_source").set_value("Synthetic shift").run()
-    assert not app.exception and "one synthetic feature" in text_of(app) and charts(app) == 2
+    assert not app.exception and "one synthetic feature" in text(app) and charts(app) == 2
     app.select_slider(key="bn_examples").set_value("275,000").run()
     assert not app.exception and charts(app) == 2
 
 
 def test_custom_momentum_and_bad_values():
-    app = open_bn()
+    app = open_page(PAGE)
     app.segmented_control(key="bn_momentum").set_value("other").run()
     app.number_input(key="bn_momentum_other").set_value(0.95).run()
-    assert not app.exception and not app.error and "20 batches" in text_of(app)
+    assert not app.exception and not app.error and "20 batches" in text(app)
     app.number_input(key="bn_momentum_other").set_value(1.0).run()
     assert not app.exception and "below 1" in app.error[0].value
     assert charts(app) == 0
@@ -75,7 +54,7 @@ def test_custom_momentum_and_bad_values():
 
 
 def test_axis_tab_every_choice():
-    app = open_bn({"bn_section": "Axis"})
+    app = open_page(PAGE, {"bn_section": "Axis"})
     expected = {"-1": "28", "1": "28", "2": "28", "[1, 2]": "784"}
     for axis, groups in expected.items():
         app.segmented_control(key="bn_axis").set_value(axis).run()
@@ -88,7 +67,7 @@ def test_axis_tab_every_choice():
 
 
 def test_axis_after_flatten_and_bad_axes():
-    app = open_bn({"bn_section": "Axis"})
+    app = open_page(PAGE, {"bn_section": "Axis"})
     app.toggle(key="bn_flatten").set_value(True).run()
     assert not app.exception and metric_values(app)["groups (means / stds)"] == "784"
     app.segmented_control(key="bn_axis").set_value("2").run()
@@ -101,22 +80,33 @@ def test_axis_after_flatten_and_bad_axes():
 
 
 def test_parameters_tab_shows_the_books_totals():
-    app = open_bn({"bn_section": "Parameters"})
+    app = open_page(PAGE, {"bn_section": "Parameters"})
     totals = [metric.value for metric in app.metric]
     assert totals[:3] == ["271,346", "268,978", "2,368"]
     assert totals[3:6] == ["270,946", "268,578", "2,368"]
     variables = app.dataframe[-1].value
     assert set(variables["variable"]) == {"gamma", "beta", "moving_mean", "moving_variance"}
-    assert "estimated" in text_of(app) or "computed from the training batches" in text_of(app)
+    assert "estimated" in text(app) or "computed from the training batches" in text(app)
 
 
 def test_training_vs_inference_tab():
-    app = open_bn({"bn_section": "Training vs inference", "bn_batch": "4"})
+    app = open_page(PAGE, {"bn_section": "Training vs inference", "bn_batch": "4"})
     assert charts(app) == 2
     values = metric_values(app)
     assert values["moving mean changed by the frozen call"] == "no"
     assert float(values["frozen, training=True vs training=False"]) < 1e-5
     assert float(values["trainable, training=True vs training=False"]) > 0.1
-    assert "Batch of 1: every training output is exactly 0" in text_of(app)
+    assert "Batch of 1: every training output is exactly 0" in text(app)
     app.number_input(key="bn_batch").set_value(0).run()
     assert not app.exception and app.error and charts(app) == 0
+
+
+def test_heatmap_shows_cores_final_error_grid(fashion_mnist):
+    """The page draws core.batchnorm.final_error_grid's numbers, not a copy of its loop."""
+    import json
+
+    from core import batchnorm as bn
+
+    (chart,) = [chart for chart in open_page(PAGE).get("plotly_chart") if chart.key == "bn_heatmap"]
+    expected = bn.final_error_grid(bn.HeatmapConfig.tiny(), bn.pixel_pool(fashion_mnist.x_train))
+    assert json.loads(chart.proto.spec)["data"][0]["text"] == [[f"{value:.2g}" for value in row] for row in expected]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_pages import APP, open_page
+from tests.app_support import finish, open_page, text
 
-PAGE = "app_pages/clipping.py"
+PAGE = "pages/3_Gradient_Clipping.py"
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +18,11 @@ def app() -> AppTest:
 
 
 def _text(app) -> str:
-    return " ".join(m.value for m in app.markdown) + " " + " ".join(c.value for c in app.caption)
+    return text(app, "markdown", "caption")
 
 
 def _errors(app) -> str:
-    return " ".join(e.value for e in app.error)
+    return text(app, "error")
 
 
 def _set_vector(app, x, y, t):
@@ -89,6 +89,31 @@ def test_dimension_study_controls(app):
     assert not app.error
 
 
+def test_dimension_study_says_the_angle_levels_off_and_shows_it(app):
+    """The text claims what the data shows: a rise, then a plateau at the computed limit."""
+    import re
+
+    from core import clipping
+
+    text = _text(app)
+    assert "the more components" not in text.lower() and "levels off" in text
+    limit = clipping.limiting_angle(1.0, "normal")
+    assert f"settles near {limit:.1f}°" in text and f"{limit:.1f}" == "18.1"
+    app.number_input(key="clip_dim").set_value(10_000)
+    app.select_slider(key="clip_dim_t").set_value(1.0)
+    app.radio(key="clip_dist").set_value("normal")
+    app.run()
+    assert not app.exception and not app.error
+    (line,) = [c.value for c in app.caption if c.value.startswith("Median turn by value at t = 1:")]
+    shown = {int(n.replace(",", "")): float(angle) for angle, n in re.findall(r"([\d.]+)° \(n = ([\d,]+)\)", line)}
+    assert tuple(shown) == clipping.DIMENSION_GRID
+    angles = np.array(list(shown.values()))
+    assert angles[-1] - angles[0] > 10  # a clear rise from n = 2 ...
+    assert np.all(np.abs(np.diff(angles)[-2:]) <= 0.3)  # ... then flat from 1,000 to 10,000
+    assert abs(angles[-1] - limit) <= 0.2 and f"it would be {limit:.1f}°" in line
+    app.number_input(key="clip_dim").set_value(1_000).run()
+
+
 def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     assert not app.exception
     assert [app.number_input(key=k).value for k in ("clip_k1a", "clip_k1b", "clip_k2", "clip_kt")] == \
@@ -99,7 +124,12 @@ def test_keras_panel_shows_per_variable_and_joint_clipping(app):
     np.testing.assert_allclose(rows["global_clipnorm"][0], [0.00899559, 0.99950993], rtol=1e-5)
     np.testing.assert_allclose(rows["global_clipnorm"][1], [0.0299853], rtol=1e-5)
     assert "matches Keras's `global_clipnorm`" in _text(app)
-    assert any("Book (TF 2.0) vs Keras 3" in e.label for e in app.expander)
+    (callout,) = [e for e in app.expander if e.label.startswith("Book (TF 2.0) vs Keras 3")]
+    assert callout.label == "Book (TF 2.0) vs Keras 3: what changed and where the book's text is off"
+    tables = " ".join(m.value for m in callout.markdown)
+    library, text = tables.split("**The book's text vs what Keras does")
+    assert "What changed in the library" in library and "`SGD(lr=...)`" in library
+    assert "not a library change" in text and "`clipnorm` clips each variable's gradient" in text
 
 
 def test_keras_panel_follows_its_inputs_and_rejects_a_bad_threshold(app):
@@ -118,44 +148,33 @@ def test_keras_panel_follows_its_inputs_and_rejects_a_bad_threshold(app):
 
 def test_training_runs_on_button_and_reports_each_variant():
     app = open_page(PAGE)
-    assert "Press **Train**" in " ".join(i.value for i in app.info)
+    assert "Press **Train**" in text(app, "info")
     app.multiselect(key="clip_variants").set_value(["none", "global_clipnorm"])
     app.select_slider(key="clip_lr").set_value(0.1)
     app.number_input(key="clip_seeds").set_value(1)
-    app.button(key="clip_train").click().run()
-    assert not app.exception, [e.message for e in app.exception]
-    assert "Best mean validation MSE here" in _text(app) or "diverged" in " ".join(w.value for w in app.warning)
+    app.button(key="clip_rnn_train").click().run()
+    assert "Training: " in text(app, "info")  # queued or running in core.jobs, not in the page's thread
+    finish(app, "clip_rnn")
+    assert "Best mean validation MSE here" in _text(app) or "diverged" in text(app, "warning")
     assert "1 seeds × 2 variants, threshold 1, learning rate 0.1" in _text(app)
     chart_keys = [chart.proto.id for chart in app.get("plotly_chart")]
     assert len(chart_keys) >= 8  # the four training figures were drawn too
     app.select_slider(key="clip_train_t").set_value(0.5).run()  # settings changed, nothing retrains
-    assert "settings changed" in " ".join(i.value for i in app.info)
+    assert "settings changed" in text(app, "info")
     assert "1 seeds × 2 variants" in _text(app)  # still showing the last run
     app.multiselect(key="clip_variants").set_value([]).run()
-    app.button(key="clip_train").click().run()
-    assert not app.exception and "Variants must be chosen" in _errors(app)
+    assert "Variants must be chosen" in _errors(app) and app.button(key="clip_rnn_train").disabled
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "abc"])
 def test_non_finite_url_values_are_ignored_not_a_traceback(bad):
     """Number inputs refuse NaN and infinity (typed or from the URL); the page keeps its default."""
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.query_params["clip_x"] = bad
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
-    assert not app.exception and not app.error
+    app = open_page(PAGE, {"clip_x": bad})
+    assert not app.error
     assert app.number_input(key="clip_x").value == 0.9
 
 
 def test_vector_and_threshold_come_from_the_url():
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.query_params["clip_x"] = "3"
-    app.query_params["clip_y"] = "4"
-    app.query_params["clip_t"] = "2"
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
-    assert not app.exception
+    app = open_page(PAGE, {"clip_x": 3, "clip_y": 4, "clip_t": 2})
     assert app.number_input(key="clip_x").value == 3.0 and app.number_input(key="clip_t").value == 2.0
     assert "clipped by norm `[1.2, 1.6]`" in _text(app)

@@ -1,43 +1,63 @@
-"""Every page registered in ui.registry (so every page app.py serves) renders without an exception."""
+"""Every page script (app.py and pages/*.py) runs on its own inside its frame, and ui.registry lists exactly them."""
 
+import ast
 import gzip
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.scriptrunner import script_runner
+from streamlit.source_util import page_icon_and_name, page_sort_key
 
 from core import data
+from tests.app_support import open_page
 from tests.conftest import ROOT, idx_bytes
-from ui.registry import ALL_PAGES
+from ui import keras_state
+from ui.registry import ALL_PAGES, PAGES
 
-APP = str(ROOT / "app.py")
+PAGE_SCRIPTS = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]  # what Streamlit serves, listed or not
 
 
-def open_page(path: str, timeout: float = 120) -> AppTest:
-    """Run app.py, then switch to one page, as the navigation menu would."""
-    app = AppTest.from_file(APP, default_timeout=timeout)
-    app.run()
-    app.switch_page(path)
-    app.run()
-    return app
+@pytest.mark.parametrize("path", PAGE_SCRIPTS, ids=lambda path: path.name)
+def test_every_page_script_starts_with_its_frame(path):
+    """Each page runs on its own from a fresh server's first request, so each must set itself up first."""
+    statements = [node for node in ast.parse(path.read_text()).body
+                  if not isinstance(node, (ast.Import, ast.ImportFrom))
+                  and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]  # the docstring
+    assert ast.unparse(statements[0]) == "page_frame(__file__)", f"{path.name} must start with page_frame(__file__)"
+    calls = [node for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "page_frame"]
+    assert len(calls) == 1
+
+
+def test_registry_lists_exactly_the_pages_folder_in_menu_order():
+    files = sorted((ROOT / "pages").glob("*.py"), key=page_sort_key)  # Streamlit's own menu order
+    assert [info.path for info in PAGES] == [f"pages/{file.name}" for file in files]
+    for info, file in zip(PAGES, files):
+        assert info.url_path == page_icon_and_name(file)[1]  # Streamlit's own name for the address
+        assert info.title == info.url_path.replace("_", " ")
 
 
 @pytest.mark.parametrize("page", ALL_PAGES, ids=[page.path for page in ALL_PAGES])
-def test_page_renders(page):
+def test_page_renders_inside_its_frame(page, monkeypatch):
+    """Opened directly, as a fresh server's first request would: title, Environment panel, Keras-state guard."""
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", lambda: None)  # this page must install the guard
     app = open_page(page.path)
-    assert not app.exception, [exception.message for exception in app.exception]
-    assert app.title or app.header or app.markdown, "the page drew nothing"
+    assert app.title, "the page drew no title"
+    assert "Environment" in [expander.label for expander in app.sidebar.expander]
+    assert "TensorFlow 2.21" in " ".join(caption.value for caption in app.sidebar.caption)
+    assert script_runner._clean_problem_modules is keras_state._close_matplotlib_only
 
 
-def test_home_title():
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    assert not app.exception
+def test_home_title_and_a_link_per_page():
+    app = open_page("app.py")
     assert app.title[0].value.startswith("Training deep neural networks")
+    links = app.get("page_link")
+    assert [link.proto.label for link in links] == [page.title for page in PAGES]
+    assert [link.proto.icon for link in links] == [page.icon for page in PAGES]
 
 
 def test_sidebar_shows_data_source(fashion_mnist):
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    captions = " ".join(caption.value for caption in app.sidebar.caption)
+    captions = " ".join(caption.value for caption in open_page("app.py").sidebar.caption)
     assert "TensorFlow 2.21" in captions and "Keras 3.15" in captions
     assert f"Fashion-MNIST from `{fashion_mnist.source}`" in captions
 
@@ -63,28 +83,19 @@ def test_damaged_data_shows_a_message_not_a_traceback(fake_folder, monkeypatch, 
     monkeypatch.setenv("FASHION_MNIST_DIR", str(_damaged(fake_folder, kind)))
     data.load_fashion_mnist.cache_clear()
     try:
-        app = AppTest.from_file(APP, default_timeout=60).run()
-        assert not app.exception
-        errors = " ".join(error.value for error in app.sidebar.error)
+        errors = " ".join(error.value for error in open_page("app.py").sidebar.error)
         assert "Fashion-MNIST unavailable" in errors and "dataset-fashion-mnist" in errors
     finally:
         monkeypatch.delenv("FASHION_MNIST_DIR")
         data.load_fashion_mnist.cache_clear()
 
 
-def test_no_legacy_pages_folder():
-    """A pages/ folder beside app.py would switch on Streamlit's automatic page discovery (see ui/registry.py)."""
-    assert not (ROOT / "pages").exists()
-    assert all(info.path.startswith("app_pages/") for info in ALL_PAGES)
-
-
-def test_app_stops_streamlit_resetting_keras_state():
+def test_the_guard_stops_streamlit_resetting_keras_state():
     """Streamlit's after-run clear_session() would reset Keras for every thread, trainings included."""
     import keras
     from keras.src.backend.common import global_state
-    from streamlit.runtime.scriptrunner import script_runner
 
-    AppTest.from_file(APP, default_timeout=60).run()  # app.py installs the guard for the process
+    open_page("app.py")  # the frame installs the guard for the process
     keras.utils.set_random_seed(1234)
     script_runner._clean_problem_modules()  # what Streamlit calls after every script run
     assert global_state.get_global_attribute("global_random_seed") == 1234

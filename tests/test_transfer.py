@@ -45,14 +45,49 @@ def test_random_b_subset_depends_on_its_seed_only(splits):
 
 
 def test_protocols_say_what_the_book_and_notebooks_say():
-    book, notebook, ml3 = (transfer.PROTOCOLS[name] for name in ("book", "notebook", "ml3"))
+    book, comment, notebook, ml3 = (transfer.PROTOCOLS[name] for name in ("book", "book_comment", "notebook", "ml3"))
     assert (book.frozen_epochs, book.unfrozen_epochs, book.unfrozen_learning_rate) == (4, 16, 1e-4)
-    assert notebook.unfrozen_learning_rate == notebook.learning_rate == 1e-3
+    assert book.frozen_learning_rate is None  # the text compiles with optimizer="sgd"
+    assert (comment.frozen_rate, comment.unfrozen_learning_rate) == (1e-3, 1e-4)  # its comment's reading
+    assert notebook.frozen_rate == notebook.unfrozen_learning_rate == notebook.learning_rate == 1e-3
+    assert ml3.frozen_rate == ml3.unfrozen_learning_rate == 1e-3
     assert ml3.b_classes == (0, 2) and ml3.hidden_units == (100, 100, 100) and ml3.initializer == "he_normal"
     assert transfer.get_protocol("book", (1, 3)).b_classes == (1, 3)
 
 
+def test_the_book_text_optimizer_sgd_means_the_library_default_of_0_01():
+    """The book's optimizer="sgd" is SGD() with Keras's default rate, read from the installed library."""
+    import keras
+
+    assert float(keras.optimizers.get("sgd").learning_rate) == pytest.approx(transfer.SGD_DEFAULT_LEARNING_RATE)
+    assert float(keras.optimizers.SGD().learning_rate) == pytest.approx(0.01)
+    assert transfer.PROTOCOLS["book"].frozen_rate == transfer.SGD_DEFAULT_LEARNING_RATE
+
+
+def test_reference_run_compiles_the_frozen_phase_exactly_as_the_protocol_says(tiny_tasks, tiny_model_a, monkeypatch):
+    """The plain-Keras run's optimizers carry the rates the engine trains with, phase by phase."""
+    import keras
+
+    seen = []
+    original = keras.Model.compile
+
+    def spy(model, *args, **kwargs):
+        original(model, *args, **kwargs)
+        seen.append((kwargs.get("optimizer"), float(model.optimizer.learning_rate)))
+
+    monkeypatch.setattr(keras.Model, "compile", spy)
+    for frozen_learning_rate in (None, 1e-3):  # the book's text; its comment's reading
+        protocol = dataclasses.replace(TINY, frozen_learning_rate=frozen_learning_rate)
+        seen.clear()
+        transfer.train_b_on_a(protocol, tiny_tasks, tiny_model_a, seed=0)
+        (frozen_optimizer, frozen_rate), (_, unfrozen_rate) = seen
+        assert (frozen_optimizer == "sgd") == (frozen_learning_rate is None)  # the book's own argument, as written
+        assert (frozen_rate, unfrozen_rate) == pytest.approx((protocol.frozen_rate, protocol.unfrozen_learning_rate))
+    assert TINY.frozen_rate == 0.01
+
+
 @pytest.mark.parametrize("change", [dict(b_classes=(4, 4)), dict(b_classes=(0, 10)), dict(learning_rate=0.0),
+                                    dict(frozen_learning_rate=0.0), dict(frozen_learning_rate=float("nan")),
                                     dict(batch_size=0), dict(n_b_train=0), dict(frozen_epochs=-1)])
 def test_bad_protocols_are_value_errors(change):
     with pytest.raises(ValueError):
@@ -90,6 +125,18 @@ def test_b_on_a_runs_both_phases(tiny_tasks, tiny_model_a):
     assert calls[-1] == (TINY.total_b_epochs, TINY.total_b_epochs)
     assert all(layer.trainable for layer in model.layers)
     assert 0.0 <= transfer.accuracy(model, tiny_tasks.x_test_b, tiny_tasks.y_test_b) <= 1.0
+
+
+def test_b_on_a_without_reseeding_continues_the_callers_random_state(tiny_tasks, tiny_model_a):
+    """reseed=False (one seeding per seed in a loop, as the bench's book arm does) is the same run when the
+    caller seeded Keras with that seed just before."""
+    import keras
+
+    seeded, _ = transfer.train_b_on_a(TINY, tiny_tasks, tiny_model_a, seed=3)
+    keras.utils.set_random_seed(3)
+    continued, _ = transfer.train_b_on_a(TINY, tiny_tasks, tiny_model_a, seed=3, reseed=False)
+    for ours, theirs in zip(continued.get_weights(), seeded.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_shown_keras_code_runs_as_is(tiny_tasks):

@@ -111,8 +111,8 @@ def _keras_arm(model, tasks, seed: int, phases, first_epoch: int = 0):
     for trainable, epochs, rate in phases:
         for layer in model.layers[:-1]:
             layer.trainable = trainable
-        model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=rate),
-                      metrics=["accuracy"])
+        optimizer = "sgd" if rate is None else keras.optimizers.SGD(learning_rate=rate)  # None: the book's text
+        model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
         for _ in range(epochs):
             order = engine.batch_order(seed, epoch, len(tasks.y_train_b))
             fitted = model.fit(tasks.x_train_b[order], tasks.y_train_b[order], batch_size=TINY.batch_size,
@@ -123,7 +123,8 @@ def _keras_arm(model, tasks, seed: int, phases, first_epoch: int = 0):
 
 
 def test_engine_runs_equal_the_plain_keras_code_for_the_same_start_and_batch_order(fashion_mnist, results):
-    """Both arms of one seed, against the book's Keras code (transfer.reuse_for_b with a clone)."""
+    """Both arms of one seed, against the book's Keras code (transfer.reuse_for_b with a clone; the frozen
+    phase compiled with optimizer="sgd", exactly as the book's text)."""
     seed, config = 3, transfer.ComparisonConfig(TINY, vary_subset=False)
     row = transfer.train_comparison_chunk(config, [seed], results)[seed]
     tasks = transfer.protocol_tasks(TINY)
@@ -134,7 +135,7 @@ def test_engine_runs_equal_the_plain_keras_code_for_the_same_start_and_batch_ord
     model_b_on_a = transfer.reuse_for_b(transfer.model_a_keras(TINY, results), clone=True)
     model_b_on_a.layers[-1].set_weights(transfer.build_model_b(TINY, seed).layers[-1].get_weights())
     transfer_accuracy, transfer_curve = _keras_arm(
-        model_b_on_a, tasks, seed, [(False, TINY.frozen_epochs, TINY.learning_rate),
+        model_b_on_a, tasks, seed, [(False, TINY.frozen_epochs, TINY.frozen_learning_rate),
                                     (True, TINY.unfrozen_epochs, TINY.unfrozen_learning_rate)])
     # float32 sums in another order may flip an image that sits exactly on the 0.5 threshold, no more
     assert abs(row["scratch_test_accuracy"] - scratch_accuracy) <= 1 / n_test
@@ -162,6 +163,14 @@ def test_pair_cells_fill_from_the_store(fashion_mnist, results):
     assert cells[(0, 1)].n_seeds == 3 and cells[(0, 1)].mean_gain == pytest.approx(np.mean(gains))
     assert cells[(0, 1)].low <= cells[(0, 1)].mean_gain <= cells[(0, 1)].high
     assert np.isnan(cells[(5, 6)].mean_gain) and cells[(5, 6)].n_seeds == 0
+
+
+def test_verdict_scope_names_what_the_seeds_did_not_vary():
+    book = transfer.PROTOCOLS["book"]
+    assert transfer.ComparisonConfig(book).verdict_scope() == "for this model A (seed 42) and this test set"
+    assert transfer.ComparisonConfig(book, vary_a=True).verdict_scope() == "for this test set"
+    assert transfer.ComparisonConfig(book, vary_subset=False).verdict_scope() == (
+        "for this model A (seed 42), these 200 task-B training images and this test set")
 
 
 @pytest.mark.parametrize("n_seeds", [0, 2, 201, 3.5, "many"])
@@ -195,6 +204,7 @@ def test_killed_command_line_run_resumes_with_each_seed_once(fashion_mnist, tmp_
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert "seeds: 6" in finished.stdout and "verdict:" in finished.stdout
+    assert "for this model A (seed 42) and this test set" in finished.stdout  # the verdict's scope
     assert rows_per_seed(database, config) == {seed: 1 for seed in range(6)}
     after = {row.seed: row.finished_at for row in store.Store(database).results(config)}
     assert all(after[seed] == stamp for seed, stamp in before.items())  # the rows made before the kill were kept

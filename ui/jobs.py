@@ -1,14 +1,18 @@
-"""Queued trainings in a page: start one through core.jobs, then show its status and progress until it ends.
+"""Button-started trainings, the one way every page runs them: `training_ui(...)` in a section.
 
-A session keeps its job handle in `st.session_state[state_key]`. While the job is pending, a fragment
-redraws the status line ("running", "waiting for the run already in progress", "queued: position 2")
-and the progress bar every second; when the job ends it reruns the whole page, which then reads the
-results (from the store, or from the value this module returns).
+A press submits the run to core.jobs (one training at a time per server; a session asking for a key
+already queued or running joins it). The session keeps its handle in `st.session_state[f"{key}_job"]`,
+so reruns, widget changes and page switches do not lose it. While the job is pending, a fragment
+redraws its status ("running", "waiting for the run already in progress", "queued: position 2") and
+progress bar every second, and reruns the whole page when the job ends. The page then reads the result
+from the results store, or from what `training_ui` returns: the job's own value, the same for every
+session that asked.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Hashable
 
 import streamlit as st
 
@@ -17,26 +21,34 @@ from core import jobs
 POLL_SECONDS = 1.0  # how often a pending job's status is redrawn
 
 
-# Button handlers call this; the job runs in core.jobs' worker thread, never in the page's script.
-def submit_job(state_key: str, job_key: Hashable, fn: Callable) -> None:
-    st.session_state[state_key] = jobs.submit(job_key, fn)
+@dataclass(frozen=True)
+class Training:
+    """What a section knows about its last training."""
+    pending: bool  # queued or running: its status panel is showing
+    result: Any = None  # the finished job's value; None before a press, while pending, or after a failure
+    job_key: Hashable = None  # the key the shown run was asked for: compare with the current settings' key
 
 
-# Draws the live status of this section's job; returns (pending, result). The result is None
-# until the job has finished; a failure becomes an st.error with the job's own message.
-def job_panel_ui(state_key: str, label: str) -> tuple[bool, Any]:
+# A section's button (when `offer` and nothing is pending) and its job's live status; job_key None disables it.
+def training_ui(key: str, job_key: Hashable, run: jobs.JobFunction, *, label: str, button: str,
+                offer: bool = True, keep_result: bool = False, primary: bool = False) -> Training:
+    state_key = f"{key}_job"
     handle = st.session_state.get(state_key)
+    if offer and (handle is None or handle.done()):
+        if st.button(button, key=f"{key}_train", type="primary" if primary else "secondary",
+                     disabled=job_key is None):
+            handle = st.session_state[state_key] = jobs.submit(job_key, run, keep_result=keep_result)
     if handle is None:
-        return False, None
-    if handle.done():
+        return Training(pending=False)
+    if not handle.done():
+        _live_status(state_key, label)
+        return Training(pending=True, job_key=handle.key)
+    try:
+        return Training(pending=False, result=handle.result(timeout=0), job_key=handle.key)
+    except Exception as error:  # shown once, not raised: a failed run must not break the page
         del st.session_state[state_key]
-        try:
-            return False, handle.result(timeout=0)
-        except Exception as error:  # shown, not raised: a failed run must not break the page
-            st.error(f"{label} failed: {error}", icon=":material/error:")
-            return False, None
-    _live_status(state_key, label)
-    return True, None
+        st.error(f"{label} failed: {error}", icon=":material/error:")
+        return Training(pending=False)
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -44,7 +56,6 @@ def _live_status(state_key: str, label: str) -> None:
     handle = st.session_state.get(state_key)
     if handle is None or handle.done():
         st.rerun()  # the whole page: it now shows the results (or the error)
-    status = handle.status()
-    st.info(f"{label}: {status}", icon=":material/hourglass_top:")
+    st.info(f"{label}: {handle.status()}", icon=":material/hourglass_top:")
     done, total, message = handle.progress() or (0, 1, "starting")
     st.progress(min(max(done / max(total, 1), 0.0), 1.0), text=message)

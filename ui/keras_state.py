@@ -21,6 +21,6 @@ def _close_matplotlib_only() -> None:
         sys.modules["matplotlib.pyplot"].close("all")
 
 
-# Called once by app.py, for every page and session of the process.
+# Called by ui.frame at the top of every page: whichever page a fresh server serves first installs it.
 def keep_keras_state_across_reruns() -> None:
     script_runner._clean_problem_modules = _close_matplotlib_only

@@ -1,38 +1,69 @@
-"""The list of pages app.py serves; tests read the same list, so every new page is tested automatically.
+"""The lab's pages in menu order: the home page (app.py), then pages/N_Title.py, one per concept.
 
-Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ beside the entry
-script as an old-style multipage app until app.py has called st.navigation once, so on a fresh server
-the first visitor of a page's address got that page without app.py (no sidebar panel, a wrong menu)
-or a "Page not found" dialog. One navigation mechanism means no pages/ folder.
+Streamlit builds the menu from the pages/ folder itself: the number orders the pages, the rest of the
+file name is the menu title (underscores read as spaces) and the address (/Batch_Normalization). This
+list adds what a file name cannot carry: an icon and a sentence for the home page. Each page's frame
+looks its file up here, and tests/test_pages.py checks that the list names exactly the files in pages/,
+so the home page and the tests cannot miss a page.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
+
+HOME_PATH = "app.py"
+PAGE_FILE = re.compile(r"^\d+_(?P<name>\w+)\.py$")  # pages/N_Title.py
 
 
+# One page: its file, and what the home page and the browser tab show for it.
 @dataclass(frozen=True)
 class PageInfo:
-    path: str  # script path relative to the project root
-    title: str  # shown in the navigation menu
-    icon: str  # a Material icon name, e.g. ":material/tune:"
-    url_path: str  # the page's address, e.g. "batch-norm" for /batch-norm
+    path: str  # script path relative to the project root: "app.py" or "pages/N_Title.py"
+    icon: str  # a Material icon for the browser tab and the home page's link, e.g. ":material/tune:"
     teaches: str  # one sentence for the home page
 
+    @property
+    def url_path(self) -> str:
+        """The page's address without the leading slash ("" for the home page), as Streamlit derives it."""
+        if self.path == HOME_PATH:
+            return ""
+        match = PAGE_FILE.match(Path(self.path).name)
+        if match is None:
+            raise ValueError(f"{self.path} is not named like pages/1_Title.py: Streamlit takes order and title "
+                             "from the file name.")
+        return match["name"]
 
-HOME = PageInfo("app_pages/home.py", "Home", ":material/home:", "", "What this lab is for and where to start.")
+    @property
+    def title(self) -> str:
+        """The menu title: the file name after its number, underscores as spaces."""
+        return "Home" if self.path == HOME_PATH else self.url_path.replace("_", " ")
 
-# Concept pages, in teaching order. A page is listed here only once it exists.
+
+HOME = PageInfo(HOME_PATH, ":material/home:", "What this lab is for and where to start.")
+
+# Concept pages, in teaching order (the order of the numbers in their file names).
 PAGES: tuple[PageInfo, ...] = (
-    PageInfo("app_pages/batchnorm.py", "Batch Normalization", ":material/equalizer:", "batch-norm",
+    PageInfo("pages/1_Batch_Normalization.py", ":material/equalizer:",
              "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer."),
-    PageInfo("app_pages/bn_training.py", "BN in training", ":material/trending_up:", "bn-training",
+    PageInfo("pages/2_BN_in_Training.py", ":material/trending_up:",
              "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?"),
-    PageInfo("app_pages/clipping.py", "Gradient clipping", ":material/content_cut:", "gradient-clipping",
-             "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
-
-    PageInfo("app_pages/transfer.py", "Transfer learning", ":material/swap_horiz:", "transfer-learning",
+    PageInfo("pages/3_Gradient_Clipping.py", ":material/content_cut:",
+             "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on "
+             "training."),
+    PageInfo("pages/4_Transfer_Learning.py", ":material/swap_horiz:",
              "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
 )
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
+
+
+# The frame's lookup: a page script's own path (its __file__) -> its entry; unlisted pages fail loudly.
+def page_for(script: str | Path) -> PageInfo:
+    name = Path(script).name
+    for info in ALL_PAGES:
+        if Path(info.path).name == name:
+            return info
+    raise ValueError(f"{name} is not listed in ui/registry.py: add it to PAGES with an icon and a sentence "
+                     "for the home page.")

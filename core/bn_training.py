@@ -13,8 +13,8 @@ Two ways to train one configuration over many seeds, both returning `SeedRuns` w
 (n_seeds, n_epochs):
 
 - `train_seeds` (experiments 1 and 2): every seed a copy in ONE graph, through the stacked-seed engine
-  (`core.engine`, proven equal to separate Keras models by tests/test_engine.py). Seed s starts from the
-  weights `core.models.mlp(..., seed=s)` gives and shuffles with `engine.batch_order(s, epoch, n)`.
+  (`core.engine`, which matches separate Keras models to float32 precision in tests/test_engine.py). Seed s
+  starts from the weights `core.models.mlp(..., seed=s)` gives and shuffles with `engine.batch_order(s, epoch, n)`.
 - `keras_seeds` (experiment 3): one plain Keras `fit` per seed, each epoch timed. Experiment 3 plots
   accuracy against wall-clock seconds, and that axis must be what one model's epoch costs in the book's
   Keras code. A stacked run has no such number: its epoch time is shared by all copies, and dividing it
@@ -233,7 +233,7 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
 
     seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes the initial weights
     (those of `core.models.mlp(..., seed=s)`) and the batch order (`core.engine.batch_order(s, epoch, n)`);
-    the result equals a plain Keras `fit` per seed on that order (tests/test_bntraining.py). With
+    the result equals a plain Keras `fit` per seed on that order (tests/test_bn_training.py). With
     `gradient_norms`, also the per-layer kernel gradient norms of the first training step. `initial`:
     `initial_weights(config, seeds)` computed ahead (see there why); by default computed here.
     Progress is reported once per epoch of the stacked run as (progress_offset + epochs done, progress_total);
