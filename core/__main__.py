@@ -117,6 +117,39 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_auxiliary(args: argparse.Namespace) -> int:
+    """Every pretraining source (supervised, autoencoder, same/different, masked) vs scratch with few labels."""
+    from core import auxiliary, data, store
+    from core.progress import terminal_progress
+
+    try:
+        seeds = auxiliary.seed_list(args.seeds)
+        if args.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        if not args.labels:
+            raise ValueError("Give at least one label count.")
+        common = auxiliary.Common.tiny(args.pair) if args.tiny else auxiliary.Common(args.pair)
+        base = (auxiliary.Reuse.tiny(common=common, patch=args.patch) if args.tiny else
+                auxiliary.Reuse(common, patch=args.patch))
+        configs = [base.with_labels(n_labels) for n_labels in args.labels]  # checks every count before training
+        results = store.Store()
+        data.load_fashion_mnist()
+    except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(seeds)} seeds; results store: {results.path}")
+    started = time.perf_counter()
+    try:
+        grid = auxiliary.run_grid(base, [config.n_labels for config in configs], seeds, results, terminal_progress(),
+                                  chunk_size=args.chunk)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    print(f"{time.perf_counter() - started:.1f} s")
+    print("\n".join(auxiliary.table_lines(grid)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
     pretrain.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
     pretrain.set_defaults(run=cmd_pretrain)
+    auxiliary = commands.add_parser("auxiliary", help="pretraining on an auxiliary task (same/different pairs, "
+                                                      "masked images) vs every other source, few labels, many seeds")
+    auxiliary.add_argument("--pair", type=parse_pair, default=(0, 2),
+                           help="the target task's classes (default 0,2: T-shirt/top vs pullover)")
+    auxiliary.add_argument("--labels", type=parse_list(int), default=(50, 200, 1000),
+                           help="labelled target images per seed, half per class (default 50,200,1000)")
+    auxiliary.add_argument("--patch", type=int, default=14, help="the masked source's patch side, pixels (default 14)")
+    auxiliary.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
+    auxiliary.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
+    auxiliary.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
+    auxiliary.set_defaults(run=cmd_auxiliary)
     return parser
 
 

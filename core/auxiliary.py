@@ -147,6 +147,8 @@ class Reuse:
         if self.n_labels < 2 or self.n_labels % 2 or self.n_labels > reserve:
             raise ValueError(f"The target task needs an even number of labels (half per class), 2 to {reserve}; "
                              f"got {self.n_labels}.")
+        if not 1 <= self.patch <= SIDE:
+            raise ValueError(f"The patch side must be 1 to {SIDE} pixels, got {self.patch}.")
         if not 0 < self.frozen_updates < self.updates:
             raise ValueError(f"The frozen stretch must be between 0 and {self.updates} updates, "
                              f"got {self.frozen_updates}.")
@@ -636,6 +638,12 @@ def _tile(dicts: list[dict]) -> dict:
     return {key: np.concatenate([params[key] for params in dicts]) for key in dicts[0]}
 
 
+def reuse_start(fresh: dict, encoder: dict) -> dict:
+    """The target net's starting arrays: `fresh` with the source's encoder arrays copied in (never shared, so
+    training an arm cannot change the source, the transfer page's sharing pitfall)."""
+    return {key: np.array(encoder[key] if key in encoder else value, copy=True) for key, value in fresh.items()}
+
+
 def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
     """Every arm of `seeds` in three stacked runs: fine-tune (scratch too), frozen, then unfrozen; {seed: row}."""
     from core import stacked
@@ -646,7 +654,7 @@ def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
     layers = target_layers(common)
     objective = stacked.Classification(layers)
     fresh = stacked.initial_params(layers, 784, seeds, "target")
-    starts = {source: {**fresh, **encoder_params(config.source(source), seeds, store)} for source in SOURCES}
+    starts = {source: reuse_start(fresh, encoder_params(config.source(source), seeds, store)) for source in SOURCES}
     subsets = [labelled_subset(arrays.y_reserve, config.n_labels, seed) for seed in seeds]
     streams = np.stack([stacked.batch_stream(seed, "target", subset, common.batch_size, config.updates)
                         for seed, subset in zip(seeds, subsets)])
