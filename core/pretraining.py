@@ -794,20 +794,20 @@ def load_comparison(config: FineTuning, seeds, store) -> Comparison:
 
 # ---- statistics and the grid ----
 
-def paired_summaries(comparison: Comparison, rng: int = 0, n_resamples: Optional[int] = None) -> dict:
+def paired_summaries(comparison: Comparison) -> dict:
     """{arm: core.stats.PairedSummary} of scratch (first) against each pretrained arm and the raw-pixel floor."""
     if len(comparison.seeds) < 2:
         raise ValueError(f"A paired comparison needs at least 2 seeds, got {len(comparison.seeds)}.")
-    return {arm: _paired_summary(comparison.arm("scratch"), comparison.arm(arm), comparison.n_test, rng, n_resamples)
+    scope = f"with {comparison.config.n_labels} labels per seed, on these {comparison.n_test} test images"
+    return {arm: _paired_summary(comparison.arm("scratch"), comparison.arm(arm), comparison.n_test, scope)
             for arm in PRETRAINED_ARMS + ("raw_pixels",)}
 
 
-# The one call into core.stats (its names are being revised): keep it here so an update touches one place.
-def _paired_summary(scratch, other, n_test: int, rng, n_resamples):
+# The one call into core.stats: keep it here so a change of its names touches one place.
+def _paired_summary(scratch, other, n_test: int, scope: str):
     from core import stats
 
-    options = {} if n_resamples is None else {"n_resamples": n_resamples}
-    return stats.summarize(scratch, other, rng, n_test=n_test, **options)
+    return stats.summarize(scratch, other, n_test=n_test, scope=scope)
 
 
 def arm_label(arm: str) -> str:
@@ -817,11 +817,11 @@ def arm_label(arm: str) -> str:
 
 
 def verdict(summary, arm: str) -> str:
-    """core.stats' verdict sentence, naming the arm instead of the transfer page's "B on A"."""
-    return summary.verdict.replace("B on A", arm_label(arm))
+    """core.stats' verdict sentence, naming the arms instead of the transfer page's "B on A" and "B from scratch"."""
+    return summary.verdict.text.replace("B from scratch", "from scratch").replace("B on A", arm_label(arm))
 
 
-def table_lines(comparison: Comparison, rng: int = 0) -> list[str]:
+def table_lines(comparison: Comparison) -> list[str]:
     """The paired table the command line prints: mean accuracy per arm, then each gain over scratch."""
     lines = [f"{comparison.config.describe()}; {len(comparison.seeds)} seeds, {comparison.n_test} test images"]
     lines.append("  test accuracy, mean over seeds (standard deviation across seeds):")
@@ -832,7 +832,7 @@ def table_lines(comparison: Comparison, rng: int = 0) -> list[str]:
         lines.append(f"  {arm_label(run) + long:40s} {100 * values.mean():6.2f}%  (sd {_sd(values):.2f})")
     if len(comparison.seeds) >= 2:
         lines.append("  paired gain over scratch, points (95% CI), wins/ties/losses:")
-        for arm, summary in paired_summaries(comparison, rng).items():
+        for arm, summary in paired_summaries(comparison).items():
             mean = summary.mean_difference
             lines.append(f"  {arm_label(arm):40s} {mean.value:+6.2f} ({mean.low:+.2f} to {mean.high:+.2f})  "
                          f"{summary.wins}/{summary.ties}/{summary.losses}")

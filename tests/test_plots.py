@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from core.plots import batchnorm, bn_training, clipping, style, transfer
+from core.plots import batchnorm, bn_training, clipping, pretraining, style, transfer
 
-CONCEPT_MODULES = (batchnorm, bn_training, clipping, transfer)
+CONCEPT_MODULES = (batchnorm, bn_training, clipping, transfer, pretraining)
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 LINE_HEIGHT = 1.3  # a line of text is about 1.3 font sizes tall
 
@@ -147,6 +147,34 @@ def _cases() -> list:
         Case(transfer.pair_heatmap, ([(0, 6), (2, 4)], [1.2, np.nan], [0.5, np.nan], [1.9, np.nan], [5, 0],
                                      CLASS_NAMES), {},
              1, (), {}, "Mean gain of B on A per task-B pair"),
+        # unsupervised pretraining
+        Case(pretraining.reconstructions_figure, (random.uniform(0, 1, (4, 28, 28)), random.normal(0.5, 0.3, (4, 28, 28))),
+             {}, 1, (), {}, "Test images (top) and their reconstructions (bottom)"),
+        Case(pretraining.filters_figure, (random.normal(0, 0.05, (12, 28, 28)),), {}, 1, (), {},
+             "First-layer filters (12 units)"),
+        Case(pretraining.pretraining_curves_figure, (random.uniform(0.01, 0.05, (3, 2, 4)), ["layer 1", "layer 2"]), {},
+             4, ("layer 1 (mean of 3)", "layer 2 (mean of 3)"),
+             {"xaxis": "epoch (of that phase)", "yaxis": "validation MSE of its reconstruction"},
+             "Pretraining: reconstruction error per phase"),
+        Case(pretraining.codes_figure, (random.normal(0, 1, (50, 2)), np.arange(50) % 10, CLASS_NAMES, [0.4, 0.2]), {},
+             10, CLASS_NAMES, {"xaxis": "component 1 (40% of the variance)", "yaxis": "component 2 (20% of the variance)"},
+             "Codes of test images, 2-D (PCA), coloured by class"),
+        Case(pretraining.arm_curves_figure, ([100, 200, 300], random.uniform(0.5, 0.8, (4, 2, 3)),
+                                             ["from scratch", "fine-tune all"]), {"unfreeze_at": 200},
+             4, ("from scratch (mean of 4)", "fine-tune all (mean of 4)"),
+             {"xaxis": "updates (batches of 32), the same for every arm", "yaxis": "validation accuracy"},
+             "Every arm at the same number of updates"),
+        Case(pretraining.accuracy_by_labels_figure, ([100, 500, 1000], {
+            "from scratch": random.uniform(0.6, 0.8, (4, 3)),
+            "fine-tune all": np.c_[random.uniform(0.6, 0.8, (4, 2)), np.full(4, np.nan)],
+            "never run": np.full((4, 3), np.nan)}), {},
+             4, ("from scratch (mean of 4)", "fine-tune all (mean of 4)"),
+             {"xaxis": "labelled images per seed (log scale)", "yaxis": "test accuracy (%)"},
+             "Accuracy against the number of labels"),
+        Case(pretraining.paired_gains_figure, (["frozen", "fine-tune all"], [random.normal(0, 1, 5), random.normal(1, 1, 5)],
+                                               [0.1, 1.0], [-0.8, 0.2], [1.0, 1.8], "Gain over from scratch"), {},
+             3, ("seeds", "mean and 95% CI"), {"xaxis": "gain over from scratch (accuracy points)"},
+             "Gain over from scratch"),
     ]
 
 
@@ -240,3 +268,21 @@ def test_top_margin_makes_room_for_title_and_subplot_titles():
     both = style.styled(both, "title")
     assert (untitled.layout.margin.t, titled.layout.margin.t) == (style.TOP_EDGE, style.TITLE_BAND)
     assert both.layout.margin.t == style.TITLE_BAND + style.SUBPLOT_TITLE_BAND
+
+
+def test_pretraining_mosaics_put_each_image_in_its_tile():
+    originals, rebuilt = np.zeros((3, 28, 28)), np.full((3, 28, 28), 2.0)  # reconstructions clip to [0, 1]
+    tiles = np.asarray(pretraining.reconstructions_figure(originals, rebuilt).data[0].z, float)
+    gap = pretraining.GAP
+    assert tiles.shape == (2 * 28 + gap, 3 * 28 + 2 * gap)
+    assert np.all(tiles[:28, :28] == 0) and np.all(tiles[28 + gap:, 28 + gap:2 * 28 + gap] == 1)
+    assert np.isnan(tiles[28:28 + gap]).all()
+    filters = np.zeros((2, 28, 28))
+    filters[0, 3, 4], filters[1, 5, 6] = 0.02, -4.0  # each filter scaled to its own largest weight
+    scaled = np.asarray(pretraining.filters_figure(filters).data[0].z, float)
+    assert scaled[3, 4] == 1.0 and scaled[5, 28 + gap + 6] == -1.0
+
+
+def test_accuracy_by_labels_draws_only_the_stored_counts():
+    figure = pretraining.accuracy_by_labels_figure([100, 500, 1000], {"arm": np.array([[0.6, np.nan, 0.8]] * 2)})
+    assert list(figure.data[1].x) == [100, 1000] and list(figure.data[1].y) == [60.0, 80.0]
