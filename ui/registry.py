@@ -54,6 +54,8 @@ PAGES: tuple[PageInfo, ...] = (
              "training."),
     PageInfo("pages/4_Transfer_Learning.py", ":material/swap_horiz:",
              "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
+    PageInfo("pages/6_Auxiliary_Pretraining.py", ":material/compare:",
+             "Same-or-different pairs and masked images as pretraining, then every source compared with few labels."),
 )
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
