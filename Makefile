@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/requirements.installed
 PORT ?= 8501
 
-.PHONY: setup run test bench screenshot clean
+.PHONY: setup run test lint bench screenshot clean
 
 setup:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -25,8 +25,12 @@ setup:
 run: setup
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest
+
+# Lint (ruff.toml: line length 120, rules E, W, F, I); `make test` runs it first, so CI fails on a lint error.
+lint: setup
+	$(BIN)/ruff check .
 
 bench: setup
 	@for module in bench/*.py; do \

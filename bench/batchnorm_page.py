@@ -120,8 +120,8 @@ def control_changes(repeats: int) -> dict[str, list[tuple[float, float]]]:
 
 
 def keras_vs_numpy(n_steps: int, batch_size: int) -> tuple[float, float]:
-    import numpy as np
     import keras
+    import numpy as np
 
     from core import batchnorm as bn
 

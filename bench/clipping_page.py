@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _median_ms(samples: list[float]) -> str:
-    return f"median {1000 * statistics.median(samples):.1f} ms (min {1000 * min(samples):.1f}, max {1000 * max(samples):.1f})"
+    low, high = 1000 * min(samples), 1000 * max(samples)
+    return f"median {1000 * statistics.median(samples):.1f} ms (min {low:.1f}, max {high:.1f})"
 
 
 def bench_2d(repeats: int) -> None:
@@ -65,7 +66,6 @@ def bench_2d(repeats: int) -> None:
 
 def book_style_fit(config, variants) -> float:
     """The book's way: compile with the clip argument, then model.fit, one seed per variant (seconds)."""
-    import keras
 
     from core import clipping
 

@@ -224,8 +224,8 @@ def positive_int(text: str) -> int:
 
 
 def machine_line() -> str:
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "

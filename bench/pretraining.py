@@ -66,6 +66,7 @@ def _in_process(function, *args):
     import resource
 
     import tensorflow  # noqa: F401  (imported off the clock, as a running server already has it)
+
     from core import data
 
     data.load_book_splits()

@@ -27,7 +27,7 @@ HEADINGS = {
 @dataclass(frozen=True)
 class Difference:
     key: str  # stable id, used by tests and pages
-    topics: tuple[str, ...]  # which pages show it: "bn", "clipping", "transfer", "general"
+    topics: tuple[str, ...]  # which pages show it: "bn", "clipping", "transfer", "pretraining", "general"
     book: str  # what the book's code does or says
     keras3: str  # what Keras does instead (today; for a text correction, then and now)
     kind: str  # LIBRARY_CHANGE or TEXT_CORRECTION
@@ -76,6 +76,11 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference("save_format", ("transfer",),
                "`model.save(\"my_model_A.h5\")`",
                "native `.keras` files (`model.save(\"my_model_A.keras\")`); HDF5 is legacy",
+               LIBRARY_CHANGE),
+    Difference("dense_transpose", ("pretraining",),
+               "`DenseTranspose` builds its bias from `self.dense.input_shape[-1]`",
+               "layers have no `input_shape` attribute (`AttributeError`): take the size from the tied kernel, "
+               "`self.dense.kernel.shape[0]`",
                LIBRARY_CHANGE),
 )
 

@@ -60,6 +60,7 @@ PRETRAINED_ARMS = ("frozen", "frozen_then_top", "fine_tune_all")  # compared wit
 PITFALL_RUNS = ("frozen_long", "frozen_standardized_long")  # the frozen arm with more updates, then scaled codes
 REGIMES = ("book", "today", "2006")
 LABEL_COUNTS = (100, 500, 1000, 5000)
+TINY_LABEL_COUNTS = (20, 50, 100, 200)  # the tiny preset's (its labelled reserve holds 20 images per class)
 CHUNK_SEEDS = 10  # seeds per stacked run: a killed run loses at most this many seeds in flight
 CURVE_VALIDATION = 1000  # validation images behind the accuracy curves (the first ones)
 N_RECONSTRUCTIONS = 8  # test images whose reconstructions are kept per seed
@@ -242,6 +243,22 @@ class FineTuning:
         return (f"{self.n_labels} labels per seed, every arm {self.updates} updates of {self.batch_size} "
                 f"({self.optimizer} {self.learning_rate:g}; top arm unfreezes {self.unfreeze_top} layer(s) at "
                 f"{self.unfrozen_learning_rate:g} after {int(self.frozen_share * self.updates)} updates)")
+
+
+def experiment(regime: str, n_labels: int, *, tiny: bool = False, greedy: Optional[bool] = None,
+               code_activation: Optional[str] = None, tied: bool = False, noise_stddev: float = 0.0) -> FineTuning:
+    """The comparison the page (or a notebook) asks for: a regime's preset, full size or tiny, with the
+    autoencoder's options changed; greedy / code_activation None keep the regime's own."""
+    base = Pretraining.tiny(regime) if tiny else Pretraining.preset(regime)
+    changes = {"tied": bool(tied), "noise_stddev": float(noise_stddev)}
+    if greedy is not None:
+        changes["greedy"] = bool(greedy)
+    if code_activation is not None:
+        changes["code_activation"] = code_activation
+    autoencoder = dataclasses.replace(base, **changes)
+    if tiny:
+        return FineTuning.tiny(regime, n_labels, pretraining=autoencoder)
+    return FineTuning.preset(regime, n_labels, pretraining=autoencoder)
 
 
 def _check_regime(regime: str) -> None:
@@ -555,6 +572,17 @@ def _pca_2d(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (centred @ components.T).astype(np.float32), shares
 
 
+def stored_seeds(config, seeds, store) -> tuple[int, ...]:
+    """The seeds among `seeds` whose results are stored: autoencoders (a Pretraining config, rows and weight files)
+    or every arm (a FineTuning config)."""
+    seeds = _check_seeds(seeds)
+    if isinstance(config, Pretraining):
+        missing = set(_missing_pretraining(config, seeds, store))
+        return tuple(seed for seed in seeds if seed not in missing)
+    finished = store.finished_seeds(config)
+    return tuple(seed for seed in seeds if seed in finished)
+
+
 def load_pretraining(config: Pretraining, seeds, store) -> PretrainingResult:
     """The stored autoencoders of `seeds` (all must be stored)."""
     seeds = _check_seeds(seeds)
@@ -863,6 +891,17 @@ def run_grid(regimes: Sequence[str], label_counts: Sequence[int], seeds, store,
         stage = stages.stage(index, f"{regime} regime")
         results[(regime, n_labels)] = fine_tune(config, seeds, store, stage, chunk_size)
     return results
+
+
+def run_label_counts(config: FineTuning, label_counts: Sequence[int], seeds, store,
+                     progress: Optional[ProgressCallback] = None, chunk_size: int = CHUNK_SEEDS) -> dict:
+    """{n_labels: Comparison} of one config at each label count (its autoencoders are trained once, shared)."""
+    seeds = _check_seeds(seeds)
+    configs = [dataclasses.replace(config, n_labels=n_labels) for n_labels in label_counts]
+    pending = len(_missing_pretraining(config.pretraining, seeds, store)) / len(seeds)
+    stages = _Stages(progress, [1.0 + 2.0 * pending] + [1.0] * (len(configs) - 1))
+    return {each.n_labels: fine_tune(each, seeds, store, stages.stage(index, f"{each.n_labels} labels"), chunk_size)
+            for index, each in enumerate(configs)}
 
 
 def job_key(config, seeds) -> tuple:

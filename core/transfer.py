@@ -1,11 +1,12 @@
 """The chapter's transfer-learning experiment: task A, task B, and the protocols that reuse A for B.
 
 Protocols are frozen dataclasses (one comment per field); `PROTOCOLS` holds the book's text, the book's
-text as its own (wrong) comment reads it, its companion notebook and the third edition's variant. This module holds the data preparation and the
-plain-Keras reference run (the book's code, in Keras 3 style); the many-seed comparison trains the
-same protocol with the stacked-seed engine (`run_comparison`), a chunk of seeds per engine call, saving
-each seed's row in the results store as its chunk ends and keeping model A as a `.keras` file, so an
-interrupted run resumes and a finished one is never trained again. The book's single run is seed 42 of
+text as its own (wrong) comment reads it, its companion notebook and the third edition's variant. This
+module holds the data preparation and the plain-Keras reference run (the book's code, in Keras 3
+style); the many-seed comparison trains the same protocol with the stacked-seed engine
+(`run_comparison`), a chunk of seeds per engine call, saving each seed's row in the results store as
+its chunk ends and keeping model A as a `.keras` file, so an interrupted run resumes and a finished one
+is never trained again. The book's single run is seed 42 of
 that comparison with the first task-B images (`book_run`).
 """
 

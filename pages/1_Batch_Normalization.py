@@ -151,7 +151,8 @@ def momentum_section(stream: StreamChoice) -> None:
     momenta = tuple(sorted({*bn.MOMENTUM_PRESETS, stream.momentum}))
     curves, true_mean, true_variance = trajectories(stream.config, momenta, stream.pool)
     what = "the centre pixel's intensity" if stream.source == "fashion" else "one synthetic feature"
-    show(batchnorm_plots.bn_moving_stats_figure(curves, true_mean, true_variance, highlight=f"momentum {stream.momentum:g}"),
+    highlight = f"momentum {stream.momentum:g}"
+    show(batchnorm_plots.bn_moving_stats_figure(curves, true_mean, true_variance, highlight=highlight),
          key="bn_moving_figure")
     st.caption(f"Moving statistics of {what} after each of {stream.config.n_steps:,} training steps "
                f"of batch size {stream.batch_size}; dashed: the population value the layer should learn.")
@@ -169,7 +170,8 @@ def heatmap_section(stream: StreamChoice) -> None:
     errors = error_grid(grid_config, stream.pool)
     chosen = (stream.momentum, stream.batch_size)
     highlight = chosen if chosen[0] in grid_config.momenta and chosen[1] in grid_config.batch_sizes else None
-    show(batchnorm_plots.bn_error_heatmap(errors, grid_config.momenta, grid_config.batch_sizes, highlight), key="bn_heatmap")
+    show(batchnorm_plots.bn_error_heatmap(errors, grid_config.momenta, grid_config.batch_sizes, highlight),
+         key="bn_heatmap")
     st.caption(
         "Error of the inference outputs after training, caused by imperfect moving statistics "
         "(RMS gap to what exact population statistics would give, in units of the normalised output; "
@@ -211,8 +213,8 @@ def axis_section() -> None:
          key="bn_mean_image", container=right)
     shown = [0, 1, 2, 3]
     show(batchnorm_plots.bn_image_row([images[i] for i in shown], [f"item {i}" for i in shown]), key="bn_items_before")
-    show(batchnorm_plots.bn_image_row([normalised[i] for i in shown], [f"item {i}, normalised" for i in shown], zmid=0.0),
-         key="bn_items_after")
+    show(batchnorm_plots.bn_image_row([normalised[i] for i in shown], [f"item {i}, normalised" for i in shown],
+                                      zmid=0.0), key="bn_items_after")
     if not flattened and bn.normalized_axes(shape, axis_text) == (1, 2):
         flat = bn.normalize_images(images, -1, flattened=True)[0]
         st.warning(

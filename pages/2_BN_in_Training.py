@@ -193,8 +193,10 @@ def placement_section() -> None:
     by_time = {names[key]: (np.cumsum(runs.epoch_seconds, axis=1).mean(axis=0), runs.val_accuracy)
                for key, runs in result.items()}
     left, right = st.columns(2)
-    show(bn_training_plots.accuracy_curves_figure(by_epoch, "epoch", "Against epochs"), key="bnt_fig_epochs", container=left)
-    show(bn_training_plots.accuracy_curves_figure(by_time, "seconds of training (mean over seeds)", "Against wall-clock time"),
+    show(bn_training_plots.accuracy_curves_figure(by_epoch, "epoch", "Against epochs"),
+         key="bnt_fig_epochs", container=left)
+    show(bn_training_plots.accuracy_curves_figure(by_time, "seconds of training (mean over seeds)",
+                                                  "Against wall-clock time"),
          key="bnt_fig_seconds", container=right)
     show(bn_training_plots.epoch_seconds_figure({names[key]: runs.epoch_seconds for key, runs in result.items()}),
          key="bnt_fig_epoch_time")

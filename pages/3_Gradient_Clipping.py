@@ -244,8 +244,9 @@ def training_results(run: clipping.TrainingResult) -> None:
                f"learning rate {trained.learning_rate:g}, {trained.steps} steps, sequences of "
                f"{trained.sequence_length}; trained in {run.seconds:.1f} s.")
     left, right = st.columns(2)
-    show(clipping_plots.clip_curves_figure(run.eval_steps, run.valid_loss, variants, "Validation loss", "validation MSE",
-                                  baseline=run.baseline_mse), key="clip_figure_valid_curve", container=left)
+    show(clipping_plots.clip_curves_figure(run.eval_steps, run.valid_loss, variants, "Validation loss",
+                                           "validation MSE", baseline=run.baseline_mse),
+         key="clip_figure_valid_curve", container=left)
     show(clipping_plots.clip_curves_figure(np.arange(1, trained.steps + 1), run.grad_norm, variants,
                                   "Gradient norm before clipping (what TensorBoard would show)",
                                   "global gradient norm", smooth=10, threshold=trained.threshold),

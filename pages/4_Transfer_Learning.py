@@ -12,8 +12,8 @@ import dataclasses
 import streamlit as st
 
 from core import store, transfer
-from core.plots import transfer as transfer_plots
 from core.data import CLASS_NAMES
+from core.plots import transfer as transfer_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
 from ui.frame import page_frame

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import bn_training, models
+from core import bn_training
 
 
 def _manual_norms(model, x, y, batch_norm: str, input_batch_norm: bool):

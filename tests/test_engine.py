@@ -275,8 +275,8 @@ def test_transfer_keeps_hidden_layers_and_gives_a_fresh_output(tiny_data):
 
 
 def test_gradient_norms_match_a_keras_gradient(tiny_data):
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     x, y, _, _ = tiny_data
     config = engine.MLPConfig.tiny()

@@ -124,3 +124,17 @@ def test_sgd_default_lr():
     assert "\"book\" protocol does too" in row.keras3  # and it does:
     assert PROTOCOLS["book"].frozen_rate == SGD_DEFAULT_LEARNING_RATE == pytest.approx(
         float(keras.optimizers.SGD().learning_rate))
+
+
+def test_dense_transpose():
+    dense = keras.layers.Dense(3)
+    dense.build((None, 4))
+    with pytest.raises(AttributeError, match="input_shape"):
+        dense.input_shape[-1]  # what the book's DenseTranspose reads
+    from core.stacked import dense_transpose_class
+
+    tied = dense_transpose_class()(dense)
+    model = keras.Sequential([keras.Input((4,)), dense, tied])
+    assert model.output_shape == (None, 4) and tied.bias.shape == (dense.kernel.shape[0],)
+    assert len(model.trainable_weights) == 3  # kernel, bias, the transpose's bias: one kernel, used twice
+

@@ -54,6 +54,9 @@ PAGES: tuple[PageInfo, ...] = (
              "training."),
     PageInfo("pages/4_Transfer_Learning.py", ":material/swap_horiz:",
              "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
+    PageInfo("pages/5_Unsupervised_Pretraining.py", ":material/layers:",
+             "Autoencoders on unlabeled images, then few labels: when pretraining helps (2006) and when it no "
+             "longer does (today)."),
     PageInfo("pages/6_Auxiliary_Pretraining.py", ":material/compare:",
              "Same-or-different pairs and masked images as pretraining, then every source compared with few labels."),
 )

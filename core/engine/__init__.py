@@ -57,8 +57,15 @@ the mean over the epoch's samples measured before each step's update, the last b
 """
 
 from core.engine import settings
-from core.engine.api import (EXECUTION_PATHS, batch_order, clear_compiled_functions, evaluate, execution_path, train,
-                             uses_sample_space)
+from core.engine.api import (
+    EXECUTION_PATHS,
+    batch_order,
+    clear_compiled_functions,
+    evaluate,
+    execution_path,
+    train,
+    uses_sample_space,
+)
 from core.engine.configs import LOSS_FOR_OUTPUT, Data, Layer, MLPConfig, Phase, RunResult, layer_plan, weight_shapes
 from core.engine.weights import initial_weights, keras_model, transfer_weights, weights_from_keras
 

@@ -1,0 +1,340 @@
+"""Logic: core/pretraining.py (training: core/stacked.py, statistics: core/stats.py, results: core/store.py) ·
+figures: core/plots/pretraining.py · tests: tests/test_pretraining.py, tests/test_stacked.py,
+tests/test_page_pretraining.py, tests/test_browser_pretraining.py.
+
+Unsupervised pretraining: autoencoders on unlabeled images, then every fine-tuning arm on few labels, paired by
+seed; the same over label counts; and "2006 vs today". Every training is a button press through core.jobs
+(ui.jobs.training_ui); finished runs land in the results store, which every section reads.
+"""
+
+import dataclasses
+
+import numpy as np
+import streamlit as st
+
+from core import pretraining, store
+from core.data import CLASS_NAMES
+from core.plots import pretraining as pretraining_plots
+from ui.callout import book_vs_keras_ui
+from ui.charts import show
+from ui.frame import page_frame
+from ui.jobs import training_ui
+from ui.presets import tiny_mode
+from ui.sidebar import fashion_mnist_or_stop
+
+page_frame(__file__)
+
+REGIME_LABELS = {
+    "book": "the book: 784-100-30 autoencoder (relu), whole stack at once, Nadam",
+    "today": "today: 3 x 256 relu, He init, greedy, Nadam",
+    "2006": "2006: 3 x 256 sigmoid, greedy, plain SGD 0.1",
+}
+OWN = "the regime's own"
+SCHEDULES = {OWN: None, "whole stack at once": False, "greedy, one layer at a time": True}
+CODE_ACTIVATIONS = (OWN, "relu", "selu", "linear")
+ARM_NAMES = [pretraining.arm_label(arm) for arm in pretraining.ARMS]
+
+
+def label_counts() -> tuple[int, ...]:
+    return pretraining.TINY_LABEL_COUNTS if tiny_mode() else pretraining.LABEL_COUNTS
+
+
+# Settings above the sections, all bound to the URL; returns plain values.
+def settings_ui() -> dict:
+    left, middle, right = st.columns([3, 2, 2])
+    regime = left.selectbox("Regime", list(REGIME_LABELS), key="up_regime", bind="query-params")
+    left.caption(REGIME_LABELS[regime])
+    counts = label_counts()
+    n_labels = middle.selectbox("Labelled images per seed", counts, index=1 if tiny_mode() else 0,
+                                key="up_labels", bind="query-params")
+    n_seeds = right.number_input(f"Seeds ({pretraining.MIN_SEEDS} to {pretraining.MAX_SEEDS})", min_value=0,
+                                 max_value=100_000, value=3 if tiny_mode() else 5, step=1, key="up_seeds",
+                                 bind="query-params")
+    with st.expander("Autoencoder options", icon=":material/tune:"):
+        columns = st.columns(4)
+        schedule = columns[0].selectbox("Schedule", list(SCHEDULES), key="up_schedule", bind="query-params")
+        code = columns[1].selectbox("Code activation", CODE_ACTIVATIONS, key="up_code", bind="query-params")
+        tied = columns[2].toggle("Tied weights (DenseTranspose)", value=False, key="up_tied", bind="query-params")
+        noise = columns[3].number_input("Input noise (denoising), std", min_value=0.0, max_value=1.0, value=0.0,
+                                        step=0.1, key="up_noise", bind="query-params")
+    return {"regime": regime, "n_labels": int(n_labels), "n_seeds": int(n_seeds), "greedy": SCHEDULES[schedule],
+            "code_activation": None if code == OWN else code, "tied": tied, "noise_stddev": float(noise)}
+
+
+# The settings as the experiment's config and seed list; a bad setting stops the page with its message.
+def experiment_or_stop(settings: dict):
+    try:
+        seeds = pretraining.seed_list(settings["n_seeds"])
+        config = pretraining.experiment(settings["regime"], settings["n_labels"], tiny=tiny_mode(),
+                                        greedy=settings["greedy"], code_activation=settings["code_activation"],
+                                        tied=settings["tied"], noise_stddev=settings["noise_stddev"])
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    if tiny_mode():
+        st.caption("Tiny preset (LAB_PRESET=tiny): a small autoencoder, a few hundred images and 20 updates per "
+                   "arm, so every path runs in seconds.")
+    return config, seeds
+
+
+# A damaged results file stops the page with a way out that keeps the old file.
+def results_store_or_stop() -> store.Store:
+    try:
+        results = store.Store()
+    except store.StoreError as error:
+        st.error(str(error), icon=":material/database:")
+        if st.button("Move the damaged file aside and start a new one", key="up_move_aside"):
+            st.session_state["up_moved_to"] = str(store.move_aside(error.path))
+            st.rerun()
+        st.stop()
+    if "up_moved_to" in st.session_state:
+        st.success(f"The damaged file was kept as {st.session_state.pop('up_moved_to')}; a new results file was "
+                   "started.")
+    return results
+
+
+# A training button with the store's count beside it; a fragment, so a press redraws only this part.
+@st.fragment
+def missing_runs_ui(key: str, job_key, run, *, label: str, what: str, stored: int, wanted: int) -> None:
+    note = st.empty()
+    training = training_ui(key, job_key, run, label=label, button=f"Train the {wanted - stored} missing {what}",
+                           offer=stored < wanted, primary=True)
+    if stored < wanted and not training.pending:
+        note.info(f"{stored} of {wanted} {what} are in the results store.", icon=":material/database:")
+
+
+# Standard deviation over seeds, in accuracy points (0 for one seed).
+def spread(values) -> float:
+    values = np.asarray(values, float)
+    return float(100 * values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+# The box's colour follows what the verdict claims, as on the transfer page; `title` says which comparison.
+def verdict_ui(summary, arm: str, title: str, container=st) -> None:
+    kind, direction = summary.verdict.kind, summary.verdict.direction
+    if kind == "reliable":
+        box = container.success if direction > 0 else container.error
+    else:
+        box = container.warning if kind in ("tentative", "mixed") else container.info
+    box(f"**{title}.** {pretraining.verdict(summary, arm)}")
+
+
+# 1. The autoencoders: their reconstructions, filters, curves, dead units and codes, one seed at a time.
+def pretraining_section(config, seeds, results) -> None:
+    autoencoder = config.pretraining
+    st.header("1. Pretrain on unlabeled images")
+    st.markdown(f"Each seed trains its own {autoencoder.describe()} on the unlabeled pool: training images that "
+                "are never among the labelled or the test images. Greedy means the chapter's recipe: each layer "
+                "learns to rebuild the frozen codes of the layers below it.")
+    stored = pretraining.stored_seeds(autoencoder, seeds, results)
+    missing_runs_ui("up_pretrain", pretraining.job_key(autoencoder, seeds),
+                    lambda progress: pretraining.pretrain(autoencoder, seeds, results, progress),
+                    label="Pretraining", what="autoencoders", stored=len(stored), wanted=len(seeds))
+    if not stored:
+        return
+    result = pretraining.load_pretraining(autoencoder, stored, results)
+    shown = st.selectbox("Seed shown", stored, key="up_shown_seed")
+    index = stored.index(shown)
+    layers = len(autoencoder.hidden_units)
+    metrics = st.columns(3)
+    metrics[0].metric("Validation MSE, whole stack", f"{result.pixel_val_mse[index]:.4f}",
+                      help=f"Mean over seeds {result.pixel_val_mse.mean():.4f}")
+    metrics[1].metric("Dead code units", f"{result.dead_units[index, -1]} of {autoencoder.hidden_units[-1]}",
+                      help="Code units whose output is the same for every validation image: they carry nothing")
+    metrics[2].metric("Dead units, every layer", " / ".join(str(count) for count in result.dead_units[index]),
+                      help=f"Layers 1 to {layers}, from the pixels up")
+    show(pretraining_plots.reconstructions_figure(result.originals, result.reconstructions[index]),
+         key="up_reconstructions_chart")
+    left, right = st.columns(2)
+    phases = ["whole stack"] if not autoencoder.greedy else [f"layer {i + 1}" for i in range(layers)]
+    show(pretraining_plots.pretraining_curves_figure(result.val_mse, phases), key="up_curves_chart", container=left)
+    show(pretraining_plots.codes_figure(result.pca[index], result.pca_labels, CLASS_NAMES, result.pca_variance[index]),
+         key="up_codes_chart", container=right)
+    show(pretraining_plots.filters_figure(result.filters[index]), key="up_filters_chart")
+    st.caption("Filters: each first-layer unit's 784 weights drawn as a 28 x 28 image (red positive, blue "
+               "negative). Codes: the last encoder layer's output for 2,000 test images, projected on its two "
+               "principal components; the autoencoder never saw a label.")
+
+
+# 2. Every arm with few labels: accuracies, curves at equal updates, and each arm's paired gain over scratch.
+def fine_tuning_section(config, seeds, results):
+    st.header(f"2. Fine-tune with {config.n_labels} labels")
+    st.markdown(f"Every seed draws one balanced subset of {config.n_labels} labelled images, shared by all its arms: "
+                "**from scratch**; the pretrained encoder **frozen** under a new softmax output; **frozen, then the "
+                f"top {config.unfreeze_top} layer(s) unfrozen** at a lower learning rate; **fine-tune all** from the "
+                "pretrained weights; and a **raw-pixel softmax regression** as the floor. "
+                f"All arms are compared at the same number of updates ({config.updates} batches of "
+                f"{config.batch_size}), not epochs: with 100 labels, one epoch is only a few updates.")
+    st.caption(config.describe() + ".")
+    stored = pretraining.stored_seeds(config, seeds, results)
+    missing_runs_ui("up_fine_tune", pretraining.job_key(config, seeds),
+                    lambda progress: pretraining.fine_tune(config, seeds, results, progress),
+                    label="Fine-tuning", what="seeds", stored=len(stored), wanted=len(seeds))
+    if not stored:
+        return None
+    if len(stored) < len(seeds):
+        st.warning(f"Showing the {len(stored)} seeds stored so far.")
+    comparison = pretraining.load_comparison(config, stored, results)
+    for column, arm, values in zip(st.columns(len(pretraining.ARMS)), pretraining.ARMS, comparison.test_accuracy.T):
+        column.metric(pretraining.arm_label(arm), f"{values.mean():.2%}",
+                      help=f"Test accuracy, mean of {len(values)} seeds (sd {spread(values):.2f} points)")
+    show(pretraining_plots.arm_curves_figure(comparison.curve_updates, comparison.curves, ARM_NAMES,
+                                             int(config.frozen_share * config.updates)), key="up_arms_chart")
+    if len(stored) < 2:
+        st.info("The paired statistics need at least 2 seeds.")
+        return comparison
+    summaries = pretraining.paired_summaries(comparison)
+    gains_figure(summaries, [pretraining.arm_label(arm) for arm in summaries], "Gain of each arm over from scratch",
+                 "up_gains_chart")
+    for arm, summary in summaries.items():
+        verdict_ui(summary, arm, pretraining.arm_label(arm).capitalize())
+    caveat = next(iter(summaries.values())).coverage_caveat
+    if caveat:
+        st.caption(caveat)
+    return comparison
+
+
+# Each summary's per-seed gains and mean interval as one figure, a row per summary.
+def gains_figure(summaries, names, title: str, key: str) -> None:
+    values = list(summaries.values())
+    show(pretraining_plots.paired_gains_figure(names, [s.differences for s in values],
+                                               [s.mean_difference.value for s in values],
+                                               [s.mean_difference.low for s in values],
+                                               [s.mean_difference.high for s in values], title), key=key)
+
+
+# 3. Why the frozen arm can look terrible: dead units, unscaled codes, too few updates, each measured.
+def pitfall_section(config, comparison, results) -> None:
+    st.header("3. The frozen-codes pitfall")
+    st.markdown("A frozen encoder under a new output layer often looks far worse than training from scratch. Before "
+                "concluding that pretraining hurts, check three things this page measures: **dead code units** "
+                "(relu units that output 0 for every image carry nothing), **unscaled codes** (the output layer "
+                "sees codes of very different sizes), and **too few updates** (one layer learning from fixed "
+                "features is slow).")
+    stored = pretraining.stored_seeds(config.pretraining, comparison.seeds, results)
+    autoencoder = pretraining.load_pretraining(config.pretraining, stored, results)
+    code_units = config.pretraining.hidden_units[-1]
+    frozen = comparison.arm("frozen")
+    long, standardized = comparison.pitfall_accuracy.T
+    columns = st.columns(4)
+    columns[0].metric("Dead code units (mean over seeds)",
+                      f"{autoencoder.dead_units[:, -1].mean():.1f} of {code_units}")
+    columns[1].metric(f"Frozen, {config.updates} updates", f"{frozen.mean():.2%}")
+    columns[2].metric(f"Frozen, {config.pitfall_updates} updates", f"{long.mean():.2%}",
+                      delta=f"{100 * (long.mean() - frozen.mean()):+.2f} points")
+    columns[3].metric(f"Standardised codes, {config.pitfall_updates} updates", f"{standardized.mean():.2%}",
+                      delta=f"{100 * (standardized.mean() - frozen.mean()):+.2f} points")
+    alive = (autoencoder.code_std > 0).sum(axis=1)
+    st.caption("Standardised: each code unit minus its mean, divided by its standard deviation over 10,000 pool "
+               "images (the pool's statistics, not the labelled images'). Live code units per seed: "
+               f"{', '.join(str(count) for count in alive)} of {code_units}.")
+
+
+# 4. The same experiment at every label count: accuracy bands, and the paired gain at each count.
+@st.fragment
+def label_counts_section(config, seeds, results) -> None:
+    st.header("4. Accuracy against the number of labels")
+    counts = label_counts()
+    configs = {n: dataclasses.replace(config, n_labels=n) for n in counts}
+    stored = {n: pretraining.stored_seeds(each, seeds, results) for n, each in configs.items()}
+    complete = [n for n in counts if len(stored[n]) == len(seeds)]
+    missing_runs_ui("up_counts", ("pretraining counts",) + pretraining.job_key(config, seeds)[1:],
+                    lambda progress: pretraining.run_label_counts(config, counts, seeds, results, progress),
+                    label="Every label count", what="label counts", stored=len(complete), wanted=len(counts))
+    if not complete:
+        return
+    comparisons = {n: pretraining.load_comparison(configs[n], seeds, results) for n in complete}
+    accuracy = {}
+    for arm in pretraining.ARMS:
+        values = np.full((len(seeds), len(counts)), np.nan)
+        for column, n in enumerate(counts):
+            if n in comparisons:
+                values[:, column] = comparisons[n].arm(arm)
+        accuracy[pretraining.arm_label(arm)] = values
+    show(pretraining_plots.accuracy_by_labels_figure(counts, accuracy), key="up_labels_chart")
+    st.caption(f"Bands: lowest to highest of the {len(seeds)} seeds; line: their mean.")
+    if len(seeds) < 2:
+        return
+    arm = "fine_tune_all"
+    summaries = {n: pretraining.paired_summaries(comparisons[n])[arm] for n in complete}
+    gains_figure(summaries, [f"{n} labels" for n in summaries], "Fine-tune all minus from scratch, per label count",
+                 "up_label_gains_chart")
+    for n, summary in summaries.items():
+        verdict_ui(summary, arm, f"{n} labels")
+
+
+# 5. The chapter's history in one comparison: the classic recipe against today's, same seeds and labels.
+@st.fragment
+def history_section(config, seeds, results) -> None:
+    st.header("5. 2006 vs today")
+    st.markdown("Pretraining mattered when deep nets could not be trained well from scratch: sigmoid units, small "
+                "random weights and plain SGD make gradients vanish. Once relu, He initialisation and better "
+                "optimizers arrived, purely supervised training caught up. Both regimes below use the same 3 x 256 "
+                f"net, the same schedule and the same {config.n_labels} labels per seed; only the recipe differs "
+                "(each regime's own autoencoder, whatever the options above).")
+    configs = {regime: pretraining.experiment(regime, config.n_labels, tiny=tiny_mode())
+               for regime in ("2006", "today")}
+    stored = {regime: pretraining.stored_seeds(each, seeds, results) for regime, each in configs.items()}
+    complete = [regime for regime in configs if len(stored[regime]) == len(seeds)]
+
+    def run_both(progress):
+        return {regime: pretraining.fine_tune(each, seeds, results, progress) for regime, each in configs.items()}
+
+    missing_runs_ui("up_history", ("pretraining history",) + pretraining.job_key(configs["2006"], seeds),
+                    run_both, label="2006 vs today", what="regimes", stored=len(complete), wanted=len(configs))
+    if len(seeds) < 2:
+        return
+    columns = st.columns(2)
+    summaries = {}
+    for column, regime in zip(columns, configs):
+        column.subheader({"2006": "2006: sigmoid, plain SGD", "today": "Today: relu, He init, Nadam"}[regime])
+        if regime not in complete:
+            column.caption("Not trained yet.")
+            continue
+        comparison = pretraining.load_comparison(configs[regime], seeds, results)
+        summary = pretraining.paired_summaries(comparison)["fine_tune_all"]
+        summaries[f"{regime}: fine-tune all"] = summary
+        scratch, tuned = comparison.arm("scratch"), comparison.arm("fine_tune_all")
+        column.metric("From scratch", f"{scratch.mean():.2%}", help=f"sd over seeds {spread(scratch):.2f} points")
+        column.metric("Pretrained, fine-tune all", f"{tuned.mean():.2%}",
+                      delta=f"{summary.mean_difference.value:+.2f} points",
+                      help=f"sd over seeds {spread(tuned):.2f} points")
+        column.caption(f"Seed spread (sd): {spread(scratch):.2f} points from scratch, {spread(tuned):.2f} pretrained.")
+        verdict_ui(summary, "fine_tune_all", "Fine-tune all", column)
+    if summaries:
+        gains_figure(summaries, list(summaries), "Pretraining's gain: 2006 vs today", "up_history_chart")
+
+
+# 6. The numbers behind the plots: CSV downloads and the command line that fills the same store.
+def downloads_section(config, seeds, results, regime: str) -> None:
+    st.header("6. The numbers behind the plots")
+    downloads = st.columns(2)
+    downloads[0].download_button("Download this comparison (CSV)", lambda: results.to_csv(config),
+                                 file_name=f"pretraining-{regime}-{config.n_labels}.csv", mime="text/csv",
+                                 key="up_download", icon=":material/download:")
+    downloads[1].download_button("Download the whole results store (CSV)", results.to_csv,
+                                 file_name="lab-results.csv", mime="text/csv", key="up_download_all")
+    st.caption(f"Results store: `{results.path}`. The command line fills the same store with the regimes' own "
+               f"autoencoders: `python -m core pretrain --regime {regime} --labels "
+               f"{','.join(str(n) for n in label_counts())} --seeds {len(seeds)}{' --tiny' if tiny_mode() else ''}`.")
+
+
+st.title("Unsupervised pretraining: few labels, many unlabeled images")
+st.markdown(
+    "The chapter's recipe for a task with plenty of unlabeled images and few labels: train an autoencoder on the "
+    "unlabeled images, layer by layer, then reuse its encoder under a new output layer and fine-tune on the labels. "
+    "It also says why this faded: once vanishing gradients were tamed, purely supervised training won. This page "
+    "measures both claims, over many seeds, paired by seed."
+)
+fashion_mnist_or_stop()
+settings = settings_ui()
+config, seeds = experiment_or_stop(settings)
+results = results_store_or_stop()
+pretraining_section(config, seeds, results)
+book_vs_keras_ui("pretraining")
+comparison = fine_tuning_section(config, seeds, results)
+if comparison is not None:
+    pitfall_section(config, comparison, results)
+label_counts_section(config, seeds, results)
+history_section(config, seeds, results)
+downloads_section(config, seeds, results, settings["regime"])
