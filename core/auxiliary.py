@@ -309,6 +309,7 @@ class MaskedImage:
 
     def loss_and_metric(self, params, batch, noise_seed, step):
         import tensorflow as tf
+
         from core import stacked
 
         (x,) = batch
@@ -318,6 +319,7 @@ class MaskedImage:
 
     def evaluate(self, params, data):
         import tensorflow as tf
+
         from core import stacked
 
         x, mask = data
@@ -344,10 +346,13 @@ class SamePair:
         return tf.gather(images, chosen[:, 0]), tf.gather(images, chosen[:, 1]), tf.gather(same, rows)
 
     def logits(self, params, first, second):
-        from core import stacked
         import tensorflow as tf
 
-        difference = tf.abs(stacked.forward(self.encoder, params, first) - stacked.forward(self.encoder, params, second))
+        from core import stacked
+
+        first_code = stacked.forward(self.encoder, params, first)
+        second_code = stacked.forward(self.encoder, params, second)
+        difference = tf.abs(first_code - second_code)
         return stacked.forward(self.head, params, difference, logits=True)[:, 0]
 
     def _losses_and_hits(self, params, first, second, same):
