@@ -426,7 +426,9 @@ def pretrain_source(config, seeds, store, progress: Optional[ProgressCallback] =
     trainer = {Supervised: _supervised_chunk, Siamese: _siamese_chunk, Masked: _masked_chunk}[type(config)]
     for index, chunk in enumerate(chunks):
         started = time.perf_counter()
-        params, rows, arrays = trainer(config, chunk, stages.stage(index, pretraining._seed_range(chunk)))
+        stage = stages.stage(index, f"{type(config).__name__.lower()} source, {pretraining._seed_range(chunk)}")
+        stage(0, 1, "drawing data, compiling")  # the first stretch's report comes only after its compile
+        params, rows, arrays = trainer(config, chunk, stage)
         seconds = (time.perf_counter() - started) / len(chunk)
         for copy, seed in enumerate(chunk):
             with atomic_path(_npz_path(store, config, seed)) as temporary:
