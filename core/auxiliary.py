@@ -771,9 +771,15 @@ def table_rows(results: dict) -> list[dict]:
                 row.update({"gain (points)": round(mean.value, 2), "95% CI low": round(mean.low, 2),
                             "95% CI high": round(mean.high, 2),
                             "wins/ties/losses": f"{gains[arm].wins}/{gains[arm].ties}/{gains[arm].losses}",
-                            "verdict": gains[arm].verdict.kind})
+                            "verdict": _verdict_word(gains[arm].verdict)})
             rows.append(row)
     return rows
+
+
+def _verdict_word(verdict) -> str:
+    """"reliable loss", "tentative gain", "mixed", "none": the kind and, when it has one, the direction."""
+    direction = {1: " gain", -1: " loss"}.get(verdict.direction, "")
+    return verdict.kind + direction
 
 
 def table_lines(results: dict) -> list[str]:

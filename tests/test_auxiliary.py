@@ -199,6 +199,9 @@ def test_paired_summaries_give_every_arm_an_interval_and_a_verdict_naming_it(tin
         assert "B on A" not in text
     rows = auxiliary.table_rows({20: tiny_run["result"]})
     assert len(rows) == len(ARMS) and all("gain (points)" in row for row in rows[1:])
+    for row, arm in zip(rows[1:], ARMS[1:]):  # a verdict's word carries its direction, never "reliable" alone
+        verdict = summaries[arm].verdict
+        assert row["verdict"] == verdict.kind + {1: " gain", -1: " loss"}.get(verdict.direction, "")
     np.testing.assert_allclose(rows[1]["gain (points)"], round(100 * np.mean(
         tiny_run["result"].arm(ARMS[1]) - tiny_run["result"].arm("scratch")), 2), atol=0.011)
 
