@@ -1,14 +1,16 @@
 # Two commands do everything: `make run` (set up, then serve the app on 127.0.0.1) and
-# `make test` (set up, then run the whole suite). Setup rebuilds .venv only when
-# requirements.txt differs from what was last installed into it.
+# `make test` (set up, then run the whole suite). `make classroom` serves a class instead: every
+# interface, port 8502, shared-server settings (core/classroom.py), the students' URL printed.
+# Setup rebuilds .venv only when requirements.txt differs from what was last installed into it.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/requirements.installed
 PORT ?= 8501
+CLASSROOM_PORT ?= 8502
 
-.PHONY: setup run test lint bench screenshot clean
+.PHONY: setup run classroom test lint bench screenshot clean
 
 setup:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -24,6 +26,10 @@ setup:
 
 run: setup
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+# LAB_TEACHER_KEY=... make classroom: runs above the cost limit then need the teacher's key (README).
+classroom: setup
+	$(BIN)/python -m core classroom --port $(CLASSROOM_PORT)
 
 test: setup lint
 	$(BIN)/python -m pytest

@@ -54,9 +54,12 @@ def check_batch_size(batch_size, maximum: int = MAX_BATCH_SIZE) -> int:
         whole = False
     if not whole:
         raise ValueError(f"Batch size must be a whole number; got {batch_size!r}.")
-    if not 1 <= int(batch_size) <= maximum:
-        raise ValueError(f"Batch size must be between 1 and {maximum}; got {batch_size}. "
+    if int(batch_size) < 1:
+        raise ValueError(f"Batch size must be between 1 and {maximum:,}; got {int(batch_size):,}. "
                          "A batch needs at least one example to compute statistics from.")
+    if int(batch_size) > maximum:
+        raise ValueError(f"Batch size must be between 1 and {maximum:,}; got {int(batch_size):,}. "
+                         f"The simulations here draw at most {maximum:,} examples per batch.")
     return int(batch_size)
 
 

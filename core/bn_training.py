@@ -29,10 +29,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.progress import ProgressCallback, report
+from core.inputs import shown, whole_number
+from core.progress import ProgressCallback, parts, report
 
 MAX_SEEDS = 8  # cap on seeds per run: each seed is a full training run
 MAX_DEPTH = 30  # cap on hidden layers of the deep MLP
+MAX_EPOCHS = 30  # cap on epochs of the placement experiment (each seed and placement is its own Keras fit)
+MAX_REPEATS = 500  # cap on timed predict calls per batch size
 SATURATING_ACTIVATIONS = ("sigmoid", "tanh")  # Keras's name for the logistic function is "sigmoid"
 INITIALIZERS = ("glorot_uniform", "he_normal", "random_normal")  # Keras RandomNormal: stddev 0.05
 PLACEMENTS = ("after", "before", "none")
@@ -41,20 +44,26 @@ BATCH_SIZES = (1, 32, 1024)
 
 # ---- validation -------------------------------------------------------------------------------
 
-def check_seeds(n_seeds: int) -> None:
-    if not 1 <= int(n_seeds) <= MAX_SEEDS:
-        raise ValueError(f"Choose between 1 and {MAX_SEEDS} seeds (each seed is a full training run); "
-                         f"got {n_seeds}.")
+def check_seeds(n_seeds: int) -> int:
+    return whole_number(n_seeds, 1, MAX_SEEDS, "seeds", "Each seed is a full training run.")
 
 
-def check_learning_rate(learning_rate: float) -> None:
-    if not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"The learning rate must be a positive number; got {learning_rate}.")
+def check_epochs(epochs: int) -> int:
+    return whole_number(epochs, 1, MAX_EPOCHS, "epochs", "Each seed and placement is its own timed Keras fit.")
 
 
-def check_depth(depth: int) -> None:
-    if not 1 <= int(depth) <= MAX_DEPTH:
-        raise ValueError(f"The deep net needs between 1 and {MAX_DEPTH} hidden layers; got {depth}.")
+def check_repeats(repeats: int) -> int:
+    return whole_number(repeats, 3, MAX_REPEATS, "timed calls", "The median needs a few; more only takes longer.")
+
+
+def check_learning_rate(learning_rate: float) -> float:
+    if learning_rate is None or not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"The learning rate must be a positive number; got {shown(learning_rate)}.")
+    return float(learning_rate)
+
+
+def check_depth(depth: int) -> int:
+    return whole_number(depth, 1, MAX_DEPTH, "hidden layers")
 
 
 def _check_sizes(epochs: int, batch_size: int, n_train: int, n_valid: int) -> None:
@@ -227,7 +236,6 @@ def initial_weights(config: TrainConfig, seeds) -> tuple[np.ndarray, ...]:
 
 
 def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
-                progress_offset: int = 0, progress_total: int | None = None,
                 gradient_norms: bool = False, initial: tuple[np.ndarray, ...] | None = None) -> SeedRuns:
     """Train one copy of the network per seed, all in one graph (`core.engine`), and return their histories.
 
@@ -236,8 +244,9 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
     the result equals a plain Keras `fit` per seed on that order (tests/test_bn_training.py). With
     `gradient_norms`, also the per-layer kernel gradient norms of the first training step. `initial`:
     `initial_weights(config, seeds)` computed ahead (see there why); by default computed here.
-    Progress is reported once per epoch of the stacked run as (progress_offset + epochs done, progress_total);
-    the defaults count this call alone. `epoch_seconds` is all nan: no single model's epoch was timed.
+    Progress is reported once per epoch of the stacked run as (epochs done, epochs); a caller running several
+    trainings gives each a `core.progress.part` of its bar. `epoch_seconds` is all nan: no single model's epoch
+    was timed.
     """
     from core import engine
 
@@ -247,11 +256,11 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
     # The engine caches its compiled epoch per MLPConfig, initialiser included, though the initialiser only
     # decides the initial weights (passed in above). One graph per architecture saves a trace per initialiser.
     graph = replace(engine_config(config), initializer="glorot_uniform")
-    total = progress_total if progress_total is not None else config.epochs
-
     def forward(done: int, _total: int, message: str) -> None:  # message: "phase 1, epoch 2: mean loss ..."
-        report(progress, progress_offset + done, total,
-               f"{len(seeds)} seed(s) in one graph, epoch {done}/{config.epochs}: {message.split(': ', 1)[-1]}")
+        report(progress, done, config.epochs, f"{_seeds_text(seeds)}, epoch {done}/{config.epochs}: "
+                                              f"{message.split(': ', 1)[-1]}")
+
+    report(progress, 0, config.epochs, f"{_seeds_text(seeds)}: building the graph")
 
     x_train, y_train, x_valid, y_valid = _subset(config)
     run = engine.train(graph, engine.Data(x_train, y_train, x_valid, y_valid),
@@ -266,13 +275,12 @@ def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
 
 
 def keras_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
-                progress_offset: int = 0, progress_total: int | None = None,
                 trainers: dict | None = None) -> SeedRuns:
     """Train one model per seed (plain Keras `fit`, one after another), timing each epoch; stack the histories.
 
     seeds: iterable of ints. Returns arrays shaped (n_seeds, n_epochs). Seed s fixes both the initial
-    weights (`reinitialize`) and the shuffling order. Progress is reported once per epoch as
-    (progress_offset + epochs done, progress_total); the defaults count this call alone. `trainers`
+    weights (`reinitialize`) and the shuffling order. Progress is reported once per epoch as (epochs done over
+    all seeds, n_seeds x epochs), each message naming its seed. `trainers`
     is an optional per-experiment dict that lets calls with the same architecture share a traced graph.
     """
     import keras
@@ -282,7 +290,8 @@ def keras_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
     seeds = tuple(int(seed) for seed in seeds)
     check_seeds(len(seeds))
     x_train, y_train, x_valid, y_valid = (tf.convert_to_tensor(a) for a in _subset(config))  # once for all seeds
-    total = progress_total if progress_total is not None else len(seeds) * config.epochs
+    total = len(seeds) * config.epochs
+    report(progress, 0, total, f"seed {seeds[0]}: building the model")
     model = _trainer(config, {} if trainers is None else trainers)
     histories, times = [], []
     for index, seed in enumerate(seeds):
@@ -297,7 +306,7 @@ def keras_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = 
 
             def on_epoch_end(self, epoch, logs=None):
                 epoch_times.append(time.perf_counter() - self.start)
-                done = progress_offset + index * config.epochs + epoch + 1
+                done = index * config.epochs + epoch + 1
                 report(progress, done, total, f"seed {seed}, epoch {epoch + 1}/{config.epochs}")
 
         train, valid = datasets(x_train, y_train, x_valid, y_valid, config.batch_size, seed)  # seed: shuffling
@@ -372,10 +381,9 @@ def vanishing_gradients(config: VanishingConfig, progress: ProgressCallback | No
     seeds = tuple(range(config.n_seeds))
     starts = {batch_norm: initial_weights(config.train_config(batch_norm), seeds) for batch_norm in ("none", "after")}
     norms, runs = {}, {}
-    for index, batch_norm in enumerate(("none", "after")):
-        runs[batch_norm] = train_seeds(config.train_config(batch_norm), seeds, progress,
-                                       progress_offset=index * config.epochs, progress_total=2 * config.epochs,
-                                       gradient_norms=True, initial=starts[batch_norm])
+    for batch_norm, piece in zip(("none", "after"), parts(progress, [1, 1], ["without BN", "with BN"])):
+        runs[batch_norm] = train_seeds(config.train_config(batch_norm), seeds, piece, gradient_norms=True,
+                                       initial=starts[batch_norm])
         norms[batch_norm] = runs[batch_norm].first_step_gradient_norms
     return VanishingResult(gradient_norms=norms, runs=runs)
 
@@ -401,12 +409,14 @@ class SweepConfig:
         if self.activation not in ("sigmoid", "tanh", "elu", "relu", "selu"):
             raise ValueError(f"Unknown activation {self.activation!r}.")
         if not self.learning_rates:
-            raise ValueError("Pick at least one learning rate.")
+            raise ValueError("No learning rates selected: pick at least one.")
         for learning_rate in self.learning_rates:
             check_learning_rate(learning_rate)
         _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
-        if not self.initializers or any(name not in INITIALIZERS for name in self.initializers):
-            raise ValueError(f"Pick initialisers among {', '.join(INITIALIZERS)}; got {list(self.initializers)}.")
+        if not self.initializers:
+            raise ValueError(f"No initialisers selected: pick at least one of {', '.join(INITIALIZERS)}.")
+        if any(name not in INITIALIZERS for name in self.initializers):
+            raise ValueError(f"Pick initialisers among {', '.join(INITIALIZERS)}.")
 
     @classmethod
     def tiny(cls) -> "SweepConfig":
@@ -433,8 +443,12 @@ def lr_sweep(config: SweepConfig, progress: ProgressCallback | None = None) -> S
     A run whose loss became nan (divergence) counts as chance-level accuracy, 0.1.
     """
     seeds = tuple(range(config.n_seeds))
-    total = 2 * len(config.initializers) * len(config.learning_rates) * config.epochs
-    done = 0
+    cells = [(batch_norm, initializer, learning_rate) for batch_norm in ("none", "after")
+             for initializer in config.initializers for learning_rate in config.learning_rates]
+    pieces = iter(parts(progress, [1] * len(cells), [
+        f"cell {number}/{len(cells)}: {'BN' if batch_norm == 'after' else 'no BN'}, {initializer}, "
+        f"learning rate {learning_rate:g}"
+        for number, (batch_norm, initializer, learning_rate) in enumerate(cells, 1)]))
     accuracy = {}
     starts = {(batch_norm, initializer): initial_weights(config.train_config(batch_norm, initializer, 1.0), seeds)
               for batch_norm in ("none", "after") for initializer in config.initializers}  # the same for every rate
@@ -442,9 +456,8 @@ def lr_sweep(config: SweepConfig, progress: ProgressCallback | None = None) -> S
         table = np.zeros((len(config.initializers), len(config.learning_rates), config.n_seeds))
         for i, initializer in enumerate(config.initializers):
             for j, learning_rate in enumerate(config.learning_rates):
-                runs = train_seeds(config.train_config(batch_norm, initializer, learning_rate), seeds, progress,
-                                   progress_offset=done, progress_total=total, initial=starts[batch_norm, initializer])
-                done += config.epochs
+                runs = train_seeds(config.train_config(batch_norm, initializer, learning_rate), seeds, next(pieces),
+                                   initial=starts[batch_norm, initializer])
                 final = runs.val_accuracy[:, -1]
                 diverged = ~np.isfinite(runs.train_loss[:, -1]) | ~np.isfinite(final)
                 table[i, j] = np.where(diverged, 0.1, final)
@@ -466,6 +479,7 @@ class PlacementConfig:
     def __post_init__(self):
         check_learning_rate(self.learning_rate)
         check_seeds(self.n_seeds)
+        check_epochs(self.epochs)
         _check_sizes(self.epochs, self.batch_size, self.n_train, self.n_valid)
 
     @classmethod
@@ -484,14 +498,19 @@ def placement_runs(config: PlacementConfig, progress: ProgressCallback | None = 
     Placements are interleaved seed by seed so that a change in machine load hits all three alike.
     """
     per_seed = {placement: [] for placement in PLACEMENTS}
-    total = len(PLACEMENTS) * config.n_seeds * config.epochs
-    done, trainers = 0, {}
-    for seed in range(config.n_seeds):
-        for placement in PLACEMENTS:
-            per_seed[placement].append(keras_seeds(config.train_config(placement), (seed,), progress,
-                                                   progress_offset=done, progress_total=total, trainers=trainers))
-            done += config.epochs
+    runs = [(seed, placement) for seed in range(config.n_seeds) for placement in PLACEMENTS]
+    names = {"after": "BN after the activation", "before": "BN before the activation", "none": "no BN"}
+    pieces = parts(progress, [1] * len(runs), [f"run {number}/{len(runs)}: {names[placement]}"
+                                               for number, (_, placement) in enumerate(runs, 1)])
+    trainers = {}
+    for (seed, placement), piece in zip(runs, pieces):
+        per_seed[placement].append(keras_seeds(config.train_config(placement), (seed,), piece, trainers=trainers))
     return {placement: _concat(runs) for placement, runs in per_seed.items()}
+
+
+def _seeds_text(seeds) -> str:
+    """"seed 0" or "seeds 0-4": the seeds a stacked run trains (always consecutive here)."""
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
 
 
 def _concat(runs: list[SeedRuns]) -> SeedRuns:
@@ -533,8 +552,7 @@ class LatencyConfig:
     def __post_init__(self):
         if not self.batch_sizes or min(self.batch_sizes) < 1 or max(self.batch_sizes) > 10_000:
             raise ValueError(f"Batch sizes must be between 1 and 10,000; got {list(self.batch_sizes)}.")
-        if self.repeats < 3:
-            raise ValueError(f"Time at least 3 calls per batch size; got {self.repeats}.")
+        check_repeats(self.repeats)
 
     @classmethod
     def tiny(cls) -> "LatencyConfig":
@@ -610,6 +628,8 @@ def inference_latency(config: LatencyConfig, progress: ProgressCallback | None =
     """Latency of the book's model without BN, with BN (after/before) and with BN folded away."""
     from core.data import load_book_splits
 
+    steps = len(config.batch_sizes) + 1  # building and folding the models, then one step per batch size
+    report(progress, 0, steps, "building the models and folding their BN layers")
     x_test = load_book_splits().x_test
     built = build_latency_models(config.seed)
     differences = {}
@@ -620,10 +640,11 @@ def inference_latency(config: LatencyConfig, progress: ProgressCallback | None =
     forwards = {name: compiled_forward(built[name]) for name in LATENCY_VARIANTS}
     timings = {name: np.zeros((len(config.batch_sizes), config.repeats)) for name in LATENCY_VARIANTS}
     for i, batch_size in enumerate(config.batch_sizes):
+        report(progress, i + 1, steps, f"timing batches of {batch_size}, {config.repeats} calls per model")
         x = np.resize(x_test, (batch_size, 28, 28)).astype("float32")
         for name, times in time_predictions(forwards, x, config.repeats).items():
             timings[name][i] = times
-        report(progress, i + 1, len(config.batch_sizes), f"batch size {batch_size}")
+    report(progress, steps, steps, "done")
     return LatencyResult(tuple(config.batch_sizes), timings, differences)
 
 

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from core.inputs import whole_number
+
 KINDS = ("clipvalue", "clipnorm", "global_clipnorm")  # the Keras optimizer argument names
 
 
@@ -129,7 +131,19 @@ def clip_2d(vector, threshold: float) -> Clipped2D:
 
 DISTRIBUTIONS = ("normal", "heavy-tailed")  # N(0, 1) components, or Student t with 3 degrees of freedom
 DIMENSION_GRID = (2, 5, 10, 30, 100, 300, 1_000, 3_000, 10_000)  # the dimensions the page's study draws
+MAX_SEEDS = 10  # seeds per variant in the training experiment (each is a full run)
 THRESHOLD_CHOICES = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)  # the page's thresholds, in units of a component
+
+
+def check_dimension(dimension) -> int:
+    """The study's dimension: a whole number of components, 1 to the largest of DIMENSION_GRID."""
+    return whole_number(dimension, 1, DIMENSION_GRID[-1], "components",
+                        "Above 10,000 the study takes too long to redraw on every change.")
+
+
+def check_seed_count(n_seeds) -> int:
+    """Seeds of the training experiment: 1 to MAX_SEEDS (each is one full run per variant)."""
+    return whole_number(n_seeds, 1, MAX_SEEDS, "seeds", "Each seed is one full training run per variant.")
 
 
 def dimension_grid(largest: int) -> tuple[int, ...]:
@@ -253,6 +267,8 @@ def keras_clipped(grads, kind: str, threshold: float) -> list[np.ndarray]:
 # ---- clipping in training: a ReLU RNN on the adding problem, where gradients really explode ----
 
 VARIANTS = ("none", "clipvalue", "clipnorm", "global_clipnorm")  # "none" = no clipping argument
+VARIANT_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clipnorm",
+                 "global_clipnorm": "global_clipnorm"}  # what pages, figures and progress messages call them
 
 
 @dataclass(frozen=True)
@@ -282,8 +298,10 @@ class TrainingConfig:
     def validate(self) -> "TrainingConfig":
         _check_threshold(self.threshold)
         unknown = [v for v in self.variants if v not in VARIANTS]
-        if not self.variants or unknown:
-            raise ValueError(f"Variants must be chosen from {', '.join(VARIANTS)}; got {list(self.variants)}.")
+        if not self.variants:
+            raise ValueError(f"No variants selected: pick at least one of {', '.join(VARIANT_NAMES.values())}.")
+        if unknown:
+            raise ValueError(f"Unknown variant {unknown[0]!r}: pick among {', '.join(VARIANTS)}.")
         if not self.seeds:
             raise ValueError("Pick at least one seed.")
         for name in ("sequence_length", "units", "batch_size", "steps", "eval_every", "n_train", "n_valid"):
@@ -434,12 +452,14 @@ def train_with_clipping(config: TrainingConfig, progress=None) -> TrainingResult
     eval_steps = np.unique(np.r_[np.arange(config.eval_every, config.steps, config.eval_every), config.steps])
     valid_loss = np.full((len(config.variants), len(config.seeds), len(eval_steps)), np.nan)
     initial_weights = [build_rnn(config, seed).get_weights() for seed in config.seeds]
-    total, done = len(config.variants) * len(config.seeds), 0
-    report(progress, 0, total, "compiling")
+    runs = len(config.variants) * len(config.seeds)
+    total, done = runs * len(eval_steps), 0  # one step of the bar per stretch between evaluations
     for v, variant in enumerate(config.variants):
+        report(progress, done, total, f"{VARIANT_NAMES[variant]}: building its training step")
         model = build_rnn(config, config.seeds[0])
         chunk = make_train_chunk(model, make_optimizer(variant, config))
         for s, seed in enumerate(config.seeds):
+            run = f"run {v * len(config.seeds) + s + 1}/{runs}: {VARIANT_NAMES[variant]}, seed {seed}"
             model.set_weights(initial_weights[s])
             batches = np.stack(_batch_indices(config, np.random.default_rng(seed).permutation))
             first = 0
@@ -455,8 +475,9 @@ def train_with_clipping(config: TrainingConfig, progress=None) -> TrainingResult
                 prediction = model.predict_on_batch(x_valid)
                 valid_loss[v, s, e] = float(np.mean((prediction - y_valid) ** 2))
                 first = last
-            done += 1
-            report(progress, done, total, f"{variant}, seed {seed}")
+                report(progress, done + e + 1, total, f"{run}, step {last}/{config.steps}")
+            done += len(eval_steps)
+            report(progress, done, total, f"{run}, finished" + (" (diverged)" if kept < len(statistics) else ""))
     clipped = np.stack([was_clipped(variant, config.threshold, grad_norm[v], variable_norm[v], largest[v])
                         for v, variant in enumerate(config.variants)])
     return TrainingResult(config, train_loss, grad_norm, clipped, eval_steps, valid_loss, baseline,

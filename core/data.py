@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,7 +149,25 @@ def find_and_load(allow_download: bool = True) -> FashionMNIST:
     return _download_with_keras()
 
 
-@functools.lru_cache(maxsize=1)
+def _once_per_process(function):
+    """`functools.lru_cache(maxsize=1)` whose first call runs once even when many threads ask at the same moment.
+
+    lru_cache alone lets every caller that arrives before the first call returns compute it too: a class of
+    thirty sessions opening the lab at once would parse the data set thirty times at once (bench/classroom_load
+    found this). Here later callers wait for the first one; an exception is not cached, so a fix is seen."""
+    cached = functools.lru_cache(maxsize=1)(function)
+    lock = threading.Lock()
+
+    @functools.wraps(function)
+    def once():
+        with lock:
+            return cached()
+
+    once.cache_clear = cached.cache_clear
+    return once
+
+
+@_once_per_process
 def load_fashion_mnist() -> FashionMNIST:
     """The data set, loaded once per process (a failure is not cached, so a fix is seen on retry)."""
     return find_and_load()
@@ -165,7 +184,7 @@ def book_splits(data: FashionMNIST) -> BookSplits:
     )
 
 
-@functools.lru_cache(maxsize=1)
+@_once_per_process
 def load_book_splits() -> BookSplits:
     """The book's splits of the cached data set, computed once per process."""
     return book_splits(load_fashion_mnist())
@@ -180,7 +199,7 @@ def check_class_pair(b_classes) -> tuple[int, int]:
     if not (0 <= negative <= 9 and 0 <= positive <= 9):
         raise ValueError(f"Task B classes must be between 0 and 9, got {negative} and {positive}.")
     if negative == positive:
-        raise ValueError(f"Task B needs two different classes, got {negative} twice.")
+        raise ValueError(f"Task B needs two different classes; got {CLASS_NAMES[negative]} twice.")
     return negative, positive
 
 

@@ -35,6 +35,7 @@ from core.progress import ProgressCallback, report
 SCHEMA_VERSION = 1  # bump when the meaning of stored rows changes; old rows then no longer match
 DB_FORMAT = 1  # PRAGMA user_version of databases this module writes (table layout)
 DB_NAME = "results.sqlite"
+RAW_COLUMNS = ("config_key", "seed", "kind", "config_json", "result_json", "finished_at")  # the runs table
 APP_FOLDER = "deepnets-lab"
 
 # Signature of a batch trainer: (config, seeds, on_seed_done) -> None, calling on_seed_done(seed, result).
@@ -254,7 +255,39 @@ class Store:
         """`<store folder>/models/<config key>-seed<seed>-<role>.keras`; write it with `atomic_path`."""
         if not (role.replace("_", "").isalnum() and role.isascii()):
             raise ValueError(f"A model role must be letters, digits and underscores, not {role!r}.")
-        return self.path.parent / "models" / f"{config_key(config)}-seed{_check_seed(seed)}-{role}.keras"
+        return self.models_folder / f"{config_key(config)}-seed{_check_seed(seed)}-{role}.keras"
+
+    @property
+    def models_folder(self) -> Path:
+        """The folder of the store's `.keras` files (model_path's names), next to the database."""
+        return self.path.parent / "models"
+
+    # For core.store_archive's export: every row exactly as stored, in a stable order.
+    def raw_rows(self) -> list[dict]:
+        """Every row as a dict of the table's columns (config_key, seed, kind, config_json, result_json,
+        finished_at), read in one query (one consistent snapshot while another process writes)."""
+        with self._connect() as connection:
+            rows = connection.execute(f"SELECT {', '.join(RAW_COLUMNS)} FROM runs ORDER BY kind, config_key, seed")
+            return [dict(zip(RAW_COLUMNS, row)) for row in rows.fetchall()]
+
+    # For core.store_archive's import: rows written verbatim, all or none.
+    def insert_raw_rows(self, rows: Iterable[dict]) -> int:
+        """Insert rows (as `raw_rows` gives them) in one transaction, skipping (config_key, seed) pairs already
+        stored; returns how many were new. Checking them is the caller's job (core.store_archive)."""
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                added = 0
+                for row in rows:
+                    cursor = connection.execute(
+                        f"INSERT OR IGNORE INTO runs ({', '.join(RAW_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
+                        tuple(row[column] for column in RAW_COLUMNS))
+                    added += cursor.rowcount
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return added
 
 
 # WAL lets readers work while a run is being saved. The switch is stored in the file, but while

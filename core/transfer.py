@@ -21,7 +21,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from core import book, data
-from core.progress import ProgressCallback, report
+from core.progress import SCALE, ProgressCallback, parts, report
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
 MIN_SEEDS = 3  # fewer seeds say nothing about a spread
@@ -226,7 +226,8 @@ def train_b_on_a(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int
             continue
         fitted = model.fit(tasks.x_train_b, tasks.y_train_b, epochs=epochs, batch_size=protocol.batch_size,
                            validation_data=validation, verbose=0,
-                           callbacks=[_epoch_reporter(progress, protocol.total_b_epochs, "B on A",
+                           callbacks=[_epoch_reporter(progress, protocol.total_b_epochs,
+                                                     "B on A (reused layers frozen)" if phase == 0 else "B on A",
                                                      offset=phase * protocol.frozen_epochs)])
         for key, values in fitted.history.items():
             history.setdefault(key, []).extend(values)
@@ -251,7 +252,7 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _epoch_reporter(progress: ProgressCallback | None, total: int, label: str, offset: int = 0):
-    """A Keras callback forwarding epoch ends to a core progress callback."""
+    """A Keras callback forwarding epoch ends to a core progress callback, as "label, epoch 3/20"."""
     import keras
 
     class EpochReporter(keras.callbacks.Callback):
@@ -273,8 +274,10 @@ class SharingPitfall:
     weight_change_cloned: float  # the same with clone_model + set_weights (0 when nothing leaked)
 
 
-def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int) -> SharingPitfall:
-    """Train B on A twice (shared layers, then a clone) starting from copies of the same model A."""
+def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: int,
+                    progress: ProgressCallback | None = None) -> SharingPitfall:
+    """Train B on A twice (shared layers, then a clone) starting from copies of the same model A; the two
+    runs fill the two halves of the progress bar."""
     import keras
 
     def fresh_a():
@@ -288,9 +291,11 @@ def sharing_pitfall(protocol: TransferProtocol, tasks: TaskData, model_a, seed: 
     before = model_a.get_weights()
     accuracy_before = accuracy(model_a, tasks.x_valid_a, tasks.y_valid_a)
     results = {}
-    for clone in (False, True):
+    halves = parts(progress, [1, 1], ["run 1 of 2, B shares A's layers", "run 2 of 2, B on a clone of A"])
+    for clone, half in zip((False, True), halves):
+        report(half, 0, 1, "building the model")
         victim = fresh_a()
-        train_b_on_a(protocol, tasks, victim, seed, clone=clone)
+        train_b_on_a(protocol, tasks, victim, seed, clone=clone, progress=half)
         results[clone] = (accuracy(victim, tasks.x_valid_a, tasks.y_valid_a), hidden_change(victim, before))
     return SharingPitfall(accuracy_before, results[False][0], results[True][0], results[False][1], results[True][1])
 
@@ -426,13 +431,10 @@ class ComparisonConfig:
 
 def seed_list(n_seeds) -> tuple[int, ...]:
     """Seeds 0..n-1 for a comparison of n seeds (the page and the command line use the same ones)."""
-    try:
-        n = int(n_seeds)
-    except (TypeError, ValueError):
-        raise ValueError(f"The number of seeds must be a whole number, got {n_seeds!r}.") from None
-    if n != n_seeds or not MIN_SEEDS <= n <= MAX_SEEDS:
-        raise ValueError(f"Choose between {MIN_SEEDS} and {MAX_SEEDS} seeds, got {n_seeds}.")
-    return tuple(range(n))
+    from core.inputs import whole_number
+
+    return tuple(range(whole_number(n_seeds, MIN_SEEDS, MAX_SEEDS, "seeds",
+                                    f"Fewer than {MIN_SEEDS} say nothing about a spread.")))
 
 
 def engine_configs(protocol: TransferProtocol):
@@ -462,6 +464,56 @@ def _chunks(items, size: int):
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
+def _seeds_text(seeds) -> str:
+    """"seed 42", "seeds 0-9" (consecutive) or "seeds 3, 7, 8": which seeds a progress message is about."""
+    seeds = [int(seed) for seed in seeds]
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
+
+
+def _epochs(callback: ProgressCallback | None, frozen: int = 0) -> ProgressCallback | None:
+    """The engine's per-epoch reports as "epoch 3/20", with "(reused layers frozen)" for the first `frozen`."""
+    if callback is None:
+        return None
+
+    def forward(done: int, total: int, _message: str) -> None:
+        report(callback, done, total, f"epoch {done}/{total}" + (" (reused layers frozen)" if done <= frozen else ""))
+
+    return forward
+
+
+# Estimated costs, in image passes (a training image counts 3: forward and backward; an evaluated one 1),
+# only to split one progress bar among the steps of a job. Task A has about 44,000 training and 4,000
+# validation images; task B about 1,000 validation images; the tiny preset caps them (n_a_train, n_eval).
+def _a_cost(protocol: TransferProtocol) -> float:
+    return protocol.a_epochs * (3 * (protocol.n_a_train or 44_000) + min(protocol.n_eval or 4_000, 4_000))
+
+
+def _b_cost(protocol: TransferProtocol) -> float:
+    """Both arms of one seed: B from scratch and B on A."""
+    per_epoch = 3 * protocol.n_b_train + min(protocol.n_eval or 1_000, 1_000)
+    return (protocol.b_epochs + protocol.total_b_epochs) * per_epoch
+
+
+def _missing_a(protocol: TransferProtocol, a_seeds, store) -> set:
+    """The model-A seeds among `a_seeds` that have no `.keras` file yet (they will be trained)."""
+    key = ModelAConfig.of(protocol)
+    return {int(seed) for seed in a_seeds if not store.model_path(key, int(seed), "model_a").exists()}
+
+
+def _chunk_costs(config: "ComparisonConfig", chunks, store) -> list[float]:
+    """The estimated cost of each chunk of seeds; a model A is counted in the first chunk that needs it."""
+    pending, costs = _missing_a(config.protocol, [config.a_seed(s) for c in chunks for s in c], store), []
+    for chunk in chunks:
+        needed = {config.a_seed(seed) for seed in chunk} & pending
+        pending -= needed
+        costs.append(_a_cost(config.protocol) * len(needed) + _b_cost(config.protocol) * len(chunk))
+    return costs
+
+
 def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: ProgressCallback | None = None,
                     chunk_size: int = CHUNK_SEEDS) -> tuple[np.ndarray, ...]:
     """Model A's weights for each seed of `a_seeds` (repeats allowed), stacked in that order (copy axis first).
@@ -480,12 +532,12 @@ def model_a_weights(protocol: TransferProtocol, a_seeds, store, progress: Progre
     if missing:
         tasks = protocol_tasks(protocol)
         a_data = engine.Data(tasks.x_train_a, tasks.y_train_a, tasks.x_valid_a, tasks.y_valid_a)
-        for chunk in _chunks(missing, chunk_size):
-            label = f"model A (seed {chunk[0]})" if len(chunk) == 1 else f"model A, seeds {chunk[0]}-{chunk[-1]}"
+        chunks = _chunks(missing, chunk_size)
+        pieces = parts(progress, [len(chunk) for chunk in chunks], [f"model A, {_seeds_text(c)}" for c in chunks])
+        for chunk, piece in zip(chunks, pieces):
+            report(piece, 0, 1, "building the graph")
             run = engine.train(a_config, a_data, [engine.Phase(protocol.a_epochs, protocol.learning_rate)], chunk,
-                               protocol.batch_size,
-                               progress=lambda done, total, _: report(progress, done, total,
-                                                                      f"{label}: epoch {done}/{total}"))
+                               protocol.batch_size, progress=_epochs(piece))
             for copy, seed in enumerate(chunk):
                 store.save(a_key, seed, {"loss": run.loss[copy], "accuracy": run.accuracy[copy],
                                          "val_loss": run.val_loss[copy], "val_accuracy": run.val_accuracy[copy],
@@ -517,25 +569,27 @@ def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: Pro
 
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
     a_config, b_config = engine_configs(protocol)
-    a_weights = model_a_weights(protocol, [config.a_seed(seed) for seed in seeds], store, progress)
+    a_seeds = [config.a_seed(seed) for seed in seeds]
+    a_part, b_part = parts(progress, [_a_cost(protocol) * len(_missing_a(protocol, a_seeds, store)),
+                                      _b_cost(protocol) * len(seeds)], ["", _seeds_text(seeds)])
+    a_weights = model_a_weights(protocol, a_seeds, store, a_part)
     tasks = protocol_tasks(protocol)
     if config.vary_subset:
         x_b, y_b = b_training_sets(protocol, [config.subset_seed(seed) for seed in seeds])
     else:
         x_b, y_b = tasks.x_train_b, tasks.y_train_b
     b_data = engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
-    total = protocol.b_epochs + protocol.total_b_epochs
-
-    def arm_progress(offset: int, label: str):
-        return lambda done, _total, _message: report(progress, offset + done, total, f"{label}, epoch {done}")
-
+    scratch_part, transfer_part = parts(b_part, [protocol.b_epochs, protocol.total_b_epochs],
+                                        ["B from scratch", "B on A"])
+    report(scratch_part, 0, 1, "building the graph")
     scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, protocol.learning_rate)], seeds,
-                           protocol.batch_size, progress=arm_progress(0, "B from scratch"))
+                           protocol.batch_size, progress=_epochs(scratch_part))
     start = engine.transfer_weights(a_weights, a_config, b_config, seeds)
     phases = [engine.Phase(protocol.frozen_epochs, protocol.frozen_rate, frozen_layers=-1),
               engine.Phase(protocol.unfrozen_epochs, protocol.unfrozen_learning_rate)]
+    report(transfer_part, 0, 1, "building the graph")
     transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
-                            progress=arm_progress(protocol.b_epochs, "B on A"))
+                            progress=_epochs(transfer_part, frozen=protocol.frozen_epochs))
     n_test = len(tasks.y_test_b)
     rows = {}
     for copy, seed in enumerate(seeds):
@@ -563,35 +617,19 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
     if chunk_size < 1:
         raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
     seeds = [int(seed) for seed in seeds]
-
-    furthest = [0]  # seed-scale progress only moves forward (a chunk's epochs, then its seeds' rows)
-
-    def seed_scale(done: int, message: str) -> None:
-        total = 100 * len(seeds)
-        if furthest[0] == total:  # already full: a terminal bar ends its line once
-            return
-        furthest[0] = max(furthest[0], done)
-        report(progress, furthest[0], total, message)
+    report(progress, 0, SCALE, "checking the results store")
 
     def run_batch(_config, missing, on_seed_done):
-        done_before = len(seeds) - len(missing)
-        for number, chunk in enumerate(_chunks(list(missing), chunk_size)):
-            finished = done_before + number * chunk_size
-
-            def chunk_progress(done, total, message, finished=finished, chunk=chunk):
-                if message.startswith("model A"):  # its own scale: epochs of model A
-                    report(progress, done, total, message)
-                else:  # epochs of this chunk, spread over its share of the seeds
-                    share = finished + len(chunk) * done / max(total, 1)
-                    seed_scale(int(round(100 * share)), f"seeds {chunk[0]}-{chunk[-1]}: {message}")
-
-            for seed, row in train_comparison_chunk(config, chunk, store, chunk_progress).items():
+        report(progress, 0, SCALE, "loading TensorFlow and the data")
+        chunks = _chunks(list(missing), chunk_size)
+        for chunk, piece in zip(chunks, parts(progress, _chunk_costs(config, chunks, store), [""] * len(chunks))):
+            for seed, row in train_comparison_chunk(config, chunk, store, piece).items():
                 on_seed_done(seed, row)
 
-    def seed_progress(done, total, message):
-        seed_scale(100 * done, message)
-
-    return store_module.run_missing(store, config, seeds, run_batch, seed_progress)
+    # run_missing's own per-seed counts are not drawn: the parts above already cover the whole run.
+    rows = store_module.run_missing(store, config, seeds, run_batch)
+    report(progress, SCALE, SCALE, f"{len(seeds)} seeds stored")
+    return rows
 
 
 def summarize_rows(rows, scope: str = ""):
@@ -648,9 +686,13 @@ def book_run(protocol: TransferProtocol, store, progress: ProgressCallback | Non
 
 def pitfall_run(protocol: TransferProtocol, store, progress: ProgressCallback | None = None) -> SharingPitfall:
     """The sharing pitfall on the cached model A (seed 42), with the plain Keras code of the book."""
-    model_a = model_a_keras(protocol, store, MODEL_A_SEED, progress)
-    report(progress, 0, 2, "training B on A with shared layers, then on a clone")
-    return sharing_pitfall(protocol, protocol_tasks(protocol), model_a, BOOK_RUN_SEED)
+    a_cost = _a_cost(protocol) * len(_missing_a(protocol, [MODEL_A_SEED], store))
+    a_part, b_part = parts(progress, [a_cost, _b_cost(protocol)], ["", ""])  # two B on A runs ~ both arms
+    report(progress, 0, SCALE, "loading model A")
+    model_a = model_a_keras(protocol, store, MODEL_A_SEED, a_part)
+    pitfall = sharing_pitfall(protocol, protocol_tasks(protocol), model_a, BOOK_RUN_SEED, b_part)
+    report(progress, SCALE, SCALE, "done")
+    return pitfall
 
 
 # ---- the 45 class pairs ----
@@ -695,10 +737,15 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
               chunk_size: int = CHUNK_SEEDS) -> None:
     """Fill the store for every pair in `pairs` (each pair trains its own model A: task A changes with it)."""
     pairs = [data.check_class_pair(pair) for pair in pairs]
-    for number, pair in enumerate(pairs):
-        label = f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
-        run_comparison(config.with_pair(pair), seeds, store,
-                       lambda done, total, message: report(progress, done, total, f"{label}: {message}"), chunk_size)
+    labels = [f"pair {number + 1}/{len(pairs)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
+              for number, pair in enumerate(pairs)]
+    costs = []
+    for pair in pairs:  # a pair's missing seeds, and its own model A (task A changes with the pair)
+        paired = config.with_pair(pair)
+        missing = [seed for seed in seeds if int(seed) not in store.finished_seeds(paired)]
+        costs.append(sum(_chunk_costs(paired, _chunks(missing, chunk_size), store)))
+    for pair, piece in zip(pairs, parts(progress, costs, labels)):
+        run_comparison(config.with_pair(pair), seeds, store, piece, chunk_size)
 
 
 def job_key(kind: str, config, seeds=()) -> tuple:

@@ -15,7 +15,9 @@ from core import batchnorm as bn
 from core.plots import batchnorm as batchnorm_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
+from ui.feedback import checked
 from ui.frame import page_frame
+from ui.links import link_note, linked
 from ui.presets import tiny_mode
 from ui.progress import progress_bar
 from ui.sidebar import fashion_mnist_or_stop
@@ -95,31 +97,26 @@ def frozen_demo() -> bn.FrozenDemo:
     return bn.frozen_layer_demo()
 
 
-# Shared controls: data source, momentum, batch size (all in the URL, so a teacher can share a setup).
-def stream_controls_ui() -> tuple[str, str, int]:
-    source_column, momentum_column, batch_column = st.columns([1.2, 1.4, 1])
-    source = source_column.segmented_control(
-        "Data source", list(SOURCE_OPTIONS), default="Fashion-MNIST", key="bn_source", bind="query-params",
-        required=True, help="Fashion-MNIST: pixel intensities of the book's 55,000 training images. Synthetic: "
-        "Gaussian values whose mean jumps halfway through training.")
-    choice = momentum_column.segmented_control(
-        "Momentum", MOMENTUM_CHOICES, default="0.99", key="bn_momentum", bind="query-params", required=True)
-    if choice == "other":
-        choice = momentum_column.number_input("Your momentum (0 <= momentum < 1)", value=0.95, step=0.005,
-                                              format="%.4f", key="bn_momentum_other", bind="query-params")
-    batch_size = batch_column.number_input(f"Batch size (1 to {bn.MAX_BATCH_SIZE})", value=32, step=1,
-                                           key="bn_batch", bind="query-params")
-    return SOURCE_OPTIONS[source], choice, batch_size
-
-
-# The shared controls, checked once for the two tabs that use them.
+# Shared controls: data source, momentum, batch size, each checked under its own box (all in the URL, so a
+# teacher can share a setup).
 def stream_ui() -> StreamChoice:
-    source, momentum_text, batch_text = stream_controls_ui()
+    source_column, momentum_column, batch_column = st.columns([1.2, 1.4, 1])
+    source = linked(source_column.segmented_control, "Data source", key="bn_source", options=list(SOURCE_OPTIONS),
+                    default="Fashion-MNIST", required=True,
+                    help="Fashion-MNIST: pixel intensities of the book's 55,000 training images. Synthetic: "
+                         "Gaussian values whose mean jumps halfway through training.")
+    choice = linked(momentum_column.segmented_control, "Momentum", key="bn_momentum", options=MOMENTUM_CHOICES,
+                    default="0.99", required=True)
+    if choice == "other":
+        choice = linked(momentum_column.number_input, "Your momentum (0 <= momentum < 1)", key="bn_momentum_other",
+                        value=0.95, step=0.005, format="%g")
+    batch_text = linked(batch_column.number_input, f"Batch size (1 to {bn.MAX_BATCH_SIZE:,})", key="bn_batch",
+                        value=32, step=1)
+    source = SOURCE_OPTIONS[source]
     pool = cached_pixel_pool(fashion_mnist_or_stop().x_train) if source == "fashion" else None
-    try:
-        momentum, batch_size = bn.check_momentum(momentum_text), bn.check_batch_size(batch_text)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+    momentum = checked(choice, bn.check_momentum, container=momentum_column)
+    batch_size = checked(batch_text, bn.check_batch_size, container=batch_column)
+    if momentum is None or batch_size is None:
         return StreamChoice(source, None, None, None, pool)
     n_steps = (bn.StreamConfig.tiny() if TINY else bn.StreamConfig()).n_steps
     return StreamChoice(source, momentum, batch_size, bn.StreamConfig(source, batch_size, n_steps), pool)
@@ -128,11 +125,13 @@ def stream_ui() -> StreamChoice:
 # The Axis tab's controls: which axis keeps its own statistics, and BN before or after Flatten.
 def axis_controls_ui() -> tuple[str, bool]:
     axis_column, flatten_column = st.columns(2)
-    axis = axis_column.segmented_control("axis", AXIS_CHOICES + ["other"], default="-1", key="bn_axis",
-                                         bind="query-params", required=True)
+    axis = linked(axis_column.segmented_control, "axis", key="bn_axis", options=AXIS_CHOICES + ["other"],
+                  default="-1", required=True)
     if axis == "other":
-        axis = axis_column.text_input("Your axis (an integer, or a list like [1, 2])", value="3", key="bn_axis_other")
-    flattened = flatten_column.toggle("BN after Flatten (batch shaped [batch, 784])", key="bn_flatten")
+        axis = linked(axis_column.text_input, "Your axis (an integer, or a list like [1, 2])", key="bn_axis_other",
+                      value="3", max_chars=40)
+    flattened = linked(flatten_column.toggle, "BN after Flatten (batch shaped [batch, 784])", key="bn_flatten",
+                       value=False)
     return axis, flattened
 
 
@@ -142,12 +141,6 @@ def momentum_section(stream: StreamChoice) -> None:
         st.info("Fix the controls above to see the moving statistics.", icon=":material/info:")
         return
     window = bn.effective_window(stream.momentum)
-    st.markdown(
-        f"**Rule of thumb:** the moving averages mostly remember the last 1 / (1 - momentum) "
-        f"= **{window:,.0f} batches** ({window * stream.batch_size:,.0f} examples at batch size "
-        f"{stream.batch_size}). Higher momentum averages away more noise but needs more steps to forget its "
-        "start (moving mean 0, moving variance 1) or to follow a shift."
-    )
     momenta = tuple(sorted({*bn.MOMENTUM_PRESETS, stream.momentum}))
     curves, true_mean, true_variance = trajectories(stream.config, momenta, stream.pool)
     what = "the centre pixel's intensity" if stream.source == "fashion" else "one synthetic feature"
@@ -156,6 +149,12 @@ def momentum_section(stream: StreamChoice) -> None:
          key="bn_moving_figure")
     st.caption(f"Moving statistics of {what} after each of {stream.config.n_steps:,} training steps "
                f"of batch size {stream.batch_size}; dashed: the population value the layer should learn.")
+    st.markdown(
+        f"**Rule of thumb:** the moving averages mostly remember the last 1 / (1 - momentum) "
+        f"= **{window:,.0f} batches** ({window * stream.batch_size:,.0f} examples at batch size "
+        f"{stream.batch_size}). Higher momentum averages away more noise but needs more steps to forget its "
+        "start (moving mean 0, moving variance 1) or to follow a shift."
+    )
     heatmap_section(stream)
 
 
@@ -163,8 +162,8 @@ def momentum_section(stream: StreamChoice) -> None:
 @st.fragment
 def heatmap_section(stream: StreamChoice) -> None:
     st.subheader("Which momentum for which batch size?")
-    seen_label = st.select_slider("Training examples seen (55,000 = one epoch of the book's training set)",
-                                  list(EXAMPLES_SEEN), value="55,000", key="bn_examples", bind="query-params")
+    seen_label = linked(st.select_slider, "Training examples seen (55,000 = one epoch of the book's training set)",
+                        key="bn_examples", options=list(EXAMPLES_SEEN), value="55,000")
     grid_config = bn.HeatmapConfig.tiny() if TINY else bn.HeatmapConfig(n_examples=EXAMPLES_SEEN[seen_label])
     grid_config = dataclasses.replace(grid_config, source=stream.source)
     errors = error_grid(grid_config, stream.pool)
@@ -172,10 +171,11 @@ def heatmap_section(stream: StreamChoice) -> None:
     highlight = chosen if chosen[0] in grid_config.momenta and chosen[1] in grid_config.batch_sizes else None
     show(batchnorm_plots.bn_error_heatmap(errors, grid_config.momenta, grid_config.batch_sizes, highlight),
          key="bn_heatmap")
+    runs = "one run" if grid_config.n_repeats == 1 else f"mean of {grid_config.n_repeats} runs"
     st.caption(
         "Error of the inference outputs after training, caused by imperfect moving statistics "
         "(RMS gap to what exact population statistics would give, in units of the normalised output; "
-        f"mean of {grid_config.n_repeats} runs). Stars: best momentum per batch size. Small batches "
+        f"{runs}). Stars: best momentum per batch size. Small batches "
         "give many noisy steps, so they want more 9s; large batches give few steps, and 0.999 never "
         "gets away from its starting values. More data (more steps) moves the stars up. Batch size 1 "
         "is broken at any momentum: its batch variance is always 0."
@@ -223,7 +223,8 @@ def axis_section() -> None:
             f"reshape) first: the largest difference from the book's meaning here is "
             f"{np.abs(flat - normalised).max():.1e}.", icon=":material/history_edu:")
         st.code("layers.Flatten(),\nlayers.BatchNormalization(),   # 784 features: one mean/std per pixel\n"
-                "layers.Reshape((28, 28)),      # only if the next layer wants images", language="python")
+                "layers.Reshape((28, 28)),      # only if the next layer wants images", language="python",
+                wrap_lines=True)
 
 
 # Tab 3, Parameters: the book's two models, read from live Keras models.
@@ -283,7 +284,8 @@ def modes_section(stream: StreamChoice) -> None:
 
     st.subheader("`trainable = False` switches a Keras 3 BN layer to inference mode")
     demo = frozen_demo()
-    st.code("layer.trainable = False\nlayer(x, training=True)   # uses the moving statistics anyway", language="python")
+    st.code("layer.trainable = False\nlayer(x, training=True)   # uses the moving statistics anyway", language="python",
+            wrap_lines=True)
     cells = st.columns(3)
     cells[0].metric("frozen, training=True vs training=False",
                     f"{np.abs(demo.frozen_training_output - demo.inference_output).max():.1e}")
@@ -297,14 +299,13 @@ def modes_section(stream: StreamChoice) -> None:
 
 st.title("Batch Normalization, measured")
 st.markdown(
-    "A BN layer standardises each feature with the statistics of the current batch while training, "
-    "keeps exponential moving averages of those statistics for inference, and then rescales with two "
-    "learned vectors. Every curve below is what a real `keras.layers.BatchNormalization` does: the numpy "
-    "code behind it is checked step by step against the Keras layer by the test suite."
+    "A BN layer standardises each feature with the current batch's statistics while training, and with moving "
+    "averages of them at inference. Every curve is what a real `keras.layers.BatchNormalization` does (the test "
+    "suite checks the numpy code behind it step by step against the layer)."
 )
-book_vs_keras_ui("bn")
 stream = stream_ui()
 momentum_tab, axis_tab, parameters_tab, modes_tab = st.tabs(TABS, key="bn_section", bind="query-params")
+link_note("bn_section", st.session_state.get("bn_section"), options=TABS)
 if momentum_tab.open:
     with momentum_tab:
         momentum_section(stream)
@@ -317,3 +318,4 @@ if parameters_tab.open:
 if modes_tab.open:
     with modes_tab:
         modes_section(stream)
+book_vs_keras_ui("bn")

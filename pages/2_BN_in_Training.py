@@ -11,12 +11,14 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from core import bn_training
+from core import bn_training, cost
 from core.plots import bn_training as bn_training_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
+from ui.feedback import checked
 from ui.frame import page_frame
 from ui.jobs import training_ui
+from ui.links import linked
 from ui.presets import tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
@@ -38,6 +40,11 @@ def experiment(name: str):
             "book": bn_training.placement_runs, "latency": latency_and_refusal}[name]
 
 
+# What each experiment costs (core.cost), shown under its button; the classroom lock compares it with the limit.
+COSTS = {"deep": cost.vanishing_gradients, "sweep": cost.lr_sweep, "book": cost.placement_runs,
+         "latency": cost.inference_latency}
+
+
 # Builds a config from widget values; core's ValueError becomes an on-page message and None.
 def config_or_error_ui(build):
     try:
@@ -51,7 +58,8 @@ def config_or_error_ui(build):
 def trained_result_ui(name: str, config, label: str):
     training = training_ui(f"bnt_{name}", None if config is None else ("bn_training", name, config),
                            lambda progress: experiment(name)(config, progress), label=label,
-                           button="Measure" if name == "latency" else "Train", keep_result=True, primary=True)
+                           button="Measure" if name == "latency" else "Train", keep_result=True, primary=True,
+                           cost=None if config is None else COSTS[name](config))
     if training.result is None:
         if not training.pending:
             st.info("Press the button to run this experiment with the settings above.", icon=":material/play_arrow:")
@@ -61,16 +69,18 @@ def trained_result_ui(name: str, config, label: str):
     return training.result
 
 
-# The seed count every section offers (in the URL, like every setting on this page).
-def seeds_ui(name: str, default: int) -> int:
-    return int(st.number_input("seeds", value=default, step=1, key=f"bnt_{name}_seeds", bind="query-params",
-                               help=f"Independent runs (weights and shuffling); at most {bn_training.MAX_SEEDS}."))
+# The seed count every section offers (in the URL, like every setting on this page), checked under its box.
+def seeds_ui(name: str, default: int, container) -> int | None:
+    seeds = linked(container.number_input, f"seeds (1 to {bn_training.MAX_SEEDS})", key=f"bnt_{name}_seeds",
+                   value=default, step=1, help="Independent runs (weights and shuffling).")
+    return checked(seeds, bn_training.check_seeds, container=container)
 
 
-# The SGD learning rate of one section.
-def learning_rate_ui(name: str, default: float) -> float:
-    return float(st.number_input("SGD learning rate", value=default, format="%g", step=0.005,
-                                 key=f"bnt_{name}_lr", bind="query-params"))
+# The SGD learning rate of one section, checked under its box.
+def learning_rate_ui(name: str, default: float, container) -> float | None:
+    rate = linked(container.number_input, "SGD learning rate", key=f"bnt_{name}_lr", value=default, format="%g",
+                  step=0.005)
+    return checked(rate, bn_training.check_learning_rate, container=container)
 
 
 # 1. Vanishing gradients. Each section is a fragment: its controls and button redraw only that section.
@@ -79,25 +89,22 @@ def vanishing_section() -> None:
     st.header("1. Saturating activations and vanishing gradients")
     defaults = bn_training.VanishingConfig.tiny() if TINY else bn_training.VanishingConfig()
     columns = st.columns(4)
-    with columns[0]:
-        depth = int(st.number_input("hidden layers", value=defaults.depth, step=1, key="bnt_depth",
-                                    bind="query-params"))
-    with columns[1]:
-        activation = st.radio("activation", bn_training.SATURATING_ACTIVATIONS, key="bnt_activation",
-                              bind="query-params", horizontal=True,
-                              help="sigmoid is Keras's name for the logistic function.")
-    with columns[2]:
-        learning_rate = learning_rate_ui("deep", defaults.learning_rate)
-    with columns[3]:
-        n_seeds = seeds_ui("deep", defaults.n_seeds)
-    config = config_or_error_ui(lambda: replace(
+    depth = checked(linked(columns[0].number_input, f"hidden layers (1 to {bn_training.MAX_DEPTH})", key="bnt_depth",
+                           value=defaults.depth, step=1), bn_training.check_depth, container=columns[0])
+    activation = linked(columns[1].radio, "activation", key="bnt_activation",
+                        options=bn_training.SATURATING_ACTIVATIONS, horizontal=True,
+                        help="sigmoid is Keras's name for the logistic function.")
+    learning_rate = learning_rate_ui("deep", defaults.learning_rate, columns[2])
+    n_seeds = seeds_ui("deep", defaults.n_seeds, columns[3])
+    config = None if None in (depth, learning_rate, n_seeds) else config_or_error_ui(lambda: replace(
         defaults, depth=depth, activation=activation, learning_rate=learning_rate, n_seeds=n_seeds))
-    st.caption(f"{defaults.units} units per layer, Glorot-uniform weights, SGD, batch {defaults.batch_size}, "
-               f"{defaults.epochs} epochs on the first {defaults.n_train:,} training images, validated on "
-               f"{defaults.n_valid:,}; the BN variant has BN on the inputs and after every hidden layer. The gradient "
-               "norms are those of each seed's first update. All seeds of a variant train together as copies in "
-               "one graph (`core.engine`); each copy matches its own Keras model on the same batches to float32 "
-               "precision in the tests.")
+    with st.expander("What is trained", icon=":material/info:"):
+        st.caption(f"{defaults.units} units per layer, Glorot-uniform weights, SGD, batch {defaults.batch_size}, "
+                   f"{defaults.epochs} epochs on the first {defaults.n_train:,} training images, validated on "
+                   f"{defaults.n_valid:,}; the BN variant has BN on the inputs and after every hidden layer. The "
+                   "gradient norms are those of each seed's first update. All seeds of a variant train together as "
+                   "copies in one graph (`core.engine`); each copy matches its own Keras model on the same batches "
+                   "to float32 precision in the tests.")
     result = trained_result_ui("deep", config, "Training the deep nets")
     if result is None:
         return
@@ -124,20 +131,15 @@ def sweep_section() -> None:
     st.header("2. Learning-rate tolerance and initialisation")
     defaults = bn_training.SweepConfig.tiny() if TINY else bn_training.SweepConfig()
     columns = st.columns([3, 2, 1, 1])
-    with columns[0]:
-        learning_rates = st.multiselect("learning rates", LR_CHOICES, default=list(defaults.learning_rates),
-                                        key="bnt_sweep_lrs", bind="query-params")
-    with columns[1]:
-        initializers = st.multiselect("initialisers", bn_training.INITIALIZERS, default=list(defaults.initializers),
-                                      key="bnt_sweep_inits", bind="query-params",
-                                      help="random_normal is Keras's RandomNormal(stddev=0.05): too small for a deep "
-                                           "net.")
-    with columns[2]:
-        activation = st.selectbox("activation", ("tanh", "sigmoid", "elu"), key="bnt_sweep_activation",
-                                  bind="query-params")
-    with columns[3]:
-        n_seeds = seeds_ui("sweep", defaults.n_seeds)
-    config = config_or_error_ui(lambda: replace(
+    learning_rates = linked(columns[0].multiselect, "learning rates", key="bnt_sweep_lrs", options=LR_CHOICES,
+                            default=list(defaults.learning_rates))
+    initializers = linked(columns[1].multiselect, "initialisers", key="bnt_sweep_inits",
+                          options=bn_training.INITIALIZERS, default=list(defaults.initializers),
+                          help="random_normal is Keras's RandomNormal(stddev=0.05): too small for a deep net.")
+    activation = linked(columns[2].selectbox, "activation", key="bnt_sweep_activation",
+                        options=("tanh", "sigmoid", "elu"))
+    n_seeds = seeds_ui("sweep", defaults.n_seeds, columns[3])
+    config = None if n_seeds is None else config_or_error_ui(lambda: replace(
         defaults, learning_rates=tuple(sorted(learning_rates)), initializers=tuple(initializers),
         activation=activation, n_seeds=n_seeds))
     st.caption(f"{defaults.depth} hidden layers of {defaults.units} units, SGD, batch {defaults.batch_size}, "
@@ -165,22 +167,20 @@ def placement_section() -> None:
     st.header("3. BN after or before the activation, and the wall-clock bill")
     defaults = bn_training.PlacementConfig.tiny() if TINY else bn_training.PlacementConfig()
     columns = st.columns(3)
-    with columns[0]:
-        learning_rate = learning_rate_ui("book", defaults.learning_rate)
-    with columns[1]:
-        epochs = int(st.number_input("epochs", value=defaults.epochs, min_value=1, max_value=30,
-                                     key="bnt_book_epochs", bind="query-params"))
-    with columns[2]:
-        n_seeds = seeds_ui("book", defaults.n_seeds)
-    config = config_or_error_ui(lambda: replace(defaults, learning_rate=learning_rate, epochs=epochs,
-                                                n_seeds=n_seeds))
+    learning_rate = learning_rate_ui("book", defaults.learning_rate, columns[0])
+    epochs = checked(linked(columns[1].number_input, f"epochs (1 to {bn_training.MAX_EPOCHS})", key="bnt_book_epochs",
+                            value=defaults.epochs, step=1), bn_training.check_epochs, container=columns[1])
+    n_seeds = seeds_ui("book", defaults.n_seeds, columns[2])
+    config = None if None in (learning_rate, epochs, n_seeds) else config_or_error_ui(
+        lambda: replace(defaults, learning_rate=learning_rate, epochs=epochs, n_seeds=n_seeds))
     st.code(
-        "# after (the book's listing): Dense(300, activation='elu', kernel_initializer='he_normal'), "
-        "BatchNormalization()\n"
-        "# before: Dense(300, kernel_initializer='he_normal', use_bias=False), BatchNormalization(), "
-        "Activation('elu')\n"
-        "# none:   Dense(300, activation='elu', kernel_initializer='he_normal')",
-        language="python",
+        "# after (the book's listing):\n"
+        "Dense(300, activation='elu', kernel_initializer='he_normal'), BatchNormalization()\n"
+        "# before:\n"
+        "Dense(300, kernel_initializer='he_normal', use_bias=False), BatchNormalization(), Activation('elu')\n"
+        "# none:\n"
+        "Dense(300, activation='elu', kernel_initializer='he_normal')",
+        language="python", wrap_lines=True,
     )
     st.caption(f"SGD, batch {defaults.batch_size}, on the first {defaults.n_train:,} training images, "
                f"validated on {defaults.n_valid:,}.")
@@ -232,9 +232,11 @@ def latency_section() -> None:
         "after it). During training nothing can be folded: there BN uses each batch's own statistics."
     )
     defaults = bn_training.LatencyConfig.tiny() if TINY else bn_training.LatencyConfig()
-    repeats = int(st.number_input("timed calls per batch size", value=defaults.repeats, min_value=3,
-                                  max_value=500, key="bnt_repeats", bind="query-params"))
-    config = config_or_error_ui(lambda: replace(defaults, repeats=repeats))
+    column = st.columns(3)[0]
+    repeats = checked(linked(column.number_input, f"timed calls per batch size (3 to {bn_training.MAX_REPEATS})",
+                             key="bnt_repeats", value=defaults.repeats, step=1), bn_training.check_repeats,
+                      container=column)
+    config = None if repeats is None else config_or_error_ui(lambda: replace(defaults, repeats=repeats))
     result = trained_result_ui("latency", config, "Timing predictions")
     if result is None:
         return
@@ -243,25 +245,29 @@ def latency_section() -> None:
         cell.metric(f"max |folded - original|, BN {placement}", f"{timing.max_abs_difference[placement]:.1e}",
                     help="Over the 10,000 test images' softmax outputs, with random non-trivial BN statistics.")
     show(bn_training_plots.latency_figure(timing.batch_sizes, timing.milliseconds, "no BN"), key="bnt_fig_latency")
+    st.dataframe({"model": list(timing.milliseconds),
+                  **{f"ms per call, batch {size}":
+                     [float(np.median(values[i])) for values in timing.milliseconds.values()]
+                     for i, size in enumerate(timing.batch_sizes)}},
+                 hide_index=True, column_config={name: st.column_config.NumberColumn(format="%.2f")
+                                                 for name in (f"ms per call, batch {b}" for b in timing.batch_sizes)})
     st.caption("Median of the timed calls of a compiled forward pass (`model(x, training=False)` in a "
                "`tf.function`), the variants interleaved call by call.")
     with st.expander("What folding says when it cannot fold"):
-        st.code("Dense(30, activation='elu') -> BatchNormalization() -> Activation('tanh') -> Dense(10)")
+        st.code("Dense(30, activation='elu') -> BatchNormalization() -> Activation('tanh') -> Dense(10)",
+                wrap_lines=True)
         st.error(refusal, icon=":material/block:")
 
 
 st.title("Batch Normalization in training")
 st.markdown(
-    "The chapter credits BN with four things during training: deep nets with saturating activations "
-    "(logistic, tanh) become trainable because gradients stop vanishing; much larger learning rates work; "
-    "the initialisation matters less; and although every epoch costs more, fewer epochs are needed, so "
-    "training finishes sooner. It also warns of a cost at prediction time. Each section below runs one of "
-    "these claims on a small slice of Fashion-MNIST, over several seeds, so you can see whether it holds "
-    "here and by how much."
+    "The chapter credits BN with trainable deep sigmoid/tanh nets, larger usable learning rates, less fuss over "
+    "the initialisation and faster training despite slower epochs, at a cost at prediction time. Each section "
+    "tests one claim on a slice of Fashion-MNIST, over several seeds."
 )
 fashion_mnist_or_stop()
-book_vs_keras_ui("bn")
 vanishing_section()
 sweep_section()
 placement_section()
 latency_section()
+book_vs_keras_ui("bn")

@@ -10,20 +10,22 @@ import time
 import numpy as np
 import streamlit as st
 
-from core import clipping
+from core import clipping, cost
 from core.plots import clipping as clipping_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
+from ui.feedback import checked
 from ui.frame import page_frame
 from ui.jobs import training_ui
+from ui.links import linked
 from ui.presets import tiny_mode
 
 page_frame(__file__)
 
 PRESETS = {  # name -> (x, y): the book's example, one along the diagonal, one inside every limit
-    "The book's [0.9, 100]": (0.9, 100.0),
-    "Diagonal [5, 5]": (5.0, 5.0),
-    "Tiny [0.3, -0.2]": (0.3, -0.2),
+    "Book": (0.9, 100.0),
+    "Diagonal": (5.0, 5.0),
+    "Tiny": (0.3, -0.2),
 }
 
 
@@ -31,55 +33,56 @@ def _apply_preset(x: float, y: float) -> None:
     st.session_state.clip_x, st.session_state.clip_y = x, y
 
 
-# The gradient and threshold live in the URL (?clip_x=..&clip_y=..&clip_t=..) so a picture can be shared.
+# The gradient and threshold, in the URL (?clip_x=..&clip_y=..&clip_t=..) as every setting, so a picture can
+# be shared. "%g" shows what was typed: a threshold of 1e-30 is not "0.0000".
 def vector_ui() -> tuple[float | None, float | None, float | None]:
-    columns = st.columns(len(PRESETS))
-    for column, (name, (x, y)) in zip(columns, PRESETS.items()):
-        column.button(name, key=f"clip_preset_{x}_{y}", on_click=_apply_preset, args=(x, y),
-                      width="stretch")
-    left, middle, right = st.columns(3)
-    x = left.number_input("gradient component x", value=0.9, step=0.1, format="%.4f", key="clip_x",
-                          bind="query-params")
-    y = middle.number_input("gradient component y", value=100.0, step=1.0, format="%.4f", key="clip_y",
-                            bind="query-params")
-    threshold = right.number_input("threshold t", value=1.0, step=0.1, format="%.4f", key="clip_t",
-                                   bind="query-params")
+    for column, (name, (x, y)) in zip(st.columns(len(PRESETS), gap="small"), PRESETS.items()):
+        column.button(name, key=f"clip_preset_{x}_{y}", on_click=_apply_preset, args=(x, y), width="stretch",
+                      help=f"Set the gradient to [{x:g}, {y:g}]")
+    x = linked(st.number_input, "gradient component x", key="clip_x", value=0.9, step=0.1, format="%g")
+    y = linked(st.number_input, "gradient component y", key="clip_y", value=100.0, step=1.0, format="%g")
+    threshold = linked(st.number_input, "threshold t", key="clip_t", value=1.0, step=0.1, format="%g")
     return x, y, threshold
 
 
 # Dimension and threshold for the random-gradient study; the threshold is in units of a typical component.
-def dimensions_ui() -> tuple[int, float, str]:
+def dimensions_ui() -> tuple[int | None, float, str]:
     left, middle, right = st.columns(3)
-    dimension = left.number_input("dimension n", min_value=0, max_value=10_000, value=1_000, step=100,
-                                  key="clip_dim")
-    threshold = middle.select_slider("threshold t (in standard deviations of a component)",
-                                     options=clipping.THRESHOLD_CHOICES, value=1.0, key="clip_dim_t")
-    distribution = right.radio("components", clipping.DISTRIBUTIONS, horizontal=True, key="clip_dist")
-    return int(dimension), float(threshold), distribution
+    dimension = linked(left.number_input, "dimension n", key="clip_dim", value=1_000, step=100)
+    threshold = linked(middle.select_slider, "threshold t (in standard deviations of a component)",
+                       key="clip_dim_t", options=clipping.THRESHOLD_CHOICES, value=1.0)
+    distribution = linked(right.radio, "components", key="clip_dist", options=clipping.DISTRIBUTIONS,
+                          horizontal=True)
+    return checked(dimension, clipping.check_dimension, container=left), float(threshold), distribution
 
 
 # Two variables (a 2-component one and a 1-component one) and a threshold; defaults: the reference example.
 def keras_panel_ui() -> tuple[tuple[tuple[float, float], tuple[float]], float]:
     columns = st.columns(4)
-    first = columns[0].number_input("variable 1, component 1", value=0.9, step=0.1, key="clip_k1a")
-    second = columns[1].number_input("variable 1, component 2", value=100.0, step=1.0, key="clip_k1b")
-    third = columns[2].number_input("variable 2", value=3.0, step=0.5, key="clip_k2")
-    threshold = columns[3].number_input("threshold", value=1.0, step=0.1, key="clip_kt")
+    first = linked(columns[0].number_input, "variable 1, component 1", key="clip_k1a", value=0.9, step=0.1, format="%g")
+    second = linked(columns[1].number_input, "variable 1, component 2", key="clip_k1b", value=100.0, step=1.0,
+                    format="%g")
+    third = linked(columns[2].number_input, "variable 2", key="clip_k2", value=3.0, step=0.5, format="%g")
+    threshold = linked(columns[3].number_input, "threshold", key="clip_kt", value=1.0, step=0.1, format="%g")
     return ((first, second), (third,)), threshold
 
 
-# The training experiment's knobs; returns the frozen config its job is keyed by.
-def training_settings_ui() -> clipping.TrainingConfig:
+# The training experiment's knobs; returns the frozen config its job is keyed by (None if a value is refused).
+def training_settings_ui() -> clipping.TrainingConfig | None:
     left, middle, right = st.columns(3)
-    threshold = left.select_slider("clipping threshold", options=[0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0],
-                                   value=1.0, key="clip_train_t")
-    learning_rate = middle.select_slider("SGD learning rate", options=[0.005, 0.01, 0.02, 0.05, 0.1],
-                                         value=0.05, key="clip_lr")
-    seeds = right.number_input("seeds", min_value=1, max_value=10, value=2 if tiny_mode() else 5, key="clip_seeds")
-    variants = st.multiselect("variants", clipping.VARIANTS, default=list(clipping.VARIANTS), key="clip_variants")
+    threshold = linked(left.select_slider, "clipping threshold", key="clip_train_t",
+                       options=[0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0], value=1.0)
+    learning_rate = linked(middle.select_slider, "SGD learning rate", key="clip_lr",
+                           options=[0.005, 0.01, 0.02, 0.05, 0.1], value=0.05)
+    seeds = linked(right.number_input, f"seeds (1 to {clipping.MAX_SEEDS})", key="clip_seeds",
+                   value=2 if tiny_mode() else 5, step=1)
+    variants = linked(st.multiselect, "variants", key="clip_variants", options=clipping.VARIANTS,
+                      default=list(clipping.VARIANTS), format_func=clipping.VARIANT_NAMES.get)
+    n_seeds = checked(seeds, clipping.check_seed_count, container=right)
     preset = clipping.TrainingConfig.tiny if tiny_mode() else clipping.TrainingConfig
-    return preset(threshold=float(threshold), learning_rate=float(learning_rate),
-                  seeds=tuple(range(int(seeds))), variants=tuple(variants))
+    config = preset(threshold=float(threshold), learning_rate=float(learning_rate),
+                    seeds=tuple(range(n_seeds or 0)), variants=tuple(variants))
+    return checked(config, clipping.TrainingConfig.validate) if n_seeds else None
 
 
 # Angles for the chosen threshold and two reference ones (0.5, 2), over the dimension grid up to n.
@@ -103,25 +106,28 @@ def keras_step(grads: tuple[tuple[float, ...], ...], threshold: float) -> dict:
     return {kind: clipping.keras_clipped(arrays, kind, threshold) for kind in clipping.KINDS}
 
 
-# 1. In two dimensions. A fragment: changing the vector reruns only this section (the target is < 200 ms
-# server-side); its own time is kept in session state so bench/clipping_page.py can report it.
+# 1. In two dimensions: the controls beside the figure, so both fit the first screen. A fragment: changing the
+# vector reruns only this section (the target is < 200 ms server-side); its own time is kept in session state so
+# bench/clipping_page.py can report it.
 @st.fragment
 def two_d_section() -> None:
     started = time.perf_counter()
     st.header("1. In two dimensions")
-    x, y, threshold = vector_ui()
+    controls, picture = st.columns([1.25, 2.2], gap="small")
+    with controls:
+        x, y, threshold = vector_ui()
     try:
         if x is None or y is None or threshold is None:
             raise ValueError("Type a number in each of the three boxes.")
         result = clipping.clip_2d([x, y], threshold)
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        controls.error(str(error), icon=":material/error:")
     else:
         show(clipping_plots.clipping_2d_figure(result.original, result.by_value, result.by_norm, result.threshold),
-             key="clip_figure_2d")
+             key="clip_figure_2d", container=picture)
+        controls.markdown(f"Clip by value turned the gradient by **{result.angle_by_value:.1f} degrees**; "
+                          f"clip by norm by **{result.angle_by_norm:.1f}**.")
         st.markdown(
-            f"Clip by value turned the gradient by **{result.angle_by_value:.1f} degrees**; "
-            f"clip by norm by **{result.angle_by_norm:.1f}**.\n\n"
             f"- original `{np.round(result.original, 8).tolist()}`, norm {result.norm('original'):.6g}\n"
             f"- clipped by value `{np.round(result.by_value, 8).tolist()}`, norm {result.norm('by_value'):.6g}\n"
             f"- clipped by norm `{np.round(result.by_norm, 8).tolist()}`, norm {result.norm('by_norm'):.6g}"
@@ -143,18 +149,17 @@ def dimensions_section() -> None:
         "slowly. Clip-by-norm (threshold `t·√n`) never turns it."
     )
     dimension, dim_threshold, distribution = dimensions_ui()
-    try:
-        study = angle_study(dimension, dim_threshold, distribution, 50 if tiny_mode() else 300)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+    if dimension is None:
         return
+    study = angle_study(dimension, dim_threshold, distribution, 50 if tiny_mode() else 300)
     j = study.thresholds.index(dim_threshold)
     left, right = st.columns(2)
     show(clipping_plots.angle_by_dimension_figure(study.dimensions, study.thresholds, study.by_value, study.by_norm),
          key="clip_figure_dims", container=left)
     show(clipping_plots.angle_histogram_figure(study.by_value[-1, j], study.by_norm[-1, j], dimension, dim_threshold),
          key="clip_figure_hist", container=right)
-    st.caption(f"At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
+    st.caption(f"Left: median turn of {study.by_value.shape[-1]} random gradients (lines) and their 10% to 90% "
+               f"range (shaded). At n = {dimension:,} and t = {dim_threshold:g}, clip-by-value changed "
                f"{study.fraction_cut[-1, j]:.1%} of the components and turned the gradient by "
                f"{study.median_by_value[-1, j]:.1f}° (median); clip-by-norm by "
                f"{np.max(study.by_norm[-1, j]):.1g}° at most.")
@@ -203,7 +208,7 @@ def keras_section() -> None:
     same = all(np.allclose(a, b, rtol=1e-5) for a, b in zip(applied["global_clipnorm"], books))
     st.caption(f"The book's description {'matches' if same else 'does not match'} Keras's `global_clipnorm` here.")
     st.code("optimizer = keras.optimizers.SGD(learning_rate=1e-3, global_clipnorm=1.0)  # the book's 'clipnorm'",
-            language="python")
+            language="python", wrap_lines=True)
 
 
 # 4. Clipping in training: the settings, the Train button (a job in core.jobs), then the last run's figures.
@@ -218,14 +223,11 @@ def training_section() -> None:
         "keep what scores best on validation. The dotted line is the score of always predicting the mean: "
         "a net stuck there learned nothing."
     )
-    try:
-        config = training_settings_ui().validate()
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
-        config = None
+    config = training_settings_ui()
     training = training_ui("clip_rnn", None if config is None else ("clipping", config),
                            lambda progress: clipping.train_with_clipping(config, progress), label="Training",
-                           button="Train", keep_result=True, primary=True)
+                           button="Train", keep_result=True, primary=True,
+                           cost=None if config is None else cost.clipping_training(config))
     if training.result is None:
         if not training.pending:
             st.info("Press **Train** to run the experiment (results are kept per setting).",
@@ -242,13 +244,14 @@ def training_results(run: clipping.TrainingResult) -> None:
     names = [clipping_plots.CLIP_NAMES[v] for v in variants]
     st.caption(f"{len(trained.seeds)} seeds × {len(names)} variants, threshold {trained.threshold:g}, "
                f"learning rate {trained.learning_rate:g}, {trained.steps} steps, sequences of "
-               f"{trained.sequence_length}; trained in {run.seconds:.1f} s.")
+               f"{trained.sequence_length}; trained in {run.seconds:.1f} s. The gradient norm is what TensorBoard "
+               "would show.")
     left, right = st.columns(2)
     show(clipping_plots.clip_curves_figure(run.eval_steps, run.valid_loss, variants, "Validation loss",
                                            "validation MSE", baseline=run.baseline_mse),
          key="clip_figure_valid_curve", container=left)
     show(clipping_plots.clip_curves_figure(np.arange(1, trained.steps + 1), run.grad_norm, variants,
-                                  "Gradient norm before clipping (what TensorBoard would show)",
+                                  "Gradient norm before clipping",
                                   "global gradient norm", smooth=10, threshold=trained.threshold),
          key="clip_figure_norm", container=right)
     left, right = st.columns(2)
@@ -265,15 +268,16 @@ def training_results(run: clipping.TrainingResult) -> None:
     else:
         st.warning("Every variant had at least one run that diverged: lower the threshold or the learning rate.")
     st.code(f"optimizer = keras.optimizers.SGD(learning_rate={trained.learning_rate:g}, "
-            f"clipvalue={trained.threshold:g})  # or clipnorm=..., global_clipnorm=...", language="python")
+            f"clipvalue={trained.threshold:g})  # or clipnorm=..., global_clipnorm=...", language="python",
+            wrap_lines=True)
 
 
 st.title("Gradient clipping")
+# The range is written with a minus sign and a no-break space so it never splits over two lines ("[-" / "t, t]").
 st.markdown(
-    "When gradients explode (recurrent nets are the usual victims), one huge step can wreck a model. "
-    "Clipping caps the step. **Clip by value** squeezes every component into `[-t, t]`; **clip by norm** "
-    "shrinks the whole vector until its length is at most `t`. The first can turn the gradient, the "
-    "second keeps its direction. Set a gradient and a threshold and see."
+    "Exploding gradients can wreck a model in one step; clipping caps the step. **Clip by value** squeezes every "
+    "component into `[\u2212t,\u00a0t]` and can turn the gradient; **clip by norm** shrinks the whole vector to "
+    "length `t` at most and keeps its direction."
 )
 two_d_section()
 dimensions_section()

@@ -11,13 +11,15 @@ import dataclasses
 
 import streamlit as st
 
-from core import store, transfer
+from core import cost, store, transfer
 from core.data import CLASS_NAMES
 from core.plots import transfer as transfer_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
+from ui.feedback import checked
 from ui.frame import page_frame
 from ui.jobs import training_ui
+from ui.links import linked
 from ui.presets import tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
@@ -31,36 +33,37 @@ PROTOCOL_LABELS = {
 }
 
 
-# Sidebar-free settings, all bound to the URL (plain names, so a shared link reads well).
-def settings_ui() -> tuple[str, tuple[int, int], int, bool, bool]:
-    left, middle, right = st.columns([2, 3, 2])
-    name = left.selectbox("Protocol", list(PROTOCOL_LABELS), key="tl_protocol", bind="query-params")
-    left.caption(PROTOCOL_LABELS[name])
-    first, second = middle.columns(2)
-    negative = first.selectbox("Task B: label 0", CLASS_NAMES, index=5, key="tl_negative", bind="query-params")
-    positive = second.selectbox("Task B: label 1", CLASS_NAMES, index=6, key="tl_positive", bind="query-params")
-    n_seeds = right.number_input(f"Seeds ({transfer.MIN_SEEDS} to {transfer.MAX_SEEDS})", min_value=0,
-                                 max_value=100_000, value=3 if tiny_mode() else 20, step=1,
-                                 key="tl_seeds", bind="query-params")
-    toggles = st.columns(2)
-    vary_subset = toggles[0].toggle("Each seed draws its own 200 task-B images", value=True,
-                                    key="tl_vary_subset", bind="query-params")
-    vary_a = toggles[1].toggle("Each seed trains its own model A", value=False,
-                               key="tl_vary_a", bind="query-params")
-    return name, (CLASS_NAMES.index(negative), CLASS_NAMES.index(positive)), int(n_seeds), vary_subset, vary_a
-
-
-# The settings as the comparison's config and seed list; a bad setting stops the page with its message.
-def comparison_or_stop(name: str, pair: tuple[int, int], n_seeds: int, vary_subset: bool, vary_a: bool):
+# What every section uses: the protocol and the task-B pair, bound to the URL (plain names, so a shared link
+# reads well), in one row at the top.
+def protocol_ui() -> tuple[str, transfer.TransferProtocol]:
+    left, middle, right = st.columns([2, 1.5, 1.5])
+    name = linked(left.selectbox, "Protocol", key="tl_protocol", options=list(PROTOCOL_LABELS))
+    negative = linked(middle.selectbox, "Task B: label 0", key="tl_negative", options=CLASS_NAMES, index=5)
+    positive = linked(right.selectbox, "Task B: label 1", key="tl_positive", options=CLASS_NAMES, index=6)
+    st.caption(f"**{name}**: {PROTOCOL_LABELS[name]}.")
     try:
-        protocol = transfer.get_protocol(name, pair)
-        seeds = transfer.seed_list(n_seeds)
+        protocol = transfer.get_protocol(name, (CLASS_NAMES.index(negative), CLASS_NAMES.index(positive)))
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        right.error(str(error), icon=":material/error:")
         st.stop()
     if tiny_mode():
         st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and epochs, so every path runs in seconds.")
-        return transfer.ComparisonConfig.tiny(pair, vary_subset=vary_subset, vary_a=vary_a), seeds
+        return name, transfer.ComparisonConfig.tiny(protocol.b_classes).protocol
+    return name, protocol
+
+
+# Section 2's settings: how many seeds and what they vary; returns the comparison's config and seeds. A number of
+# seeds the lab will not use is said under its box, and the page stops there (nothing below can run with it).
+def comparison_settings_ui(protocol):
+    left, middle, right = st.columns([1, 1.5, 1.5])
+    n_seeds = linked(left.number_input, f"Seeds ({transfer.MIN_SEEDS} to {transfer.MAX_SEEDS})", key="tl_seeds",
+                     value=3 if tiny_mode() else 20, step=1)
+    vary_subset = linked(middle.toggle, f"Each seed draws its own {protocol.n_b_train} task-B images",
+                         key="tl_vary_subset", value=True)
+    vary_a = linked(right.toggle, "Each seed trains its own model A", key="tl_vary_a", value=False)
+    seeds = checked(n_seeds, transfer.seed_list, container=left)
+    if seeds is None:
+        st.stop()
     return transfer.ComparisonConfig(protocol, vary_subset=vary_subset, vary_a=vary_a), seeds
 
 
@@ -130,10 +133,10 @@ def mean_interval_note(n_seeds: int) -> str:
     return stats.coverage_caveat(n_seeds, ("mean",))
 
 
-# 1. One run, as in the book: the single run's button, its numbers and curves, the equivalent Keras code.
+# 1. One run, as in the book: the single run's button, its numbers beside its curves, the equivalent Keras code.
 @st.fragment
-def single_run_section(config, results) -> None:
-    protocol, pair = config.protocol, config.protocol.b_classes
+def single_run_section(protocol, results) -> None:
+    pair = protocol.b_classes
     st.header("1. One run, as in the book")
     st.markdown(f"Task B: **{CLASS_NAMES[pair[1]]} (1) vs {CLASS_NAMES[pair[0]]} (0)**, the first "
                 f"{protocol.n_b_train} training images, seed {transfer.BOOK_RUN_SEED}; model A trained once with "
@@ -141,52 +144,75 @@ def single_run_section(config, results) -> None:
     book = transfer.stored_book_run(protocol, results)
     training_ui("tl_book", transfer.job_key("book", transfer.book_run_config(protocol)),
                 lambda progress: transfer.book_run(protocol, results, progress), label="Single run",
-                button="Train the single run", offer=book is None, primary=True)
+                button="Train the single run", offer=book is None, primary=True,
+                cost=cost.transfer_comparison(transfer.book_run_config(protocol), [transfer.BOOK_RUN_SEED], results))
     if book is not None:
-        columns = st.columns(3)
-        columns[0].metric("Model A, task-A validation accuracy",
-                          "not stored" if book.a_val_accuracy is None else f"{book.a_val_accuracy[-1]:.2%}")
-        columns[1].metric("B from scratch, test accuracy", f"{book.scratch_test_accuracy:.2%}")
-        columns[2].metric("B on A, test accuracy", f"{book.transfer_test_accuracy:.2%}",
-                          delta=f"{100 * (book.transfer_test_accuracy - book.scratch_test_accuracy):+.2f} points")
+        numbers, curves = st.columns([1, 2.6], gap="medium")
+        numbers.metric("Model A, task-A validation accuracy",
+                       "not stored" if book.a_val_accuracy is None else f"{book.a_val_accuracy[-1]:.2%}")
+        numbers.metric("B from scratch, test accuracy", f"{book.scratch_test_accuracy:.2%}")
+        numbers.metric("B on A, test accuracy", f"{book.transfer_test_accuracy:.2%}",
+                       delta=f"{100 * (book.transfer_test_accuracy - book.scratch_test_accuracy):+.2f} points")
         show(transfer_plots.transfer_learning_curves(book.a_val_accuracy, book.scratch_val_accuracy,
-                                            book.transfer_val_accuracy, protocol.frozen_epochs),
-             key="tl_curves_chart")
+                                                     book.transfer_val_accuracy, protocol.frozen_epochs),
+             key="tl_curves_chart", container=curves)
         st.caption("Trained by the lab's stacked-seed engine with one copy. It matches the Keras code below to "
                    "float32 precision in the tests, given the same initial weights and batch order; the engine "
                    "draws its own batch order per seed.")
     with st.expander("The Keras 3 code this run is equivalent to", icon=":material/code:"):
-        st.code(transfer.keras_code(protocol), language="python")
+        st.code(transfer.keras_code(protocol), language="python", wrap_lines=True)
 
 
-# 1, continued: the sharing pitfall, trained on demand; its result comes back through the job.
+# 1, continued: the sharing pitfall, trained on demand; its result comes back through the job. The demo's own
+# unfreezing rate defaults to 0.01: at the protocols' 1e-4 B barely moves the shared layers and the damage to A is
+# too small to see (measured at full size, book protocol, seed 42: A's task-A validation accuracy 91.78% -> 91.70%,
+# its hidden weights moved by 0.014; at 1e-3 -> 90.63%, 0.108; at 0.01 -> 89.06%, 0.197).
 @st.fragment
 def pitfall_section(protocol, results) -> None:
     st.subheader("The sharing pitfall")
-    st.markdown("Building B on A from A's own layer objects means training B also trains A. "
-                "`clone_model` copies only the architecture, so the weights must be copied with `set_weights`.")
-    training = training_ui("tl_pitfall", transfer.job_key("pitfall", protocol),
-                           lambda progress: transfer.pitfall_run(protocol, results, progress), label="Sharing pitfall",
-                           button="Train B on A twice: shared layers, then a clone")
-    if training.result is not None and training.job_key == transfer.job_key("pitfall", protocol):
-        st.session_state.setdefault("tl_pitfall", {})[protocol] = training.result
-    pitfall = st.session_state.get("tl_pitfall", {}).get(protocol)
+    st.markdown("Building B on A from A's own layer objects means that training B trains A too: the model A you "
+                "saved is no longer the one you have. `clone_model` copies only the architecture, so the weights "
+                "must be copied with `set_weights`. The demo trains B on A both ways, then measures A on task A.")
+    rates = sorted({0.01, 0.001, protocol.unfrozen_learning_rate}, reverse=True)
+    choice, why = st.columns([1, 2], vertical_alignment="bottom")
+    why.caption("The demo unfreezes at 0.01 unless you pick another rate: at the book's 1e-4, B hardly moves the "
+                "shared layers (measured at full size: A's task-A accuracy 91.78% → 91.70%, its hidden weights moved "
+                "by 0.014), at 0.01 the damage shows (→ 89.06%, moved by 0.197).")
+    rate = linked(choice.selectbox, "Learning rate after unfreezing, in this demo", key="tl_pitfall_lr",
+                  options=rates,
+                  format_func=lambda r: f"{r:g} (the protocol's)" if r == protocol.unfrozen_learning_rate else f"{r:g}",
+                  help="The protocol unfreezes at its own rate. At 1e-4 B moves the shared layers so little that "
+                       "A's accuracy barely changes; 0.01 makes the damage visible in the same 16 epochs.")
+    demo = dataclasses.replace(protocol, unfrozen_learning_rate=rate)
+    training = training_ui("tl_pitfall", transfer.job_key("pitfall", demo),
+                           lambda progress: transfer.pitfall_run(demo, results, progress), label="Sharing pitfall",
+                           button="Train B on A twice: shared layers, then a clone",
+                           cost=cost.sharing_pitfall(demo, results))
+    if training.result is not None and training.job_key == transfer.job_key("pitfall", demo):
+        st.session_state.setdefault("tl_pitfall", {})[demo] = training.result
+    pitfall = st.session_state.get("tl_pitfall", {}).get(demo)
     if pitfall is None:
         return
     shared, cloned = st.columns(2)
-    shared.metric("Shared layers: model A accuracy after training B", f"{pitfall.a_accuracy_after_shared:.2%}",
+    shared.metric("Shared layers: model A's task-A accuracy after B trained", f"{pitfall.a_accuracy_after_shared:.2%}",
                   delta=f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points")
     shared.caption(f"A's hidden weights moved by {pitfall.weight_change_shared:.4f} (L2 norm of the change).")
-    cloned.metric("Clone + set_weights: model A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
+    cloned.metric("Clone + set_weights: model A's task-A accuracy after", f"{pitfall.a_accuracy_after_cloned:.2%}",
                   delta=f"{100 * (pitfall.a_accuracy_after_cloned - pitfall.a_accuracy_before):+.2f} points")
     cloned.caption(f"A's hidden weights moved by {pitfall.weight_change_cloned:.4f}. "
                    f"Before either run: {pitfall.a_accuracy_before:.2%} on task-A validation images.")
+    st.caption(f"Unfrozen at {rate:g} for {protocol.unfrozen_epochs} epochs: training B moved A's hidden weights "
+               f"by {pitfall.weight_change_shared:.3g} through the shared layers and A's accuracy on its own task by "
+               f"{100 * (pitfall.a_accuracy_after_shared - pitfall.a_accuracy_before):+.2f} points; the clone left A "
+               "untouched. How much A loses depends on how far B moves the shared layers: compare the rates.")
 
 
-# 2. The same comparison over many seeds: the stored seeds' statistics; returns their summary (None if too few).
-def comparison_section(config, seeds, results):
-    st.header(f"2. The same comparison over {len(seeds)} seeds")
-    st.caption(f"Paired by seed: {config.describe()}.")
+# 2. The same comparison over many seeds: its settings, then the stored seeds' statistics; returns the config,
+# the seeds and their summary (None while fewer than MIN_SEEDS are stored).
+def comparison_section(protocol, results):
+    st.header("2. The same comparison over many seeds")
+    config, seeds = comparison_settings_ui(protocol)
+    st.caption(f"Paired by seed over {len(seeds)} seeds: {config.describe()}.")
     if config.vary_a and not tiny_mode():
         st.warning("Each seed trains its own model A on 44,000 images: at full size that is minutes per seed "
                    "on a 2-core machine (model A dominates the cost; the B runs of 10 seeds share one graph).",
@@ -194,7 +220,7 @@ def comparison_section(config, seeds, results):
     rows = results.results(config, seeds)
     comparison_training_ui(config, seeds, results, missing=len(seeds) - len(rows))
     if len(rows) < transfer.MIN_SEEDS:
-        return None
+        return config, seeds, None
     summary = summary_of(tuple(row.result["scratch_test_accuracy"] for row in rows),
                          tuple(row.result["transfer_test_accuracy"] for row in rows), rows[0].result["n_test"],
                          config.verdict_scope())
@@ -214,7 +240,7 @@ def comparison_section(config, seeds, results):
                       "95% CI unbounded: too few seeds for how much the error counts vary")
     st.caption(f"Error-rate ratio of the mean error counts: {ratio.value:.2f} ({ratio_interval}); above 1, B on A "
                "makes fewer errors. Counts are smoothed by +0.5.")
-    return summary
+    return config, seeds, summary
 
 
 # 2, its button: a fragment, so a press redraws only the button and the job's status.
@@ -224,7 +250,7 @@ def comparison_training_ui(config, seeds, results, missing: int) -> None:
     training = training_ui("tl_comparison", transfer.job_key("comparison", config, seeds),
                            lambda progress: transfer.run_comparison(config, seeds, results, progress),
                            label="Comparison", button=f"Train the {missing} missing seeds", offer=missing > 0,
-                           primary=True)
+                           primary=True, cost=cost.transfer_comparison(config, seeds, results))
     if missing > 0 and not training.pending:
         note.info(f"{len(seeds) - missing} of {len(seeds)} seeds are in the results store.", icon=":material/database:")
 
@@ -249,17 +275,23 @@ def misread_default_section(config, seeds, results) -> None:
             gains = [100 * (row.result["transfer_test_accuracy"] - row.result["scratch_test_accuracy"]) for row in rows]
             column.metric(f"Mean gain of B on A, {label}", f"{sum(gains) / len(gains):+.2f} points",
                           help=f"{len(rows)} seeds, B on A minus B from scratch")
-        else:
-            column.metric(f"Mean gain of B on A, {label}", "not trained yet")
+        else:  # a sentence, not an empty number box
+            column.caption(f"Mean gain of B on A, {label}: not trained yet.")
     training_ui("tl_comment", transfer.job_key("comparison", comment_config, seeds),
                 lambda progress: transfer.run_comparison(comment_config, seeds, results, progress),
                 label="The comment's reading", button=f"Train the comment's reading on the same {len(seeds)} seeds",
-                offer=len(both[comment_label]) < len(seeds))
+                offer=len(both[comment_label]) < len(seeds),
+                cost=cost.transfer_comparison(comment_config, seeds, results))
 
 
-# 3. Seed shopping: how many tries the book's +2.05 points needs, drawn from the measured seeds.
+# 3. Seed shopping: how many tries the book's +2.05 points needs, drawn from the measured seeds (a note until
+# there are enough, so the sections keep their numbers).
 def seed_shopping_section(summary) -> None:
     st.header("3. Seed shopping: how to find +2.05 points by trying enough runs")
+    if summary is None:
+        st.info(f"This draws \"the best of k runs\" from the measured seeds: train at least {transfer.MIN_SEEDS} "
+                "seeds in section 2 first.", icon=":material/hourglass_empty:")
+        return
     best = summary.best_of_k
     show(transfer_plots.best_of_k_band(best.ks, best.quantiles, best.quantile_levels, best.target, best.k_for_target),
          key="tl_shopping_chart")
@@ -281,15 +313,18 @@ def pairs_section(config, seeds, results) -> None:
                "classes, so every pair trains its own model A). Hover a cell for its 95% CI. "
                + mean_interval_note(len(seeds)))
     cells = transfer.pair_cells(config, seeds, results)
-    show(transfer_plots.pair_heatmap([cell.pair for cell in cells], [cell.mean_gain for cell in cells],
-                            [cell.low for cell in cells], [cell.high for cell in cells],
-                            [cell.n_seeds for cell in cells], CLASS_NAMES), key="tl_pairs_chart")
+    if any(cell.n_seeds >= transfer.MIN_SEEDS for cell in cells):
+        show(transfer_plots.pair_heatmap([cell.pair for cell in cells], [cell.mean_gain for cell in cells],
+                                         [cell.low for cell in cells], [cell.high for cell in cells],
+                                         [cell.n_seeds for cell in cells], CLASS_NAMES), key="tl_pairs_chart")
+    else:  # no empty 600-pixel grid with only a title
+        st.info("No pair has results yet: the map fills in as pairs are computed.", icon=":material/grid_off:")
     missing_pairs = [cell.pair for cell in cells if cell.n_seeds < len(seeds)]
     note = st.empty()
     training = training_ui("tl_pairs", transfer.job_key("pairs", config, seeds),
                            lambda progress: transfer.run_pairs(config, seeds, results, missing_pairs, progress),
                            label="Class pairs", button=f"Compute the {len(missing_pairs)} missing pairs",
-                           offer=bool(missing_pairs))
+                           offer=bool(missing_pairs), cost=cost.transfer_pairs(config, seeds, results, missing_pairs))
     if missing_pairs and not training.pending:
         note.caption(f"{len(missing_pairs)} of {len(cells)} pairs still need runs (each pair trains its own model A, "
                      "so at full size this takes hours; finished pairs are kept, so it can be stopped and resumed).")
@@ -311,24 +346,20 @@ def downloads_section(config, seeds, results, name: str) -> None:
                f"{'' if config.vary_subset else ' --fixed-subset'}{' --vary-a' if config.vary_a else ''}`.")
 
 
-st.title("Transfer learning: one lucky run, then many seeds")
+st.title("Transfer learning")
 st.markdown(
-    "The chapter reuses a net trained on eight Fashion-MNIST classes (task A) to learn the other two "
-    "from only 200 images (task B), and reports 97.2% → 99.25% test accuracy, \"a factor of 4\" fewer "
-    "errors. A few lines later the author admits he tried many configurations and kept the best one. "
-    "This page reruns that experiment, then repeats it over many seeds, paired by seed, and reports "
-    "what a careful comparison finds."
+    "One lucky run, then many seeds. The chapter reuses a net trained on eight Fashion-MNIST classes (task A) for "
+    "the other two with only 200 images (task B): 97.2% → 99.25% test accuracy, \"a factor of 4\" fewer errors, "
+    "from the best of many configurations. Rerun it, then repeat it over many seeds, paired by seed."
 )
 fashion_mnist_or_stop()
-name, pair, n_seeds, vary_subset, vary_a = settings_ui()
-config, seeds = comparison_or_stop(name, pair, n_seeds, vary_subset, vary_a)
+name, protocol = protocol_ui()
 results = results_store_or_stop()
-single_run_section(config, results)
-book_vs_keras_ui("transfer")
-pitfall_section(config.protocol, results)
-summary = comparison_section(config, seeds, results)
+single_run_section(protocol, results)
+pitfall_section(protocol, results)
+config, seeds, summary = comparison_section(protocol, results)
 misread_default_section(config, seeds, results)
-if summary is not None:
-    seed_shopping_section(summary)
+seed_shopping_section(summary)
 pairs_section(config, seeds, results)
 downloads_section(config, seeds, results, name)
+book_vs_keras_ui("transfer")

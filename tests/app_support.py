@@ -14,9 +14,11 @@ TEXT_KINDS = ("markdown", "caption", "error", "warning", "info", "success")
 
 
 def open_page(path: str, query: dict | None = None, *, timeout: float = 180) -> AppTest:
-    """Run a page (e.g. "pages/3_Gradient_Clipping.py") as its address with `?query` would; fail on a traceback."""
+    """Run a page (e.g. "pages/3_Gradient_Clipping.py") as its address with `?query` would; fail on a traceback.
+    A list value is a key repeated in the query string (?a=1&a=2)."""
     app = AppTest.from_file(str(ROOT / path), default_timeout=timeout)
-    app.query_params.update({name: str(value) for name, value in (query or {}).items()})
+    app.query_params.update({name: [str(item) for item in value] if isinstance(value, list) else str(value)
+                             for name, value in (query or {}).items()})
     return no_exception(app.run())
 
 

@@ -22,6 +22,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
 ]
 EXCEPTION = '[data-testid="stException"]'
+# Streamlit marks its app root with the script's run state; unlike the toolbar's running indicator, the mark
+# does not depend on client.toolbarMode.
+RUNNING = '[data-testid="stApp"]:is([data-test-script-state="running"], [data-test-script-state="rerunRequested"])'
 
 
 def chromium_path() -> str | None:
@@ -45,7 +48,7 @@ def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+         "--browser.gatherUsageStats", "false"],  # file watching as .streamlit/config.toml sets it
         cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -63,6 +66,16 @@ def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"streamlit did not answer on {url} within 90 s; see {log_path}")
 
 
+# Lines a healthy server never logs: the file watcher's rescans of the project folder (.venv included).
+LOG_PROBLEMS = ("Inotify queue overflowed",)
+
+
+def log_problems(log_path: Path) -> list[str]:
+    """The server log's lines that name one of LOG_PROBLEMS (none when the file watcher is set up right)."""
+    text = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""
+    return [line for line in text.splitlines() if any(problem in line for problem in LOG_PROBLEMS)]
+
+
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -78,7 +91,7 @@ def wait_for_idle(page, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     quiet_checks = 0
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        running = page.locator(RUNNING).count() > 0
         loading = page.locator('[data-testid="stSkeleton"]').count() > 0
         quiet_checks = 0 if (running or loading) else quiet_checks + 1
         if quiet_checks >= 4:

@@ -32,11 +32,15 @@ def fashion_mnist():
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory):
     """The real app served on a free loopback port for the whole session, always stopped afterwards."""
-    from tests.browser_support import start_server, stop_server
+    from tests.browser_support import log_problems, start_server, stop_server
 
-    process, url = start_server(tmp_path_factory.mktemp("server") / "streamlit.log")
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    process, url = start_server(log_path)
     yield url
     stop_server(process)
+    problems = log_problems(log_path)
+    if problems:  # the file watcher rescanned the project (.venv included): see .streamlit/config.toml
+        pytest.fail(f"{len(problems)} file-watcher lines in {log_path}, e.g. {problems[0]!r}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from core import bn_training
+from tests.test_progress import PHASES, assert_honest_progress, record
 
 
 def _manual_norms(model, x, y, batch_norm: str, input_batch_norm: bool):
@@ -69,7 +70,9 @@ def test_first_step_gradient_norms_match_a_direct_gradient_tape(batch_norm, fash
 
 def test_deep_sigmoid_gradients_vanish_without_bn_and_not_with_it(fashion_mnist):
     config = bn_training.VanishingConfig(depth=10, units=100, epochs=1, n_train=64, n_valid=64, n_seeds=2)
-    result = bn_training.vanishing_gradients(config)
+    events, callback = record()
+    result = bn_training.vanishing_gradients(config, callback)
+    assert_honest_progress(events, PHASES["BN vanishing gradients"])
     plain, normed = result.gradient_norms["none"], result.gradient_norms["after"]
     assert plain.shape == normed.shape == (2, 11)
     assert np.all(plain[:, 0] / plain[:, -2] < 1e-3)  # first hidden layer vs last hidden layer
@@ -87,7 +90,7 @@ def test_train_seeds_equals_plain_keras_fits_on_the_engines_batch_order(fashion_
     runs = bn_training.train_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
     assert runs.val_accuracy.shape == runs.train_loss.shape == runs.epoch_seconds.shape == (2, 2)
     assert np.isnan(runs.epoch_seconds).all()  # a stacked epoch is no single model's epoch
-    assert calls == [(1, 2), (2, 2)]
+    assert calls == [(0, 2), (1, 2), (2, 2)]  # "building the graph", then each epoch
     x, y, x_valid, y_valid = _book_subset(fashion_mnist, 200, 100)
     for copy, seed in enumerate((3, 4)):
         model = bn_training.build_model(config, seed)
@@ -114,7 +117,7 @@ def test_keras_seeds_matches_a_plain_keras_fit_and_times_every_epoch(fashion_mni
     runs = bn_training.keras_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
     assert runs.val_accuracy.shape == runs.epoch_seconds.shape == runs.train_loss.shape == (2, 2)
     assert np.all(runs.epoch_seconds > 0)
-    assert calls[-1] == (4, 4) and [done for done, _ in calls] == [1, 2, 3, 4]
+    assert calls[-1] == (4, 4) and [done for done, _ in calls] == [0, 1, 2, 3, 4]
 
     # Plain Keras for seed 4: a fresh model and optimizer, fit on the same batches (the book's splits, first
     # 200 training and 100 validation images, shuffled by seed 4). keras_seeds reuses one compiled model across
@@ -133,11 +136,15 @@ def test_keras_seeds_matches_a_plain_keras_fit_and_times_every_epoch(fashion_mni
 
 
 def test_sweep_and_placement_shapes(fashion_mnist):
-    sweep = bn_training.lr_sweep(bn_training.SweepConfig.tiny())
+    events, callback = record()
+    sweep = bn_training.lr_sweep(bn_training.SweepConfig.tiny(), callback)
+    assert_honest_progress(events, PHASES["BN learning-rate sweep"])
     assert set(sweep.final_accuracy) == {"none", "after"}
     for table in sweep.final_accuracy.values():
         assert table.shape == (1, 2, 1) and np.all((0 <= table) & (table <= 1))
-    placement = bn_training.placement_runs(bn_training.PlacementConfig.tiny())
+    events, callback = record()
+    placement = bn_training.placement_runs(bn_training.PlacementConfig.tiny(), callback)
+    assert_honest_progress(events, PHASES["BN placement"])
     assert list(placement) == ["after", "before", "none"]
     assert all(runs.val_accuracy.shape == (1, 2) for runs in placement.values())
 
@@ -177,11 +184,11 @@ def test_time_to_reach_a_target():
 
 
 @pytest.mark.parametrize("build, fragment", [
-    (lambda: bn_training.VanishingConfig(depth=0), "between 1 and 30 hidden layers"),
+    (lambda: bn_training.VanishingConfig(depth=0), "Choose 1 to 30 hidden layers"),
     (lambda: bn_training.VanishingConfig(learning_rate=0.0), "positive"),
     (lambda: bn_training.PlacementConfig(learning_rate=-0.01), "positive"),
     (lambda: bn_training.VanishingConfig(n_seeds=bn_training.MAX_SEEDS + 1), "seeds"),
-    (lambda: bn_training.SweepConfig(learning_rates=()), "at least one learning rate"),
+    (lambda: bn_training.SweepConfig(learning_rates=()), "No learning rates selected: pick at least one"),
     (lambda: bn_training.SweepConfig(learning_rates=(0.1, -1.0)), "positive"),
     (lambda: bn_training.SweepConfig(initializers=("zeros",)), "initialisers"),
     (lambda: bn_training.VanishingConfig(activation="relu"), "saturating"),
@@ -199,7 +206,9 @@ def test_train_seeds_refuses_too_many_seeds():
 
 
 def test_latency_reports_every_variant_and_exact_folding(fashion_mnist):
-    result = bn_training.inference_latency(bn_training.LatencyConfig.tiny())
+    events, callback = record()
+    result = bn_training.inference_latency(bn_training.LatencyConfig.tiny(), callback)
+    assert_honest_progress(events, PHASES["BN latency"])
     assert set(result.milliseconds) == set(bn_training.LATENCY_VARIANTS)
     assert all(times.shape == (2, 3) and np.all(times > 0) for times in result.milliseconds.values())
     assert max(result.max_abs_difference.values()) < 1e-4

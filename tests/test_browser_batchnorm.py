@@ -50,5 +50,5 @@ def test_bad_batch_size_shows_a_message_not_a_traceback(page, server_url):
     goto(page, f"{server_url}/Batch_Normalization?bn_batch=0")
     error = page.locator('[data-testid="stAlertContentError"]')
     error.first.wait_for(timeout=60_000)
-    assert "Batch size must be between 1 and 1024" in error.first.inner_text()
+    assert "Batch size must be between 1 and 1,024" in error.first.inner_text()
     assert page.locator(EXCEPTION).count() == 0

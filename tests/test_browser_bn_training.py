@@ -32,4 +32,4 @@ def test_url_state_then_train_and_measure(page, server_url, fashion_mnist):
 def test_bad_depth_from_the_url_is_a_message(page, server_url, fashion_mnist):
     goto(page, f"{server_url}/BN_in_Training?bnt_depth=0")
     assert page.locator(EXCEPTION).count() == 0
-    assert "between 1 and 30 hidden layers" in str(page.locator('[data-testid="stAlert"]').all_inner_texts())
+    assert "Choose 1 to 30 hidden layers; got 0." in str(page.locator('[data-testid="stAlert"]').all_inner_texts())

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core import clipping
+from tests.test_progress import PHASES, assert_honest_progress, record
 
 BOOK = np.array([0.9, 100.0])
 
@@ -275,9 +276,9 @@ def test_adding_problem_targets_and_markers():
 
 def test_tiny_training_run_shapes_determinism_and_clipping_bound():
     config = clipping.TrainingConfig.tiny(learning_rate=0.5, threshold=0.5)
-    calls = []
-    first = clipping.train_with_clipping(config, progress=lambda done, total, message: calls.append(done))
-    assert calls[-1] == len(config.variants) * len(config.seeds)
+    events, callback = record()
+    first = clipping.train_with_clipping(config, progress=callback)
+    assert_honest_progress(events, PHASES["clipping in training"])
     assert first.train_loss.shape == (4, len(config.seeds), config.steps)
     assert list(first.eval_steps) == [10, 20]
     # A variant trained alone reproduces its row: same seed, same start and batches, no shared state.
@@ -294,7 +295,9 @@ def test_tiny_training_run_shapes_determinism_and_clipping_bound():
 def test_training_config_rejects_bad_values():
     with pytest.raises(ValueError, match="positive"):
         clipping.TrainingConfig.tiny(threshold=0.0).validate()
-    with pytest.raises(ValueError, match="Variants"):
+    with pytest.raises(ValueError, match="Unknown variant 'clipsomething'"):
         clipping.TrainingConfig.tiny(variants=("clipsomething",)).validate()
+    with pytest.raises(ValueError, match="No variants selected"):  # the student's words, not "got []"
+        clipping.TrainingConfig.tiny(variants=()).validate()
     with pytest.raises(ValueError, match="seed"):
         clipping.TrainingConfig.tiny(seeds=()).validate()

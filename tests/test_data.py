@@ -138,3 +138,33 @@ def test_bad_class_pairs(pair):
 
 def test_class_names():
     assert len(data.CLASS_NAMES) == 10 and data.CLASS_NAMES[5] == "Sandal" and data.CLASS_NAMES[6] == "Shirt"
+
+
+def test_callers_arriving_together_load_the_data_once_and_a_failure_is_not_kept(monkeypatch):
+    """A class opening the lab at once: eight threads ask before the first load returns; one load serves all."""
+    import threading
+    import time
+
+    calls, loaded = [], object()
+
+    def slow_load():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # every other caller arrives while this one is still loading
+        if len(calls) == 1:
+            raise data.DataError("the first attempt fails")
+        return loaded
+
+    monkeypatch.setattr(data, "find_and_load", slow_load)
+    data.load_fashion_mnist.cache_clear()
+    try:
+        with pytest.raises(data.DataError, match="first attempt"):
+            data.load_fashion_mnist()
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(data.load_fashion_mnist())) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(calls) == 2 and got == [loaded] * 8  # the failure was retried once, then shared by all
+    finally:
+        data.load_fashion_mnist.cache_clear()  # the next caller loads the real data set

@@ -1,5 +1,6 @@
 """The architecture's rules, checked on every run: core is UI-free, pages never touch Keras, charts have one style."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -48,3 +49,12 @@ def test_importing_core_does_not_import_tensorflow():
 def test_pages_draw_charts_through_ui_charts(path):
     """One source of chart style: ui.charts.show draws with theme=None, so core.plots' template is not overridden."""
     assert "plotly_chart(" not in path.read_text()
+
+
+@pytest.mark.parametrize("path", PAGE_FILES + sorted((ROOT / "ui").glob("*.py")), ids=lambda path: path.name)
+def test_code_blocks_wrap_instead_of_being_cut_off(path):
+    """A code line wider than the page is cut off on a projector (it scrolls sideways): every st.code wraps."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "code":
+            keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+            assert getattr(keywords.get("wrap_lines"), "value", None) is True, f"{path.name}:{node.lineno}"

@@ -21,6 +21,7 @@ def test_momentum_tab_default(app):
     assert charts(app) == 2  # moving statistics and the heatmap
     assert "100 batches" in text(app)  # 1 / (1 - 0.99)
     assert any("Book (TF 2.0) vs Keras 3" in expander.label for expander in app.expander)
+    assert "normalised output; one run)" in text(app, "caption")  # the tiny preset's single run, not "1 runs"
     assert not app.error
 
 
@@ -50,7 +51,7 @@ def test_custom_momentum_and_bad_values():
     assert charts(app) == 0
     app.number_input(key="bn_momentum_other").set_value(0.9).run()
     app.number_input(key="bn_batch").set_value(0).run()
-    assert not app.exception and "Batch size must be between 1 and 1024" in app.error[0].value
+    assert not app.exception and "Batch size must be between 1 and 1,024; got 0" in app.error[0].value
 
 
 def test_axis_tab_every_choice():
@@ -109,4 +110,5 @@ def test_heatmap_shows_cores_final_error_grid(fashion_mnist):
 
     (chart,) = [chart for chart in open_page(PAGE).get("plotly_chart") if chart.key == "bn_heatmap"]
     expected = bn.final_error_grid(bn.HeatmapConfig.tiny(), bn.pixel_pool(fashion_mnist.x_train))
-    assert json.loads(chart.proto.spec)["data"][0]["text"] == [[f"{value:.2g}" for value in row] for row in expected]
+    labels = [[f"{value:.2g}" for value in row] for row in expected]
+    assert json.loads(chart.proto.spec)["data"][0]["customdata"] == labels

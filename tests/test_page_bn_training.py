@@ -119,21 +119,30 @@ def test_latency_section_measures_and_folds(app):
     assert len(differences) == 2 and all(float(metric.value) < 1e-4 for metric in differences)
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("bnt_depth", 0, "between 1 and"),
-    ("bnt_deep_lr", 0.0, "learning rate must be a positive number"),
-    ("bnt_book_lr", -0.1, "learning rate must be a positive number"),
-    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"between 1 and {bn_training.MAX_SEEDS} seeds"),
-    ("bnt_sweep_seeds", 0, "seeds"),
+@pytest.mark.parametrize("key, value, message, button", [
+    ("bnt_depth", 0, "Choose 1 to 30 hidden layers; got 0.", "bnt_deep_train"),
+    ("bnt_deep_lr", 0.0, "learning rate must be a positive number", "bnt_deep_train"),
+    ("bnt_book_lr", -0.1, "learning rate must be a positive number", "bnt_book_train"),
+    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"Choose 1 to {bn_training.MAX_SEEDS} seeds; got 9.",
+     "bnt_deep_train"),
+    ("bnt_sweep_seeds", 0, "seeds", "bnt_sweep_train"),
+    ("bnt_book_epochs", 500, "Choose 1 to 30 epochs; got 500.", "bnt_book_train"),  # typed, not silently 4
+    ("bnt_repeats", 2, "Choose 3 to 500 timed calls; got 2.", "bnt_latency_train"),
+    ("bnt_repeats", 100_000, "Choose 3 to 500 timed calls; got 100,000.", "bnt_latency_train"),
 ])
-def test_bad_input_is_a_message_not_a_traceback(app, key, value, message):
+def test_a_value_the_lab_will_not_use_is_said_and_nothing_runs(app, key, value, message, button):
+    """Out-of-range typed numbers reach the page (the boxes have no limits of their own), are refused with a
+    sentence, and the section's button is disabled: Train never runs something other than what the boxes show."""
     app.number_input(key=key).set_value(value)
     app.run()
     shown = errors(app)
     assert any(message in error for error in shown), shown
+    assert app.button(key=button).disabled
+    app.number_input(key=key).set_value(app.number_input(key=key).proto.default).run()
+    assert not app.button(key=button).disabled
 
 
 def test_empty_learning_rate_list_is_a_message(app):
     app.multiselect(key="bnt_sweep_lrs").set_value([])
     app.run()
-    assert any("at least one learning rate" in error for error in errors(app))
+    assert any("No learning rates selected" in error for error in errors(app))

@@ -84,7 +84,7 @@ def test_dimension_study_controls(app):
     assert not app.exception and not app.error
     assert "At n = 10,000 and t = 0.25" in _text(app)
     app.number_input(key="clip_dim").set_value(0).run()
-    assert "at least 1" in _errors(app)
+    assert "Choose 1 to 10,000 components; got 0." in _errors(app)
     app.number_input(key="clip_dim").set_value(1_000).run()
     assert not app.error
 
@@ -163,7 +163,7 @@ def test_training_runs_on_button_and_reports_each_variant():
     assert "settings changed" in text(app, "info")
     assert "1 seeds × 2 variants" in _text(app)  # still showing the last run
     app.multiselect(key="clip_variants").set_value([]).run()
-    assert "Variants must be chosen" in _errors(app) and app.button(key="clip_rnn_train").disabled
+    assert "No variants selected" in _errors(app) and app.button(key="clip_rnn_train").disabled
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "abc"])
@@ -178,3 +178,22 @@ def test_vector_and_threshold_come_from_the_url():
     app = open_page(PAGE, {"clip_x": 3, "clip_y": 4, "clip_t": 2})
     assert app.number_input(key="clip_x").value == 3.0 and app.number_input(key="clip_t").value == 2.0
     assert "clipped by norm `[1.2, 1.6]`" in _text(app)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("clip_seeds", 0, "Choose 1 to 10 seeds; got 0."),
+    ("clip_seeds", 11, "Choose 1 to 10 seeds; got 11."),
+])
+def test_out_of_range_seeds_are_said_and_train_is_disabled(key, value, message):
+    """The box shows what was typed, the page says why it will not run it, and Train cannot run anything else."""
+    app = open_page(PAGE)
+    app.number_input(key=key).set_value(value).run()
+    assert message in _errors(app) and app.button(key="clip_rnn_train").disabled
+    assert app.number_input(key=key).value == value
+
+
+def test_a_huge_dimension_is_said_not_silently_capped(app):
+    app.number_input(key="clip_dim").set_value(100_000).run()
+    assert "Choose 1 to 10,000 components; got 100,000." in _errors(app)
+    assert "clip_figure_dims" not in [chart.key for chart in app.get("plotly_chart")]
+    app.number_input(key="clip_dim").set_value(1_000).run()

@@ -114,9 +114,10 @@ def test_another_config_shows_its_place_in_the_queue():
 
 
 @pytest.mark.parametrize("widget, value, message", [
-    ("tl_positive", "Sandal", "two different classes"),
-    ("tl_seeds", 0, "between 3 and 200"),
-    ("tl_seeds", 201, "between 3 and 200"),
+    ("tl_positive", "Sandal", "two different classes; got Sandal twice"),  # in the student's words, not "5 twice"
+    ("tl_seeds", 0, "Choose 3 to 200 seeds; got 0."),
+    ("tl_seeds", 201, "Choose 3 to 200 seeds; got 201."),
+    ("tl_seeds", 100_000, "Choose 3 to 200 seeds; got 100,000."),
 ])
 def test_bad_settings_show_a_message_not_a_traceback(widget, value, message):
     app = open_page(PAGE)

@@ -48,12 +48,37 @@ def test_page_renders_inside_its_frame(page, monkeypatch):
     assert script_runner._clean_problem_modules is keras_state._close_matplotlib_only
 
 
-def test_home_title_and_a_link_per_page():
+def test_home_says_where_to_start_and_links_every_page():
     app = open_page("app.py")
     assert app.title[0].value.startswith("Training deep neural networks")
-    links = app.get("page_link")
-    assert [link.proto.label for link in links] == [page.title for page in PAGES]
-    assert [link.proto.icon for link in links] == [page.icon for page in PAGES]
+    assert "**Start here.**" in app.markdown[1].value  # right under the introduction
+    links = app.main.get("page_link")
+    assert [link.proto.label for link in links] == [f"Start with {PAGES[0].title}"] + [page.title for page in PAGES]
+    assert [link.proto.icon for link in links[1:]] == [page.icon for page in PAGES]
+
+
+@pytest.mark.parametrize("path", ["app.py", PAGES[-1].path])
+def test_menu_reads_home_then_every_page(path):
+    """The frame's menu (Streamlit's own is off in config.toml: it would call the home page "app"). Opened as the
+    server runs it (app.py is the main script) the entries are page links; AppTest opening a page file directly
+    serves that file alone, and the menu falls back to plain links to the same addresses."""
+    app = open_page(path)
+    links = app.sidebar.get("page_link")
+    if path == "app.py":
+        assert [link.proto.label for link in links] == ["Home"] + [page.title for page in PAGES]
+        assert links[0].proto.page == "" and links[1].proto.page == PAGES[0].url_path
+    else:
+        assert len(links) < len(ALL_PAGES)  # only the page itself is served here
+        text = " ".join(markdown.value for markdown in app.sidebar.markdown)
+        for info in ALL_PAGES:
+            assert f"[{info.title}](/{info.url_path})" in text or info.title in [link.proto.label for link in links]
+
+
+def test_config_hides_the_deploy_button_and_streamlits_own_menu():
+    import tomllib
+
+    client = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["client"]
+    assert client["showSidebarNavigation"] is False and client["toolbarMode"] in ("viewer", "minimal")
 
 
 def test_sidebar_shows_data_source(fashion_mnist):

@@ -42,8 +42,8 @@ def _cases() -> list:
     clip_legend = ("no clipping (mean of 4)", "clipvalue, 1 diverged (mean of 4)", "clipnorm (mean of 4)")
     scratch = random.uniform(0.95, 0.98, 10)
     transfer_accuracy = scratch + np.r_[0.01, -0.01, 0.0, random.normal(0.005, 0.01, 7)]
-    ratio_axes = {"xaxis": "errors of B from scratch / errors of B on A (log scale)", "yaxis": "seeds"}
-    ratio_title = "Error-rate ratio (the book's \"factor of 4\")"
+    ratio_axes = {"xaxis": "scratch errors / B-on-A errors", "yaxis": "seeds"}
+    ratio_title = "Error-rate ratio"
     levels = (0.05, 0.25, 0.5, 0.75, 0.95)
     quantiles = np.sort(random.normal(0.5, 0.5, (10, 5)), axis=1)  # (n_k, n_levels)
     two_panel_names = ("box [-t, t]² (clipvalue)", "circle of radius t (clipnorm)", "original gradient",
@@ -56,26 +56,29 @@ def _cases() -> list:
         Case(clipping.angle_by_dimension_figure, ([2, 10, 100], [0.5, 1.0], random.uniform(0, 40, (3, 2, 50)),
                                                   random.uniform(0, 1e-5, (3, 2, 50))), {},
              6, ("clip by value, t = 0.5", "clip by value, t = 1", "clip by norm (every t)"),
-             {"xaxis": "dimension n of the gradient", "yaxis": "angle between gradient and clipped gradient (°)"},
-             "Direction change: median and 10-90% of random gradients"),
+             {"xaxis": "dimension n of the gradient", "yaxis": "turn of the gradient (°)"},
+             "Turn against dimension"),
         Case(clipping.angle_histogram_figure, (random.uniform(0, 40, 50), np.zeros(50), 100, 1.0), {},
-             2, ("clip by value", "clip by norm"), {"xaxis": "angle change (°)", "yaxis": "random gradients"},
-             "n = 100, t = 1: 50 random gradients"),
+             2, ("clip by value", "clip by norm"), {"xaxis": "turn of the gradient (°)", "yaxis": "random gradients"},
+             "Turn at n = 100, t = 1"),
         Case(clipping.keras_clip_norms_figure, (["kernel", "bias", "all"],
                                                 {"original": [3.0, 1.0, 3.2], "clipvalue": [1.0, 0.5, 1.1],
                                                  "clipnorm": [1.0, 0.3, 1.05], "global_clipnorm": [0.9, 0.3, 1.0]}),
              {}, 4, ("original", "clipvalue", "clipnorm", "global_clipnorm"), {"yaxis": "L2 norm (log scale)"},
-             "Norms after one real Keras SGD step"),
+             "Norms after one Keras step"),
         Case(clipping.clip_curves_figure, (np.arange(1, 21) * 10, curves, clip_variants, "Validation loss",
                                            "validation MSE"), {"baseline": 0.5},
-             6, clip_legend, {"xaxis": "optimizer step", "yaxis": "validation MSE"}, "Validation loss"),
+             7, clip_legend + ("predict the mean: 0.500",), {"xaxis": "optimizer step", "yaxis": "validation MSE"},
+             "Validation loss"),
         Case(clipping.clip_curves_figure, (np.arange(1, 21), curves, clip_variants, "Gradient norm",
                                            "global gradient norm"), {"smooth": 5, "threshold": 1.0},
-             6, clip_legend, {"xaxis": "optimizer step", "yaxis": "global gradient norm"}, "Gradient norm"),
+             7, clip_legend + ("threshold 1",), {"xaxis": "optimizer step", "yaxis": "global gradient norm"},
+             "Gradient norm"),
         Case(clipping.clip_per_seed_figure, (per_seed, clip_variants, "Share of steps", "fraction of steps"), {},
              7, (), {"yaxis": "fraction of steps"}, "Share of steps"),
         Case(clipping.clip_per_seed_figure, (per_seed, clip_variants, "Final score", "validation MSE"),
-             {"log": True, "baseline": 0.5}, 7, (), {"yaxis": "validation MSE"}, "Final score"),
+             {"log": True, "baseline": 0.5}, 8, ("predict the mean: 0.500",), {"yaxis": "validation MSE"},
+             "Final score"),
         # batch normalization
         Case(batchnorm.bn_moving_stats_figure,
              ({f"momentum {m:g}": (random.normal(0, 0.1, 40), random.uniform(0.5, 1.5, 40)) for m in (0.9, 0.99)},
@@ -84,7 +87,7 @@ def _cases() -> list:
              {"xaxis": "training step (batches seen)", "yaxis": "moving mean", "yaxis2": "moving variance"}),
         Case(batchnorm.bn_error_heatmap, (random.uniform(0.01, 5, (3, 2)), (0.9, 0.99, 0.999), (32, 128),
                                           (0.99, 32)), {},
-             3, ("best momentum", "your setting"), {"xaxis": "batch size", "yaxis": "momentum"}),
+             3, ("best momentum for the batch size", "your setting"), {"xaxis": "batch size", "yaxis": "momentum"}),
         Case(batchnorm.bn_group_map_figure, (np.repeat(np.arange(28)[:, None], 28, axis=1), "shared statistics"),
              {}, 1, (), {}, "shared statistics"),
         Case(batchnorm.bn_image_row, ([random.uniform(0, 1, (28, 28)) for _ in range(3)], ["a", "b", "c"]), {},
@@ -101,8 +104,8 @@ def _cases() -> list:
         Case(bn_training.gradient_norms_figure, ({"no BN": random.uniform(1e-6, 1, (3, 5)),
                                                  "BN": random.uniform(0.1, 1, (3, 5))},), {},
              4, ("no BN (mean of 3)", "BN (mean of 3)"),
-             {"xaxis": "Dense layer (1 = next to the input; last = output layer)",
-              "yaxis": "‖∂loss/∂kernel‖ (log scale)"}, "Gradient norm per layer at the first step"),
+             {"xaxis": "Dense layer (1 = input side)",
+              "yaxis": "‖∂loss/∂kernel‖ (log scale)"}, "Gradient norm per layer"),
         Case(bn_training.accuracy_curves_figure, ({"no BN": ([1, 2, 3], random.uniform(0.7, 0.8, (3, 3))),
                                                   "BN": ([1, 2, 3], random.uniform(0.75, 0.85, (3, 3)))},
                                                  "epoch", "Against epochs"), {},
@@ -111,8 +114,8 @@ def _cases() -> list:
         Case(bn_training.lr_sweep_figure, ([0.01, 0.1, 1.0], ["glorot_uniform", "he_normal"],
                                            {"no BN": random.uniform(0.1, 0.9, (2, 3, 2)),
                                             "BN": random.uniform(0.1, 0.9, (2, 3, 2))}), {},
-             8, ("no BN, glorot_uniform (mean of 2)", "no BN, he_normal (mean of 2)",
-                 "BN, glorot_uniform (mean of 2)", "BN, he_normal (mean of 2)"),
+             9, ("no BN, glorot_uniform (mean of 2)", "no BN, he_normal (mean of 2)",
+                 "BN, glorot_uniform (mean of 2)", "BN, he_normal (mean of 2)", "chance (10 classes)"),
              {"xaxis": "SGD learning rate (log scale)", "yaxis": "final validation accuracy"},
              "Which learning rates still train?"),
         Case(bn_training.epoch_seconds_figure, ({"no BN": random.uniform(1, 2, (2, 3)),
@@ -121,11 +124,12 @@ def _cases() -> list:
         Case(bn_training.latency_figure, ([1, 32], {"no BN": random.uniform(1, 2, (2, 5)),
                                                     "BN": random.uniform(1.2, 2.2, (2, 5)),
                                                     "BN folded": random.uniform(1, 2, (2, 5))}, "no BN"), {},
-             3, ("no BN", "BN", "BN folded"), {"yaxis": "time / time of no BN"},
-             "Prediction time per batch, relative to the model without BN"),
+             4, ("no BN", "BN", "BN folded", "as fast as no BN"), {"yaxis": "time / time of no BN"},
+             "Prediction time vs no BN"),
         # transfer learning
         Case(transfer.transfer_learning_curves, ([0.7, 0.8, 0.85], [0.9, 0.95, 0.96], [0.93, 0.97, 0.98], 1), {},
-             3, ("model A (task A)", "B from scratch", "B on A"), {"xaxis": "epoch", "yaxis": "validation accuracy"},
+             4, ("model A (task A)", "B from scratch", "B on A", "B on A: reused layers unfrozen"),
+             {"xaxis": "epoch", "yaxis": "validation accuracy"},
              "Learning curves of the single run"),
         Case(transfer.transfer_learning_curves, (None, [0.9, 0.95, 0.96], [0.93, 0.97, 0.98], 0), {},
              2, ("B from scratch", "B on A"), {"xaxis": "epoch", "yaxis": "validation accuracy"},
@@ -134,19 +138,21 @@ def _cases() -> list:
              5, ("B on A better", "tie", "B on A worse", "mean"), {"yaxis": "test accuracy (%)"},
              "Paired by seed (10 seeds)"),
         Case(transfer.paired_difference_histogram, (random.normal(1.0, 1.0, 10), 1.0, 0.4, 1.6, 2.05), {},
-             1, ("seeds",), {"xaxis": "B on A minus B from scratch (accuracy points)", "yaxis": "seeds"},
+             5, ("95% CI of the mean", "mean: +1.00", "no difference", "the book: +2.05"),
+             {"xaxis": "B on A − B from scratch (points)", "yaxis": "seeds"},
              "Paired differences"),
         Case(transfer.error_ratio_histogram, (random.uniform(0.5, 3, 10), 1.4, 1.1, 1.8), {},
-             1, ("seeds",), ratio_axes, ratio_title),
+             5, ("95% CI", "pooled ratio: x1.40", "no difference", "the book: x3.73"), ratio_axes, ratio_title),
         Case(transfer.error_ratio_histogram, (random.uniform(0.5, 3, 10), 1.4, 0.0, np.inf), {},
-             1, ("seeds",), ratio_axes, ratio_title),
+             4, ("pooled ratio: x1.40", "no difference", "the book: x3.73"), ratio_axes, ratio_title),
         Case(transfer.best_of_k_band, (np.arange(1, 11), quantiles, levels, 2.05, 6), {},
-             3, ("5%-95% of shoppers", "25%-75% of shoppers", "median best gain"),
+             5, ("5%-95% of shoppers", "25%-75% of shoppers", "median best gain", "the book: +2.05",
+                 "k = 6: half the shoppers get there"),
              {"xaxis": "configurations tried, best one kept (k)", "yaxis": "best gain reported (points)"},
              "Seed shopping: the best of k runs"),
         Case(transfer.pair_heatmap, ([(0, 6), (2, 4)], [1.2, np.nan], [0.5, np.nan], [1.9, np.nan], [5, 0],
                                      CLASS_NAMES), {},
-             1, (), {}, "Mean gain of B on A per task-B pair"),
+             1, (), {}, "Gain of B on A per pair"),
         # unsupervised pretraining
         Case(pretraining.reconstructions_figure,
              (random.uniform(0, 1, (4, 28, 28)), random.normal(0.5, 0.3, (4, 28, 28))), {},
@@ -273,6 +279,30 @@ def test_no_legend_over_a_title_or_subplot_title(case):
     title_height = style.TITLE_PAD + LINE_HEIGHT * style.TITLE_FONT_SIZE if case.title else 0
     subplot_title_height = LINE_HEIGHT * style.FONT_SIZE if subplot_titles else 0
     assert title_height + subplot_title_height <= _setting(figure, "margin", "t")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_labels_never_sit_on_the_data(case):
+    """An annotation is a panel title standing on a plot's top edge; reference lines and intervals are named in
+    the legend (style.reference_line), not by a label drawn over the curves (tests/test_browser_plots.py checks
+    the drawn result)."""
+    for annotation in case.figure().layout.annotations:
+        assert style.stands_on_plot_top(annotation), annotation.text
+
+
+def test_axes_fit_the_data():
+    """Accuracies are not squashed onto 0..1, epochs tick at whole numbers, log axes carry full-size labels."""
+    curves = bn_training.accuracy_curves_figure({"BN": ([1, 2, 3], np.array([[0.72, 0.8, 0.82]]))})
+    assert 0.6 < curves.layout.yaxis.range[0] < 0.72 and 0.82 < curves.layout.yaxis.range[1] < 0.9
+    assert curves.layout.xaxis.dtick == 1
+    flat = bn_training.accuracy_curves_figure({"BN": ([1, 2], np.array([[0.1, 0.1]]))})
+    assert flat.layout.yaxis.range[0] >= 0  # a flat line at chance does not open the axis below 0
+    every_ten = clipping.clip_curves_figure(np.array([10, 20]), np.ones((1, 1, 2)), ["none"], "loss", "MSE")
+    assert every_ten.layout.xaxis.dtick == 10
+    assert style.log_ticks(0.003, 0.8) == [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+    assert style.log_ticks(1e-7, 1.0) == [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
+    assert style.log_ticks(1.0, 1.4) == []  # within one decade plotly's own labels are full-size
+    assert [style.power_text(v) for v in (0.02, 500, 2e-6, 1e-7)] == ["0.02", "500", "2×10⁻⁶", "10⁻⁷"]
 
 
 def test_histograms_draw_the_interval_only_when_it_is_bounded():

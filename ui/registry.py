@@ -1,10 +1,11 @@
 """The lab's pages in menu order: the home page (app.py), then pages/N_Title.py, one per concept.
 
-Streamlit builds the menu from the pages/ folder itself: the number orders the pages, the rest of the
-file name is the menu title (underscores read as spaces) and the address (/Batch_Normalization). This
-list adds what a file name cannot carry: an icon and a sentence for the home page. Each page's frame
-looks its file up here, and tests/test_pages.py checks that the list names exactly the files in pages/,
-so the home page and the tests cannot miss a page.
+Streamlit serves the pages/ folder itself: the number orders the pages, the rest of the file name is
+the title (underscores read as spaces) and the address (/Batch_Normalization). The menu is drawn by the
+page frame from this list (Streamlit's own would call the home page "app"), which adds what a file name
+cannot carry: icons and a sentence for the home page. Each page's frame looks its file up here, and
+tests/test_pages.py checks that the list names exactly the files in pages/, so the home page and the
+tests cannot miss a page.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ PAGE_FILE = re.compile(r"^\d+_(?P<name>\w+)\.py$")  # pages/N_Title.py
 @dataclass(frozen=True)
 class PageInfo:
     path: str  # script path relative to the project root: "app.py" or "pages/N_Title.py"
-    icon: str  # a Material icon for the browser tab and the home page's link, e.g. ":material/tune:"
+    icon: str  # a Material icon for the menu and the home page's links, e.g. ":material/tune:" (served locally)
     teaches: str  # one sentence for the home page
+    tab_icon: str = "🧪"  # an emoji for the browser tab, drawn locally (a Material tab icon comes from the internet)
 
     @property
     def url_path(self) -> str:
@@ -46,14 +48,17 @@ HOME = PageInfo(HOME_PATH, ":material/home:", "What this lab is for and where to
 # Concept pages, in teaching order (the order of the numbers in their file names).
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/1_Batch_Normalization.py", ":material/equalizer:",
-             "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer."),
+             "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer.",
+             tab_icon="📊"),
     PageInfo("pages/2_BN_in_Training.py", ":material/trending_up:",
-             "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?"),
+             "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?",
+             tab_icon="📈"),
     PageInfo("pages/3_Gradient_Clipping.py", ":material/content_cut:",
              "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on "
-             "training."),
+             "training.", tab_icon="✂️"),
     PageInfo("pages/4_Transfer_Learning.py", ":material/swap_horiz:",
-             "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
+             "The book's transfer experiment, then the same comparison over many seeds with honest statistics.",
+             tab_icon="🔁"),
     PageInfo("pages/5_Unsupervised_Pretraining.py", ":material/layers:",
              "Autoencoders on unlabeled images, then few labels: when pretraining helps (2006) and when it no "
              "longer does (today)."),

@@ -34,25 +34,32 @@ def bn_moving_stats_figure(trajectories: dict, true_mean: np.ndarray, true_varia
 
 
 def bn_error_heatmap(errors: np.ndarray, momenta, batch_sizes, highlight=None) -> go.Figure:
-    """Final inference-output error per (momentum row, batch size column), log colour, best cell per column marked.
+    """Final inference-output error per (momentum row, batch size column), log colour; the best momentum of each
+    column is starred in its own label (a marker would cover the number), the page's setting outlined.
 
     errors: (n_momenta, n_batch_sizes); highlight: (momentum, batch size) of the page's setting, or None.
     """
     errors = np.asarray(errors, dtype=float)
     rows = [f"{m:g}" for m in momenta]
     columns = [str(b) for b in batch_sizes]
-    figure = go.Figure(go.Heatmap(
-        z=np.log10(np.maximum(errors, 1e-6)), x=columns, y=rows, text=np.vectorize(lambda v: f"{v:.2g}")(errors),
-        texttemplate="%{text}", colorscale="Viridis", reversescale=True, zmin=-2, zmax=1,
-        colorbar=dict(title="error", tickvals=[-2, -1, 0, 1], ticktext=["0.01", "0.1", "1", "10"]),
-        hovertemplate="momentum %{y}, batch %{x}: error %{text}<extra></extra>"))
+    values = np.vectorize(lambda v: f"{v:.2g}")(errors)
     best = errors.argmin(axis=0)
-    figure.add_trace(go.Scatter(x=columns, y=[rows[i] for i in best], mode="markers", name="best momentum",
-                                marker=dict(symbol="star", size=16, color="white", line=dict(color="black", width=1))))
-    if highlight is not None:
-        figure.add_trace(go.Scatter(x=[str(highlight[1])], y=[f"{highlight[0]:g}"], mode="markers",
-                                    name="your setting", marker=dict(symbol="square-open", size=34,
-                                                                     color=PALETTE[3], line=dict(width=3))))
+    labels = values.astype(object)
+    labels[best, np.arange(len(columns))] = ["★ " + label for label in values[best, np.arange(len(columns))]]
+    figure = go.Figure(go.Heatmap(
+        z=np.log10(np.maximum(errors, 1e-6)), x=columns, y=rows, text=labels, customdata=values,
+        texttemplate="%{text}", colorscale="Viridis", reversescale=True, zmin=-2, zmax=1,
+        colorbar=dict(title=dict(text="error", side="right"), tickvals=[-2, -1, 0, 1],
+                      ticktext=["0.01", "0.1", "1", "10"]),
+        hovertemplate="momentum %{y}, batch %{x}: error %{customdata}<extra></extra>"))
+    figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="best momentum for the batch size",
+                                marker=dict(symbol="star", size=14, color="black"), hoverinfo="skip"))
+    if highlight is not None:  # the whole cell outlined: category axes place cell k at k - 0.5 .. k + 0.5
+        column, row = columns.index(str(highlight[1])), rows.index(f"{highlight[0]:g}")
+        outline = dict(color=PALETTE[3], width=4)
+        figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5, line=outline)
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="your setting", hoverinfo="skip",
+                                    marker=dict(symbol="square-open", size=16, color=PALETTE[3], line=dict(width=3))))
     figure.update_xaxes(title_text="batch size", type="category")
     figure.update_yaxes(title_text="momentum", type="category")
     return styled(figure, height=440)
@@ -106,11 +113,12 @@ def bn_image_row(images, titles, *, zmid: float | None = None, height: int = 260
         trace = go.Heatmap(z=strip, colorscale="RdBu", zmid=zmid, zmin=zmid - bound, zmax=zmid + bound,
                            hoverongaps=False)
     figure = go.Figure(trace)
-    for index, title in enumerate(titles):
-        figure.add_annotation(x=index * (columns + 3) + (columns - 1) / 2, y=-1, text=title, showarrow=False,
-                              yanchor="bottom")
-    figure.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False)
-    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    for index, title in enumerate(titles):  # standing on the images' top edge (constrain="domain" puts it there)
+        figure.add_annotation(x=index * (columns + 3) + (columns - 1) / 2, xref="x", y=1, yref="y domain", text=title,
+                              showarrow=False, yanchor="bottom")
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False,
+                        showgrid=False, zeroline=False)
+    figure.update_xaxes(constrain="domain", showticklabels=False, showgrid=False, zeroline=False)
     return styled(figure, height=height)
 
 
@@ -146,7 +154,7 @@ def bn_tiny_batch_figure(batch_sizes, variance_ratio, expected_ratio, inference_
               go.Bar(x=labels, y=inference_std, name="std of inference outputs (ideal 1)", marker_color=PALETTE[1],
                      xaxis="x2", yaxis="y2")]
     figure = go.Figure(traces, layout=dict(
-        xaxis=dict(domain=[0.0, 0.45], type="category", title="batch size"),
-        xaxis2=dict(domain=[0.55, 1.0], type="category", title="batch size", anchor="y2"),
+        xaxis=dict(domain=[0.0, 0.4], type="category", title="batch size"),  # the gap holds y2's labels
+        xaxis2=dict(domain=[0.6, 1.0], type="category", title="batch size", anchor="y2"),
         yaxis=dict(title="variance ratio"), yaxis2=dict(type="log", anchor="x2", title="output std")))
     return styled(figure, height=380)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import PALETTE, band_traces, palette_color, quantile_band_traces, styled
+from core.clipping import VARIANT_NAMES
+from core.plots.style import PALETTE, band_traces, palette_color, quantile_band_traces, reference_line, styled
 
 CLIP_COLORS = {"original": "#000000", "clipvalue": PALETTE[1], "clipnorm": PALETTE[0],
                "global_clipnorm": PALETTE[2], "none": PALETTE[3], "book": PALETTE[4]}
-CLIP_NAMES = {"none": "no clipping", "clipvalue": "clipvalue", "clipnorm": "clipnorm",
-              "global_clipnorm": "global_clipnorm"}
+CLIP_NAMES = VARIANT_NAMES
 
 
 def _arrow(vector, name: str, color: str, axes: str, *, dash: str = "solid", show_legend: bool = True) -> dict:
@@ -74,8 +74,8 @@ def angle_by_dimension_figure(dimensions, thresholds, by_value: np.ndarray, by_n
     figure.add_traces(quantile_band_traces(dimensions, by_norm.reshape(len(dimensions), -1),
                                            "clip by norm (every t)", CLIP_COLORS["clipnorm"]))
     figure.update_xaxes(type="log", title="dimension n of the gradient")
-    figure.update_yaxes(title="angle between gradient and clipped gradient (°)", rangemode="tozero")
-    return styled(figure, "Direction change: median and 10-90% of random gradients", height=500)
+    figure.update_yaxes(title="turn of the gradient (°)", rangemode="tozero")
+    return styled(figure, "Turn against dimension", height=500)
 
 
 def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension: int, threshold: float) -> go.Figure:
@@ -87,21 +87,22 @@ def angle_histogram_figure(by_value: np.ndarray, by_norm: np.ndarray, dimension:
         go.Histogram(x=by_norm, name="clip by norm", marker_color=CLIP_COLORS["clipnorm"], opacity=0.8, xbins=bins),
     ])
     figure.update_layout(barmode="overlay")
-    figure.update_xaxes(title="angle change (°)", rangemode="tozero")
+    figure.update_xaxes(title="turn of the gradient (°)", rangemode="tozero")
     figure.update_yaxes(title="random gradients")
-    return styled(figure, f"n = {dimension:,}, t = {threshold:g}: {len(by_value)} random gradients", height=500)
+    return styled(figure, f"Turn at n = {dimension:,}, t = {threshold:g}", height=500)
 
 
 def keras_clip_norms_figure(labels, norms: dict) -> go.Figure:
-    """Grouped bars of L2 norms per variable (and all together). norms: name -> (n_labels,) values."""
+    """Grouped bars of L2 norms per variable (and all together). norms: name -> (n_labels,) values; the exact values
+    are in the hover text (labels on narrow grouped bars collide; the page prints them in a table)."""
     figure = go.Figure()
     for name, values in norms.items():
         color = CLIP_COLORS.get(name, CLIP_COLORS["original"] if name == "original" else PALETTE[4])
         figure.add_trace(go.Bar(x=list(labels), y=list(values), name=name, marker_color=color,
-                                text=[f"{value:.4g}" for value in values], textposition="outside"))
+                                hovertemplate=f"{name}, %{{x}}: %{{y:.4g}}<extra></extra>"))
     figure.update_yaxes(type="log", title="L2 norm (log scale)")
     figure.update_layout(barmode="group")
-    return styled(figure, "Norms after one real Keras SGD step", height=460)
+    return styled(figure, "Norms after one Keras step", height=460)
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -129,10 +130,9 @@ def clip_curves_figure(x, values: np.ndarray, variants, title: str, y_title: str
         name = CLIP_NAMES.get(variant, variant) + (f", {diverged} diverged" if diverged else "")
         figure.add_traces(band_traces(x, curves, name, CLIP_COLORS.get(variant, palette_color(v))))
     if threshold is not None:
-        figure.add_hline(y=threshold, line=dict(color="grey", dash="dash"), annotation_text=f"threshold {threshold:g}")
+        reference_line(figure, y=threshold, name=f"threshold {threshold:g}")
     if baseline is not None:
-        figure.add_hline(y=baseline, line=dict(color="grey", dash="dot"),
-                         annotation_text=f"predict the mean: {baseline:.3f}")
+        reference_line(figure, y=baseline, name=f"predict the mean: {baseline:.3f}", dash="dot")
     figure.update_yaxes(type="log", title=y_title)
     figure.update_xaxes(title="optimizer step")
     return styled(figure, title, height=460)
@@ -140,13 +140,16 @@ def clip_curves_figure(x, values: np.ndarray, variants, title: str, y_title: str
 
 def clip_per_seed_figure(values: np.ndarray, variants, title: str, y_title: str, *, log: bool = False,
                          baseline: float | None = None) -> go.Figure:
-    """One dot per seed and a bar for the mean, per variant. values: (n_variants, n_seeds); inf = diverged."""
+    """One dot per seed and a bar for the mean, per variant. values: (n_variants, n_seeds); inf = diverged, counted
+    under the variant's name and marked by a cross above its dots."""
     figure = go.Figure()
     finite_max = np.nanmax(np.where(np.isfinite(values), values, np.nan)) if np.isfinite(values).any() else 1.0
     for v, variant in enumerate(variants):
-        color, name = CLIP_COLORS.get(variant, palette_color(v)), CLIP_NAMES.get(variant, variant)
         row = values[v]
         finite = np.isfinite(row)
+        color, name = CLIP_COLORS.get(variant, palette_color(v)), CLIP_NAMES.get(variant, variant)
+        if (~finite).any():
+            name += f"<br>{int((~finite).sum())} diverged"
         if finite.any():  # the mean: a bar on a linear axis, a wide dash on a log axis (bars need a zero)
             mean = float(np.mean(row[finite]))
             figure.add_trace(go.Bar(x=[name], y=[mean], marker_color=color, opacity=0.35, showlegend=False,
@@ -158,12 +161,10 @@ def clip_per_seed_figure(values: np.ndarray, variants, title: str, y_title: str,
                                         marker=dict(color=color, size=11, line=dict(color="white", width=1)),
                                         showlegend=False, hovertemplate="seed value %{y:.4g}<extra></extra>"))
         if (~finite).any():
-            figure.add_trace(go.Scatter(x=[name], y=[finite_max * (2.0 if log else 1.1)], mode="markers+text",
+            figure.add_trace(go.Scatter(x=[name], y=[finite_max * (2.0 if log else 1.1)], mode="markers",
                                         marker=dict(symbol="x", size=14, color=color), showlegend=False,
-                                        text=[f"{int((~finite).sum())} diverged"], textposition="top center",
-                                        hoverinfo="skip"))
+                                        hovertemplate=f"{int((~finite).sum())} diverged<extra></extra>"))
     if baseline is not None:
-        figure.add_hline(y=baseline, line=dict(color="grey", dash="dot"),
-                         annotation_text=f"predict the mean: {baseline:.3f}")
+        reference_line(figure, y=baseline, name=f"predict the mean: {baseline:.3f}", dash="dot")
     figure.update_yaxes(type="log" if log else "linear", title=y_title)
     return styled(figure, title, height=400)

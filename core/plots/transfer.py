@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core import book
-from core.plots.style import PALETTE, seed_histogram, styled
+from core.plots.style import PALETTE, reference_line, seed_histogram, styled
 
 BOOK_ERROR_RATIO = book.ERROR_RATIO  # the book's 56 -> 15 errors (3.73), "a factor of 4" in its text
 
@@ -25,8 +25,7 @@ def transfer_learning_curves(a_val_accuracy, scratch_val_accuracy, transfer_val_
         figure.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=values, name=name, mode="lines+markers",
                                     line=dict(color=color, width=3)))
     if frozen_epochs > 0:
-        figure.add_vline(x=frozen_epochs + 0.5, line_dash="dot", line_color="gray",
-                         annotation_text="B on A: unfreeze", annotation_position="bottom right")
+        reference_line(figure, x=frozen_epochs + 0.5, name="B on A: reused layers unfrozen", dash="dot")
     figure.update_xaxes(title="epoch")
     figure.update_yaxes(title="validation accuracy", tickformat=".0%")
     return styled(figure, "Learning curves of the single run")
@@ -53,6 +52,7 @@ def paired_seeds(seeds, scratch_accuracy, transfer_accuracy) -> go.Figure:
                                     marker=dict(color="black", size=16, symbol="diamond"),
                                     hovertemplate="mean: %{y:.2f}%"))
     figure.update_yaxes(title="test accuracy (%)")
+    figure.update_xaxes(range=[-0.5, 1.5])  # room beside the two columns: their labels clear the y axis's
     return styled(figure, f"Paired by seed ({len(scratch)} seeds)", height=460)
 
 
@@ -61,8 +61,9 @@ def paired_difference_histogram(differences, mean: float, low: float, high: floa
     """Histogram of per-seed differences (points, (n_seeds,)), the mean with its CI, the book's gain marked."""
     figure = seed_histogram(np.asarray(differences, float), estimate=mean, interval=(low, high),
                             interval_label="95% CI of the mean", reference=book_gain,
-                            reference_label=f"the book: {book_gain:+.2f}", color=PALETTE[0])
-    figure.update_xaxes(title="B on A minus B from scratch (accuracy points)")
+                            reference_label=f"the book: {book_gain:+.2f}", color=PALETTE[0],
+                            estimate_label=f"mean: {mean:+.2f}")
+    figure.update_xaxes(title="B on A − B from scratch (points)")
     return styled(figure, "Paired differences")
 
 
@@ -73,11 +74,12 @@ def error_ratio_histogram(per_seed_ratio, ratio: float, low: float, high: float)
     figure = seed_histogram(np.log2(np.asarray(per_seed_ratio, float)), estimate=np.log2(ratio),
                             interval=(np.log2(low), np.log2(high)) if bounded else None, interval_label="95% CI",
                             reference=np.log2(BOOK_ERROR_RATIO), reference_label=f"the book: x{BOOK_ERROR_RATIO:.2f}",
-                            color=PALETTE[4], hovertemplate="log2 ratio %{x}<br>%{y} seeds")
+                            color=PALETTE[4], estimate_label=f"pooled ratio: x{ratio:.2f}",
+                            hovertemplate="log2 ratio %{x}<br>%{y} seeds")
     ticks = np.array([1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16])
-    figure.update_xaxes(title="errors of B from scratch / errors of B on A (log scale)", tickvals=np.log2(ticks),
+    figure.update_xaxes(title="scratch errors / B-on-A errors", tickvals=np.log2(ticks),
                         ticktext=[f"{t:g}" if t >= 1 else f"1/{1 / t:g}" for t in ticks])
-    return styled(figure, "Error-rate ratio (the book's \"factor of 4\")")
+    return styled(figure, "Error-rate ratio")
 
 
 def best_of_k_band(ks, quantiles, levels, target: float, k_for_target) -> go.Figure:
@@ -92,11 +94,10 @@ def best_of_k_band(ks, quantiles, levels, target: float, k_for_target) -> go.Fig
                                         name=f"{low:.0%}-{high:.0%} of shoppers", hoverinfo="skip"))
     if 0.5 in column:
         figure.add_trace(go.Scatter(x=ks, y=column[0.5], name="median best gain", line=dict(color=PALETTE[0], width=3)))
-    figure.add_hline(y=target, line_color=PALETTE[3], line_dash="dash", line_width=3,
-                     annotation_text=f"the book: {target:+.2f}", annotation_position="top left")
+    reference_line(figure, y=target, name=f"the book: {target:+.2f}", color=PALETTE[3], width=3)
     if k_for_target is not None:
-        figure.add_vline(x=k_for_target, line_color=PALETTE[3], line_dash="dot",
-                         annotation_text=f"k = {k_for_target}", annotation_position="bottom right")
+        reference_line(figure, x=k_for_target, name=f"k = {k_for_target}: half the shoppers get there",
+                       color=PALETTE[3], dash="dot")
     figure.update_xaxes(title="configurations tried, best one kept (k)")
     figure.update_yaxes(title="best gain reported (points)")
     return styled(figure, "Seed shopping: the best of k runs")
@@ -118,4 +119,5 @@ def pair_heatmap(pairs, mean_gain, low, high, n_seeds, class_names) -> go.Figure
                                   hovertemplate="%{text}<extra></extra>", colorscale="RdBu", zmid=0,
                                   zmin=-limit, zmax=limit, colorbar=dict(title="gain")))
     figure.update_yaxes(autorange="reversed")
-    return styled(figure, "Mean gain of B on A per task-B pair", height=560)
+    figure.update_xaxes(tickangle=-90)  # ten class names side by side collide at any slant on a half-width chart
+    return styled(figure, "Gain of B on A per pair", height=600)

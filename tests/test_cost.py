@@ -1,0 +1,76 @@
+"""core.cost: parameter counts against real Keras models, costs against hand-worked numbers, the store's part."""
+
+import pytest
+
+from core import bn_training, clipping, cost, models, store, transfer
+
+
+@pytest.mark.parametrize("hidden, outputs, batch_norm, input_batch_norm", [
+    ((300, 100, 50, 50, 50), 8, "none", False),  # model A
+    ((300, 100, 50, 50, 50), 1, "none", False),  # model B
+    ((300, 100), 10, "after", True),  # the book's BN model
+    ((300, 100), 10, "before", True),  # its variant, Dense without bias before BN
+    ((16, 16, 16), 10, "after", True),
+])
+def test_mlp_parameters_match_keras(hidden, outputs, batch_norm, input_batch_norm):
+    model = models.mlp(hidden, batch_norm=batch_norm, input_batch_norm=input_batch_norm, n_outputs=outputs)
+    assert cost.mlp_parameters(hidden, outputs, batch_norm=batch_norm,
+                               input_batch_norm=input_batch_norm) == model.count_params()
+
+
+def test_book_numbers_and_the_rnn():
+    assert cost.mlp_parameters((300, 100), 10, batch_norm="after", input_batch_norm=True) == 271_346  # the book's
+    config = clipping.TrainingConfig()
+    assert cost.rnn_parameters(config.units) == clipping.build_rnn(config, 0).count_params()
+
+
+def test_model_a_cost_by_hand():
+    protocol = transfer.get_protocol("book")
+    parameters = cost.mlp_parameters(protocol.hidden_units, 8)
+    # 44,000 task-A images (8 tenths of 55,000) x 20 epochs, plus 4,000 validation images a third each, per epoch
+    expected = parameters * (44_000 * 20 + 4_000 * 20 / 3)
+    assert cost.model_a(protocol).total == pytest.approx(expected)
+    assert 2.4e11 < expected < 2.6e11
+
+
+def test_bigger_runs_cost_more_and_the_defaults_sit_on_the_right_side_of_the_limit():
+    from core import classroom
+
+    book = transfer.ComparisonConfig(transfer.get_protocol("book"))
+    twenty, two_hundred = cost.transfer_comparison(book, range(20)), cost.transfer_comparison(book, range(200))
+    assert twenty.total < two_hundred.total < cost.transfer_pairs(book, range(20)).total
+    assert twenty.total < cost.transfer_comparison(transfer.ComparisonConfig(book.protocol, vary_a=True),
+                                                   range(20)).total
+    limit = classroom.DEFAULT_COST_LIMIT
+    for everyday in (twenty, cost.vanishing_gradients(bn_training.VanishingConfig()),
+                     cost.lr_sweep(bn_training.SweepConfig()), cost.placement_runs(bn_training.PlacementConfig()),
+                     cost.inference_latency(bn_training.LatencyConfig()),
+                     cost.clipping_training(clipping.TrainingConfig())):
+        assert everyday.total < limit, everyday.describe()
+    assert two_hundred.total > limit and cost.transfer_pairs(book, range(3)).total > limit
+
+
+def test_stored_seeds_and_saved_models_cost_nothing(tmp_path):
+    results = store.Store(tmp_path / "results.sqlite")
+    config = transfer.ComparisonConfig.tiny()
+    everything = cost.transfer_comparison(config, range(4), results)
+    assert [part.copies for part in everything.parts] == [1, 4]  # one model A (seed 42), four seeds of B
+    for seed in (0, 1):
+        results.save(config, seed, {"scratch_test_accuracy": 0.9})
+    path = results.model_path(transfer.ModelAConfig.of(config.protocol), transfer.MODEL_A_SEED, "model_a")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"saved")
+    rest = cost.transfer_comparison(config, range(4), results)
+    assert [(part.what, part.copies) for part in rest.parts] == [("B from scratch and B on A, 2 seeds", 2)]
+    assert cost.transfer_comparison(config, [0, 1], results).total == 0
+    assert cost.transfer_comparison(config, [0, 1], results).describe() == "nothing left to train"
+    assert cost.sharing_pitfall(config.protocol, results).total < cost.sharing_pitfall(config.protocol).total
+
+
+def test_format_and_describe():
+    assert cost.format_cost(2.46e11) == "2.5 × 10¹¹"
+    assert cost.format_cost(9.96e11) == "1.0 × 10¹²"
+    assert cost.format_cost(512) == "512"
+    text = cost.vanishing_gradients(bn_training.VanishingConfig(n_seeds=1)).describe()
+    assert text.startswith(cost.format_cost(cost.vanishing_gradients(bn_training.VanishingConfig(n_seeds=1)).total))
+    assert "no BN, 1 seed:" in text and "BN, 1 seed:" in text
