@@ -270,3 +270,14 @@ def test_presets_hold_the_regimes_recipes():
     assert (classic.activation, classic.optimizer, classic.learning_rates) == ("sigmoid", "sgd", (0.1,))
     assert FineTuning.preset("2006").optimizer == "sgd" and FineTuning.preset("today").updates == 1500
     assert Pretraining.tiny("2006").greedy and Pretraining.tiny("2006").activation == "sigmoid"
+
+
+def test_experiment_applies_the_autoencoder_options_and_keeps_the_regime_otherwise():
+    default = pretraining.experiment("2006", 100)
+    assert default == FineTuning.preset("2006", 100)
+    changed = pretraining.experiment("today", 50, tiny=True, greedy=False, code_activation="selu", tied=True,
+                                     noise_stddev=0.2)
+    assert changed == FineTuning.tiny("today", 50, pretraining=Pretraining.tiny(
+        "today", greedy=False, code_activation="selu", tied=True, noise_stddev=0.2))
+    with pytest.raises(ValueError, match="multiple of 10"):
+        pretraining.experiment("book", 55)
