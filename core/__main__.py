@@ -157,6 +157,37 @@ def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
     return 0
 
 
+def cmd_auxiliary(args: argparse.Namespace) -> int:
+    """Every pretraining source (supervised, autoencoder, same/different, masked) vs scratch with few labels."""
+    from core import auxiliary, data, store
+    from core.progress import terminal_progress
+
+    try:
+        seeds = auxiliary.seed_list(args.seeds)
+        if args.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
+        if not args.labels:
+            raise ValueError("Give at least one label count.")
+        common = auxiliary.Common.tiny(args.pair) if args.tiny else auxiliary.Common(args.pair)
+        base = (auxiliary.Reuse.tiny(common=common, patch=args.patch) if args.tiny else
+                auxiliary.Reuse(common, patch=args.patch))
+        configs = [base.with_labels(n_labels) for n_labels in args.labels]  # checks every count before training
+        results = store.Store()
+        data.load_fashion_mnist()
+    except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(seeds)} seeds; results store: {results.path}")
+    started = time.perf_counter()
+    try:
+        grid = auxiliary.run_grid(base, [config.n_labels for config in configs], seeds, results, terminal_progress(),
+                                  chunk_size=args.chunk)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    print(f"{time.perf_counter() - started:.1f} s")
+    print("\n".join(auxiliary.table_lines(grid)))
+    return 0
 def cmd_results(args: argparse.Namespace) -> int:
     """Export the results store to one file, or import such a file (warm start: runs computed elsewhere)."""
     from core import store, store_archive
@@ -277,6 +308,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="train on a Ray cluster (auto, ray://head:10001, host:6379); the same as "
                                "LAB_RAY_ADDRESS; the results store stays on this machine")
     transfer.set_defaults(run=cmd_transfer)
+    auxiliary = commands.add_parser("auxiliary", help="pretraining on an auxiliary task (same/different pairs, "
+                                                      "masked images) vs every other source, few labels, many seeds")
+    auxiliary.add_argument("--pair", type=parse_pair, default=(0, 2),
+                           help="the target task's classes (default 0,2: T-shirt/top vs pullover)")
+    auxiliary.add_argument("--labels", type=parse_list(int), default=(50, 200, 1000),
+                           help="labelled target images per seed, half per class (default 50,200,1000)")
+    auxiliary.add_argument("--patch", type=int, default=14, help="the masked source's patch side, pixels (default 14)")
+    auxiliary.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
+    auxiliary.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
+    auxiliary.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
+    auxiliary.set_defaults(run=cmd_auxiliary)
     results = commands.add_parser("results", help="move finished runs between results stores (warm start)")
     results.add_argument("action", choices=("export", "import"),
                          help="export: write this store's runs and models to FILE; import: add FILE's to this store")

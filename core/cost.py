@@ -316,3 +316,60 @@ def pretraining_runs(autoencoder, seeds, store, fine_tunings=()) -> Cost:
     for config in fine_tunings:
         cost += fine_tuning(config, len(seeds) - len(pretraining.stored_seeds(config, seeds, store)))
     return cost
+
+
+# ---- auxiliary-task pretraining (core.auxiliary) ----
+
+def _encoder_parameters(encoder) -> int:
+    """The encoder's Dense layers (784 -> hidden_units), weights and biases."""
+    return mlp_parameters(encoder.hidden_units[:-1], encoder.hidden_units[-1])
+
+
+def auxiliary_source(config, n_seeds: int) -> Cost:
+    """One auxiliary source (core.auxiliary.Supervised, Siamese or Masked) for `n_seeds` seeds: the encoder and its
+    head trained for the autoencoder's number of updates (a Siamese batch is two images per pair)."""
+    from core import auxiliary
+
+    common = config.common
+    encoder = _encoder_parameters(common.encoder)
+    code = common.encoder.hidden_units[-1]
+    if isinstance(config, auxiliary.Siamese):
+        what, parameters, per_update = "same/different net", encoder + code + 1, 2 * common.batch_size
+    elif isinstance(config, auxiliary.Masked):
+        decoder = sum(fan_in * units + units for fan_in, units in
+                      zip(reversed(common.encoder.hidden_units), (*reversed(common.encoder.hidden_units[:-1]),
+                                                                  INPUT_PIXELS)))
+        what, parameters, per_update = "masked-image net", encoder + decoder, common.batch_size
+    else:
+        what, parameters, per_update = "8-class classifier", encoder + code * 8 + 8, common.batch_size
+    if n_seeds == 0:
+        return Cost()
+    return Cost((CostPart(f"{what}, {_count(n_seeds, 'seed')}", parameters, n_seeds,
+                          per_update * common.source_updates, 1),))
+
+
+def auxiliary_reuse(configs, seeds, store) -> Cost:
+    """core.auxiliary.run_grid / reuse for the configs (one per label count): each source's missing seeds once,
+    then every arm (scratch and source x mode) at `updates` batches for each config's missing seeds."""
+    from core import auxiliary
+
+    configs, seeds = list(configs), [int(seed) for seed in seeds]
+    if not configs:
+        return Cost()
+    cost, first = Cost(), configs[0]
+    for name in auxiliary.SOURCES:
+        source = first.source(name)
+        missing = len(set(seeds) - store.finished_seeds(source))
+        if name == "autoencoder":
+            cost += autoencoders(source, missing) if missing else Cost()
+        else:
+            cost += auxiliary_source(source, missing)
+    encoder = first.common.encoder
+    classifier = _encoder_parameters(encoder) + encoder.hidden_units[-1] + 1
+    for config in configs:
+        missing = len(set(seeds) - store.finished_seeds(config))
+        if missing:
+            cost += Cost((CostPart(f"{len(auxiliary.ARMS)} arms with {config.n_labels} labels, "
+                                   f"{_count(missing, 'seed')}", classifier, len(auxiliary.ARMS) * missing,
+                                   config.updates * config.common.batch_size, 1),))
+    return cost

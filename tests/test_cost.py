@@ -120,3 +120,20 @@ def test_pretraining_runs_count_only_what_is_missing(tmp_path):
     config_100 = dataclasses.replace(config, n_labels=100)
     both = cost.pretraining_runs(config.pretraining, [0, 1, 2], results, [config, config_100])
     assert len(both.parts) == 7  # the autoencoders once, then each label count's runs
+
+
+def test_auxiliary_sources_and_reuse_count_what_is_missing(tmp_path):
+    """Siamese: encoder (784-100-30) plus its 31-weight head; every missing seed of every source and arm counts."""
+    from core import auxiliary
+
+    results = store.Store(tmp_path / "results.sqlite")
+    config = auxiliary.Reuse()
+    siamese = cost.auxiliary_source(config.source("siamese"), 2)
+    assert siamese.parts[0].parameters == 784 * 100 + 100 + 100 * 30 + 30 + 31
+    assert siamese.parts[0].images == 2 * 32 * config.common.source_updates
+    masked = cost.auxiliary_source(config.source("masked"), 1)
+    assert masked.parts[0].parameters == cost.autoencoder_parameters(config.common.encoder)[0]
+    assert cost.auxiliary_source(config.source("supervised"), 0).total == 0
+    grid = cost.auxiliary_reuse([config, config.with_labels(50)], [0, 1, 2], results)
+    assert len(grid.parts) == 4 + 2  # four sources, then the arms of each label count
+    assert grid.parts[-1].copies == len(auxiliary.ARMS) * 3

@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from core.plots import batchnorm, bn_training, clipping, pretraining, reuse, style, transfer
+from core.plots import auxiliary, batchnorm, bn_training, clipping, pretraining, reuse, style, transfer
 
-CONCEPT_MODULES = (batchnorm, bn_training, clipping, reuse, transfer, pretraining)
+CONCEPT_MODULES = (batchnorm, bn_training, clipping, reuse, transfer, pretraining, auxiliary)
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 LINE_HEIGHT = 1.3  # a line of text is about 1.3 font sizes tall
 
@@ -198,6 +198,27 @@ def _cases() -> list:
                  "reused layers r (best cell)", "unfrozen layers u (best cell)"),
              {"yaxis": "gain (points)", "xaxis2": "task-B training images (n)", "yaxis2": "layers"},
              "The best way to reuse model A, by amount of task-B data"),
+        # auxiliary pretraining
+        Case(auxiliary.distance_histogram_figure, (random.uniform(0, 3, (2, 20)), np.arange(20) % 2), {},
+             2, ("same class", "different classes"),
+             {"xaxis": "Euclidean distance between the two embeddings", "yaxis": "density"},
+             "Held-out pairs: distance between the two embeddings"),
+        Case(auxiliary.embedding_figure, (random.normal(0, 1, (30, 2)), np.arange(30) % 2 * 2,
+                                          {0: "T-shirt/top", 2: "Pullover"}), {},
+             2, ("T-shirt/top", "Pullover"), {"xaxis": "component 1", "yaxis": "component 2"},
+             "Embeddings of the target classes (never seen in pairs), 2-D (PCA)"),
+        Case(auxiliary.masked_examples_figure, (random.uniform(0, 1, (3, 28, 28)), random.normal(0.5, 0.4, (3, 28, 28)),
+                                                random.uniform(0, 1, (3, 28, 28))), {},
+             1, (), {}, "Masked input (top), the net's prediction (middle), the truth (bottom)"),
+        Case(auxiliary.accuracy_by_labels_figure, ([50, 200, 1000], {
+            "from scratch": random.uniform(0.6, 0.8, (3, 3)), "siamese": random.uniform(0.6, 0.8, (3, 3))}), {},
+             4, ("from scratch (mean of 3)", "siamese (mean of 3)"),
+             {"xaxis": "labelled images per seed (log scale)", "yaxis": "test accuracy (%)"},
+             "Accuracy against labels, per pretraining source"),
+        Case(auxiliary.paired_gains_figure, (["masked, fine tune"], [random.normal(0, 1, 4)], [0.1], [-0.8], [1.0],
+                                             "Gain with 200 labels"), {},
+             2, ("seeds", "mean and 95% CI"), {"xaxis": "gain over from scratch (accuracy points)"},
+             "Gain with 200 labels"),
     ]
 
 

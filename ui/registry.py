@@ -62,6 +62,9 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/5_Unsupervised_Pretraining.py", ":material/layers:",
              "Autoencoders on unlabeled images, then few labels: does pretraining help as it did in 2006, and "
              "at today's settings?", tab_icon="🧱"),
+    PageInfo("pages/6_Auxiliary_Pretraining.py", ":material/compare:",
+             "Same-or-different pairs and masked images as pretraining, then every source compared with few labels.",
+             tab_icon="🧩"),
 )
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)

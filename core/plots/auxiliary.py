@@ -1,0 +1,67 @@
+"""Figures of the auxiliary pretraining page: same/different distances, the unseen classes' embeddings, masked
+images filled in, and the reuse comparison (accuracy against labels per source, paired gains)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.plots import pretraining as pretraining_plots
+from core.plots.style import palette_color, styled
+
+
+def distance_histogram_figure(distances, same) -> go.Figure:
+    """Embedding distances of held-out pairs, same-class pairs against different-class pairs, every seed pooled.
+
+    distances: (n_seeds, n_pairs); same: (n_pairs,) 1.0 for a same-class pair."""
+    distances, same = np.asarray(distances, float), np.asarray(same) > 0.5
+    figure = go.Figure()
+    for index, (name, chosen) in enumerate((("same class", same), ("different classes", ~same))):
+        figure.add_trace(go.Histogram(x=distances[:, chosen].ravel(), name=name, opacity=0.6, nbinsx=40,
+                                      histnorm="probability density", marker_color=palette_color(index),
+                                      hovertemplate=f"{name}<br>distance %{{x}}<extra></extra>"))
+    figure.update_layout(barmode="overlay")
+    figure.update_xaxes(title="Euclidean distance between the two embeddings")
+    figure.update_yaxes(title="density")
+    return styled(figure, "Held-out pairs: distance between the two embeddings")
+
+
+def embedding_figure(projection, labels, names) -> go.Figure:
+    """Embeddings of images from classes the Siamese net never saw, on their 2 principal components.
+
+    projection: (n, 2); labels: (n,) class ids; names: {class id: name}."""
+    projection, labels = np.asarray(projection, float), np.asarray(labels)
+    figure = go.Figure()
+    for index, (label, name) in enumerate(names.items()):
+        chosen = labels == label
+        figure.add_trace(go.Scattergl(x=projection[chosen, 0], y=projection[chosen, 1], mode="markers", name=name,
+                                      marker=dict(size=5, opacity=0.6, color=palette_color(index)),
+                                      hovertemplate=f"{name}<extra></extra>"))
+    figure.update_xaxes(title="component 1")
+    figure.update_yaxes(title="component 2")
+    return styled(figure, "Embeddings of the target classes (never seen in pairs), 2-D (PCA)", height=460)
+
+
+def masked_examples_figure(masked_inputs, predictions, originals) -> go.Figure:
+    """Three rows of images (n, 28, 28) each: what the net saw, what it filled in, the truth."""
+    rows = [np.asarray(images, float) for images in (masked_inputs, np.clip(predictions, 0, 1), originals)]
+    tiled = pretraining_plots._mosaic(np.concatenate(rows), len(rows[0]))
+    figure = go.Figure(go.Heatmap(z=tiled, colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
+                                  hoverongaps=False, hovertemplate="pixel value %{z:.2f}<extra></extra>"))
+    figure = pretraining_plots._picture(figure)
+    return styled(figure, "Masked input (top), the net's prediction (middle), the truth (bottom)", height=380)
+
+
+def accuracy_by_labels_figure(label_counts, accuracy: dict) -> go.Figure:
+    """Test accuracy against labels, one line per source (and scratch), seeds as a min-max band.
+
+    label_counts: (n_counts,); accuracy: {name: (n_seeds, n_counts)}, NaN where a count is not stored."""
+    figure = pretraining_plots.accuracy_by_labels_figure(label_counts, accuracy)
+    figure.update_layout(title_text="Accuracy against labels, per pretraining source")
+    return figure
+
+
+def paired_gains_figure(names, differences, means, lows, highs, title: str) -> go.Figure:
+    """Each seed's gain over scratch per arm and the mean with its 95% interval (see core.plots.pretraining)."""
+    return pretraining_plots.paired_gains_figure(names, differences, means, lows, highs, title)
+

@@ -1,0 +1,218 @@
+"""Logic: core/auxiliary.py (statistics: core/stats.py, results: core/store.py) · figures: core/plots/auxiliary.py ·
+tests: tests/test_auxiliary.py, tests/test_page_auxiliary.py, tests/test_browser_auxiliary.py.
+
+Pretraining on an auxiliary task: a same/different (Siamese) net, a masked-image net, then every source's
+encoder reused with few labels against training from scratch, paired by seed. Every training is a button
+press through core.jobs (ui.jobs.training_ui); finished runs land in the results store, which the sections read.
+"""
+
+import numpy as np
+import streamlit as st
+
+from core import auxiliary, cost, store
+from core.data import CLASS_NAMES
+from core.plots import auxiliary as auxiliary_plots
+from ui.charts import show
+from ui.frame import page_frame
+from ui.jobs import training_ui
+from ui.presets import tiny_mode
+from ui.sidebar import fashion_mnist_or_stop
+
+page_frame(__file__)
+
+MODE_LABELS = {"fine_tune": "fine-tuned throughout", "frozen": "frozen (only the new output trains)",
+               "frozen_then_unfrozen": "frozen, then unfrozen at a lower rate"}
+
+
+# The settings every section shares, bound to the URL; returns the comparison's base config and its seeds.
+def settings_ui() -> tuple[auxiliary.Reuse, tuple[int, ...], tuple[int, ...]]:
+    left, middle, right = st.columns([3, 2, 2])
+    first, second = left.columns(2)
+    negative = first.selectbox("Target: label 0", CLASS_NAMES, index=0, key="aux_negative", bind="query-params")
+    positive = second.selectbox("Target: label 1", CLASS_NAMES, index=2, key="aux_positive", bind="query-params")
+    n_seeds = middle.number_input("Seeds", min_value=0, max_value=200, value=2 if tiny_mode() else 3, step=1,
+                                  key="aux_seeds", bind="query-params")
+    patch = right.radio("Masked patch (pixels)", auxiliary.PATCH_SIZES, index=1, horizontal=True, key="aux_patch",
+                        bind="query-params")
+    counts = auxiliary.TINY_LABEL_COUNTS if tiny_mode() else auxiliary.LABEL_COUNTS
+    labels = st.multiselect("Labelled target images per seed", counts, default=list(counts), key="aux_labels",
+                            bind="query-params")
+    try:
+        pair = (CLASS_NAMES.index(negative), CLASS_NAMES.index(positive))
+        common = auxiliary.Common.tiny(pair) if tiny_mode() else auxiliary.Common(pair)
+        base = (auxiliary.Reuse.tiny(common=common, patch=int(patch)) if tiny_mode() else
+                auxiliary.Reuse(common, patch=int(patch)))
+        seeds = auxiliary.seed_list(n_seeds)
+        if not labels:
+            raise ValueError("Choose at least one number of labels.")
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    if tiny_mode():
+        st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and updates, so every path runs in "
+                   "seconds.")
+    return base, seeds, tuple(sorted(int(count) for count in labels))
+
+
+def store_or_stop() -> store.Store:
+    try:
+        return store.Store()
+    except store.StoreError as error:
+        st.error(str(error), icon=":material/database:")
+        st.stop()
+
+
+def stored(results: store.Store, config, seeds) -> bool:
+    return set(seeds) <= results.finished_seeds(config)
+
+
+# A section's Train button (shown while seeds are missing) and its job; True once every seed is stored.
+def train_ui(key: str, kind: str, config, seeds, run, results, what: str) -> bool:
+    missing = len(set(seeds) - results.finished_seeds(config))
+    training = training_ui(key, auxiliary.job_key(kind, config, seeds), run, label=what,
+                           button=f"Train {what} ({missing} missing seed{'s' * (missing != 1)})", offer=missing > 0,
+                           primary=True, cost=cost.auxiliary_source(config, missing))
+    if training.pending:
+        return False
+    if stored(results, config, seeds):
+        return True
+    st.info(f"{len(seeds) - missing} of {len(seeds)} seeds are in the results store: press the button to train "
+            "the others.", icon=":material/play_arrow:")
+    return False
+
+
+# 1. Same or different: the Siamese net's pair accuracy, distances, and the unseen classes' embeddings.
+@st.fragment
+def siamese_section(base: auxiliary.Reuse, seeds, results) -> None:
+    st.header("1. Same or different")
+    pair = base.common.target_pair
+    others = ", ".join(CLASS_NAMES[label] for label in base.common.other_classes)
+    st.markdown(
+        "A **Siamese net** applies one encoder (one set of weights) to both images of a pair and decides from "
+        "|e₁ − e₂| whether they show the same kind of item: binary cross-entropy, **label 1 = same class**. "
+        f"Pairs come only from the 8 classes the target task does not use ({others}), half same, half different. "
+        f"**The trap:** pairs built from {CLASS_NAMES[pair[0]]} and {CLASS_NAMES[pair[1]]} themselves would need "
+        "their labels: that is supervised training on the very labels we are short of."
+    )
+    config = base.source("siamese")
+    ready = train_ui("aux_siamese", "siamese", config, seeds,
+                     lambda progress: auxiliary.pretrain_source(config, seeds, store.Store(), progress), results,
+                     "the same/different net")
+    if not ready:
+        return
+    view = auxiliary.siamese_view(config, seeds, results)
+    st.metric("Held-out pair accuracy (validation images, 8 classes)", f"{view.pair_accuracy.mean():.1%}",
+              help="Mean over seeds; chance is 50% (half the pairs are same-class)")
+    st.caption(f"Per seed: {', '.join(f'{value:.1%}' for value in view.pair_accuracy)}; each seed trained "
+               f"{config.common.source_updates:,} updates of 32 pairs in {view.seconds_per_seed.mean():.1f} s.")
+    left, right = st.columns(2)
+    show(auxiliary_plots.distance_histogram_figure(view.distances, view.same), key="aux_distance_chart",
+         container=left)
+    names = {label: CLASS_NAMES[label] for label in pair}
+    show(auxiliary_plots.embedding_figure(view.pca[0], view.pca_labels, names), key="aux_embedding_chart",
+         container=right)
+    st.caption("Right: seed 0's embeddings of validation images of the two target classes, which the net never "
+               "saw in a pair. If they separate here, the features may help the target task.")
+
+
+# 2. Masked images: hide a patch, predict it; the loss counts only the hidden pixels.
+@st.fragment
+def masked_section(base: auxiliary.Reuse, seeds, results) -> None:
+    st.header("2. Masked images (self-supervised)")
+    st.markdown(
+        f"Hide a {base.patch}×{base.patch} square of each unlabeled image (its pixels set to 0, a new place at "
+        "every update) and train an encoder-decoder to fill it in. The loss is the mean squared error **over the "
+        "hidden pixels only**: the visible ones are given, so scoring them would reward copying. No label is used."
+    )
+    config = base.source("masked")
+    ready = train_ui("aux_masked", "masked", config, seeds,
+                     lambda progress: auxiliary.pretrain_source(config, seeds, store.Store(), progress), results,
+                     "the masked-image net")
+    if not ready:
+        return
+    view = auxiliary.masked_view(config, seeds, results)
+    left, right = st.columns(2)
+    left.metric("MSE on hidden pixels (validation)", f"{view.valid_masked_mse.mean():.4f}",
+                help="Mean over seeds, every image with the same fixed patches")
+    right.metric("Leaving the patch black", f"{view.blank_masked_mse:.4f}",
+                 help="The same error if the net predicted 0 for every hidden pixel: the floor to beat")
+    show(auxiliary_plots.masked_examples_figure(view.masked_inputs, view.predictions[0], view.originals),
+         key="aux_masked_chart")
+    st.caption("Seed 0's net on validation images. Its encoder, not its decoder, is what the target task reuses.")
+
+
+# 3. Reuse with few labels: every source, every mode, against scratch at equal updates, paired by seed.
+@st.fragment
+def reuse_section(base: auxiliary.Reuse, seeds, label_counts, results) -> None:
+    st.header("3. Reuse with few labels")
+    st.markdown(
+        "Which pretraining helps most when labels are few? Each source's encoder (the **supervised** net of the "
+        "8 other classes, the unsupervised page's **autoencoder**, the **siamese** net, the **masked** net) gets "
+        "a new 2-way output and trains on the target pair, "
+        f"against the same net **from scratch**: every arm {base.updates} updates on the same batches for a seed, "
+        "each seed its own sources and its own labelled images, so arms are compared seed by seed."
+    )
+    configs = [base.with_labels(count) for count in label_counts]
+    missing = sum(len(set(seeds) - results.finished_seeds(config)) for config in configs)
+    training = training_ui("aux_reuse", auxiliary.job_key("reuse", base, seeds) + (label_counts,),
+                           lambda progress: auxiliary.run_grid(base, label_counts, seeds, store.Store(), progress),
+                           label="The comparison", button=f"Train the comparison ({missing} missing seed runs)",
+                           offer=missing > 0, primary=True, cost=cost.auxiliary_reuse(configs, seeds, results))
+    if training.pending:
+        return
+    done = [config for config in configs if stored(results, config, seeds)]
+    if len(done) < len(configs):
+        st.info(f"{len(done)} of {len(configs)} label counts have every seed stored: press the button to train the "
+                "rest (the sources are trained first, once, and kept).", icon=":material/play_arrow:")
+        if not done:
+            return
+    grid = {config.n_labels: auxiliary.load_reuse(config, seeds, results) for config in done}
+    reuse_results(grid, seeds)
+
+
+def reuse_results(grid: dict, seeds) -> None:
+    mode = st.radio("Reuse mode in the chart", list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True,
+                    key="aux_mode")
+    counts = sorted(grid)
+    lines = {"from scratch": np.stack([grid[count].arm("scratch") for count in counts], axis=1)}
+    for source in auxiliary.SOURCES:
+        lines[source] = np.stack([grid[count].arm(f"{source}:{mode}") for count in counts], axis=1)
+    show(auxiliary_plots.accuracy_by_labels_figure(counts, lines), key="aux_labels_chart")
+    if len(seeds) < 2:
+        st.info("Paired statistics need at least 2 seeds.", icon=":material/info:")
+        return
+    st.subheader("Paired gains over scratch")
+    st.dataframe(auxiliary.table_rows(grid), hide_index=True)
+    count = st.selectbox("Gains at", counts, index=len(counts) - 1, format_func=lambda n: f"{n} labels",
+                         key="aux_gain_count")
+    summaries = auxiliary.summaries(grid[count])
+    arms = list(summaries)
+    show(auxiliary_plots.paired_gains_figure(
+        [auxiliary.arm_label(arm) for arm in arms], [summaries[arm].differences for arm in arms],
+        [summaries[arm].mean_difference.value for arm in arms], [summaries[arm].mean_difference.low for arm in arms],
+        [summaries[arm].mean_difference.high for arm in arms], f"Gain over scratch with {count} labels"),
+        key="aux_gains_chart")
+    best = max(arms, key=lambda arm: summaries[arm].mean_difference.value)
+    verdict = summaries[best].verdict
+    box = st.success if verdict.kind == "reliable" and verdict.direction > 0 else \
+        st.warning if verdict.kind in ("tentative", "mixed") else st.info
+    box(f"Largest mean gain with {count} labels: **{auxiliary.arm_label(best)}**. "
+        f"{auxiliary.verdict_text(summaries[best], best)}")
+    caveat = summaries[best].coverage_caveat
+    if caveat:
+        st.caption(caveat)
+
+
+st.title("Pretraining on an auxiliary task")
+st.markdown(
+    "Labels are scarce, images are not. Train a first net on a task whose labels are free (are these two images of "
+    "the same kind?) or need no label at all (fill in a hidden patch), then reuse its lower layers for the task you "
+    "care about. Below, both on Fashion-MNIST, then the question a student actually has: with few labels, which "
+    "pretraining helps most?"
+)
+fashion_mnist_or_stop()
+BASE, SEEDS, LABEL_COUNTS = settings_ui()
+RESULTS = store_or_stop()
+siamese_section(BASE, SEEDS, RESULTS)
+masked_section(BASE, SEEDS, RESULTS)
+reuse_section(BASE, SEEDS, LABEL_COUNTS, RESULTS)
