@@ -401,8 +401,8 @@ def reuse_section(protocol, results) -> None:
     maps = [summary.heatmap(size, rate) for size in summary.sizes]
     best = [(summary.best[size].reused, summary.best[size].unfrozen) for size in summary.sizes]
     show(reuse_plots.gain_heatmaps(summary.sizes, [m[0] for m in maps], [m[1] for m in maps], [m[2] for m in maps],
-                                   len(summary.seeds), best, "unfrozen at a lower rate" if rate == "lower" else
-                                   "unfrozen at the same rate"), key="tl_reuse_heatmaps")
+                                   len(summary.seeds), best, "lower rate" if rate == "lower" else "same rate"),
+         key="tl_reuse_heatmaps")
     st.caption("Hover a cell for its 95% CI (t-interval over the paired seeds); the star marks the cell with the "
                "best validation accuracy, chosen without looking at the test set. " + mean_interval_note(
                    len(summary.seeds)))

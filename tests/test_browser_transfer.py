@@ -39,12 +39,12 @@ def test_tiny_reuse_grid_runs_end_to_end(page, server_url):
     assert page.get_by_text("Reuse grid failed").count() == 0, page.get_by_text("Reuse grid failed").inner_text()
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
     assert page.get_by_text("Reduce the learning rate when you unfreeze").count() >= 1
-    assert page.get_by_text("The best way to reuse model A, by amount of task-B data").count() >= 1
+    assert page.get_by_text("Best reuse per amount of data").count() >= 1
     screenshot(page, "transfer-tiny-reuse")
     heatmaps = page.locator(".st-key-tl_reuse_heatmaps")
-    assert "unfrozen at a lower rate" in heatmaps.inner_text()
+    assert "Gain over scratch, lower rate" in heatmaps.inner_text()
     page.locator(".st-key-tl_reuse_rate").get_by_text("same as frozen", exact=True).click()
-    page.get_by_text("unfrozen at the same rate").first.wait_for(timeout=60_000)
+    page.get_by_text("Gain over scratch, same rate").first.wait_for(timeout=60_000)
     wait_for_idle(page)
     assert page.locator(EXCEPTION).count() == 0
     with page.expect_download() as download:

@@ -21,9 +21,9 @@ def distance_histogram_figure(distances, same) -> go.Figure:
                                       histnorm="probability density", marker_color=palette_color(index),
                                       hovertemplate=f"{name}<br>distance %{{x}}<extra></extra>"))
     figure.update_layout(barmode="overlay")
-    figure.update_xaxes(title="Euclidean distance between the two embeddings")
+    figure.update_xaxes(title="distance between embeddings")
     figure.update_yaxes(title="density")
-    return styled(figure, "Held-out pairs: distance between the two embeddings")
+    return styled(figure, "Held-out pairs' distances")
 
 
 def embedding_figure(projection, labels, names) -> go.Figure:
@@ -39,7 +39,7 @@ def embedding_figure(projection, labels, names) -> go.Figure:
                                       hovertemplate=f"{name}<extra></extra>"))
     figure.update_xaxes(title="component 1")
     figure.update_yaxes(title="component 2")
-    return styled(figure, "Embeddings of the target classes (never seen in pairs), 2-D (PCA)", height=460)
+    return styled(figure, "Unseen classes' codes (PCA)", height=460)
 
 
 def masked_examples_figure(masked_inputs, predictions, originals) -> go.Figure:
@@ -49,7 +49,7 @@ def masked_examples_figure(masked_inputs, predictions, originals) -> go.Figure:
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
                                   hoverongaps=False, hovertemplate="pixel value %{z:.2f}<extra></extra>"))
     figure = pretraining_plots._picture(figure)
-    return styled(figure, "Masked input (top), the net's prediction (middle), the truth (bottom)", height=380)
+    return styled(figure, "Masked, predicted, truth", height=380)
 
 
 def accuracy_by_labels_figure(label_counts, accuracy: dict) -> go.Figure:
@@ -57,7 +57,7 @@ def accuracy_by_labels_figure(label_counts, accuracy: dict) -> go.Figure:
 
     label_counts: (n_counts,); accuracy: {name: (n_seeds, n_counts)}, NaN where a count is not stored."""
     figure = pretraining_plots.accuracy_by_labels_figure(label_counts, accuracy)
-    figure.update_layout(title_text="Accuracy against labels, per pretraining source")
+    figure.update_layout(title_text="Accuracy vs labels, per source")
     return figure
 
 

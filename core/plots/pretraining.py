@@ -34,7 +34,7 @@ def reconstructions_figure(originals, reconstructions) -> go.Figure:
     tiled = _mosaic(np.concatenate([originals, rebuilt]), len(originals))
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
                                   hoverongaps=False, hovertemplate="pixel value %{z:.2f}<extra></extra>"))
-    return styled(_picture(figure), "Test images (top) and their reconstructions (bottom)", height=300)
+    return styled(_picture(figure), "Test images and reconstructions", height=300)
 
 
 def filters_figure(filters, columns: int = 10) -> go.Figure:
@@ -45,7 +45,7 @@ def filters_figure(filters, columns: int = 10) -> go.Figure:
     scaled = filters / np.where(scale > 0, scale, 1.0)[:, None, None]
     tiled = _mosaic(scaled, min(columns, len(filters)))
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="RdBu", reversescale=True, zmid=0, zmin=-1, zmax=1,
-                                  hoverongaps=False, colorbar=dict(title="weight / max"),
+                                  hoverongaps=False, colorbar=dict(title=dict(text="weight / max", side="right")),
                                   hovertemplate="weight / filter's max %{z:.2f}<extra></extra>"))
     rows = -(-len(filters) // min(columns, len(filters)))
     return styled(_picture(figure), f"First-layer filters ({len(filters)} units)", height=120 + 60 * rows)
@@ -62,7 +62,7 @@ def pretraining_curves_figure(val_mse, phase_names) -> go.Figure:
         figure.add_traces(band_traces(epochs, val_mse[:, phase], name, palette_color(phase)))
     figure.update_xaxes(title="epoch (of that phase)", dtick=1)
     figure.update_yaxes(title="validation MSE of its reconstruction")
-    return styled(figure, "Pretraining: reconstruction error per phase")
+    return styled(figure, "Reconstruction error per phase")
 
 
 def codes_figure(projection, labels, class_names, variance) -> go.Figure:
@@ -78,7 +78,7 @@ def codes_figure(projection, labels, class_names, variance) -> go.Figure:
                                       hovertemplate=f"{name}<extra></extra>"))
     figure.update_xaxes(title=f"component 1 ({variance[0]:.0%} of the variance)")
     figure.update_yaxes(title=f"component 2 ({variance[1]:.0%} of the variance)")
-    return styled(figure, "Codes of test images, 2-D (PCA), coloured by class", height=520)
+    return styled(figure, "Codes of test images (PCA)", height=520)
 
 
 def arm_curves_figure(updates, curves, arm_names, unfreeze_at: int | None = None) -> go.Figure:
@@ -93,9 +93,9 @@ def arm_curves_figure(updates, curves, arm_names, unfreeze_at: int | None = None
         figure.add_vline(x=unfreeze_at, line_dash="dot", line_color="gray")
         figure.add_annotation(x=unfreeze_at, xref="x", y=1, yref="y domain", yanchor="bottom", xanchor="left",
                               text="top layer unfreezes", showarrow=False)
-    figure.update_xaxes(title="updates (batches of 32), the same for every arm")
+    figure.update_xaxes(title="updates (batches of 32)")
     figure.update_yaxes(title="validation accuracy", tickformat=".0%")
-    return styled(figure, "Every arm at the same number of updates", height=460)
+    return styled(figure, "Every arm, equal updates", height=460)
 
 
 def accuracy_by_labels_figure(label_counts, accuracy: dict) -> go.Figure:
@@ -112,7 +112,7 @@ def accuracy_by_labels_figure(label_counts, accuracy: dict) -> go.Figure:
         figure.add_traces(band_traces(list(x), 100 * values[:, present], name, palette_color(index)))
     figure.update_xaxes(title="labelled images per seed (log scale)", type="log", tickvals=list(label_counts))
     figure.update_yaxes(title="test accuracy (%)")
-    return styled(figure, "Accuracy against the number of labels", height=460)
+    return styled(figure, "Accuracy vs labels", height=460)
 
 
 def paired_gains_figure(names, differences, means, lows, highs, title: str) -> go.Figure:
@@ -133,6 +133,6 @@ def paired_gains_figure(names, differences, means, lows, highs, title: str) -> g
                                              arrayminus=means - lows, color="black", thickness=2),
                                 hovertemplate="mean %{x:+.2f} points<extra></extra>"))
     figure.add_vline(x=0, line_color="gray", line_dash="dot")
-    figure.update_xaxes(title="gain over from scratch (accuracy points)")
+    figure.update_xaxes(title="gain over scratch (points)")
     figure.update_yaxes(autorange="reversed")
     return styled(figure, title, height=140 + 60 * len(names))

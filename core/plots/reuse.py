@@ -39,13 +39,14 @@ def gain_heatmaps(sizes, mean, low, high, n_seeds: int, best, rate_label: str) -
                                     colorbar=dict(title="gain", len=0.8)), row=1, col=index + 1)
         if best is not None and best[index] is not None:
             r, u = best[index]
-            figure.add_trace(go.Scatter(x=[u], y=[r], mode="markers", marker=dict(symbol="star", size=18,
+            # in the cell's top-right corner, beside its number rather than over it
+            figure.add_trace(go.Scatter(x=[u + 0.32], y=[r + 0.3], mode="markers", marker=dict(symbol="star", size=13,
                                         color="gold", line=dict(color="black", width=1)),
                                         name="best on validation", showlegend=index == 0, legendgroup="best",
                                         hoverinfo="skip"), row=1, col=index + 1)
         figure.update_xaxes(title="unfrozen u", tickvals=columns, row=1, col=index + 1)
     figure.update_yaxes(title="reused r", tickvals=rows, row=1, col=1)
-    return styled(figure, f"Gain of B on A over B from scratch (points), {rate_label}", height=420)
+    return styled(figure, f"Gain over scratch, {rate_label}", height=420)
 
 
 def best_cell_chart(sizes, best_reused, best_unfrozen, gain, low, high, recipe_gain, recipe_low, recipe_high,
@@ -73,4 +74,4 @@ def best_cell_chart(sizes, best_reused, best_unfrozen, gain, low, high, recipe_g
                         title="task-B training images (n)", row=2, col=1)
     figure.update_yaxes(title="gain (points)", row=1, col=1)
     figure.update_yaxes(title="layers", dtick=1, rangemode="tozero", row=2, col=1)
-    return styled(figure, "The best way to reuse model A, by amount of task-B data", height=560)
+    return styled(figure, "Best reuse per amount of data", height=560)
