@@ -42,7 +42,7 @@ def label_counts() -> tuple[int, ...]:
 
 # Settings above the sections, all bound to the URL; returns plain values.
 def settings_ui() -> dict:
-    left, middle, right = st.columns([3, 2, 2])
+    left, middle, right, options = st.columns([3, 2, 2, 2], vertical_alignment="top")
     regime = left.selectbox("Regime", list(REGIME_LABELS), key="up_regime", bind="query-params")
     left.caption(REGIME_LABELS[regime])
     counts = label_counts()
@@ -51,13 +51,12 @@ def settings_ui() -> dict:
     n_seeds = right.number_input(f"Seeds ({pretraining.MIN_SEEDS} to {pretraining.MAX_SEEDS})", min_value=0,
                                  max_value=100_000, value=3 if tiny_mode() else 5, step=1, key="up_seeds",
                                  bind="query-params")
-    with st.expander("Autoencoder options", icon=":material/tune:"):
-        columns = st.columns(4)
-        schedule = columns[0].selectbox("Schedule", list(SCHEDULES), key="up_schedule", bind="query-params")
-        code = columns[1].selectbox("Code activation", CODE_ACTIVATIONS, key="up_code", bind="query-params")
-        tied = columns[2].toggle("Tied weights (DenseTranspose)", value=False, key="up_tied", bind="query-params")
-        noise = columns[3].number_input("Input noise (denoising), std", min_value=0.0, max_value=1.0, value=0.0,
-                                        step=0.1, key="up_noise", bind="query-params")
+    with options.expander("Autoencoder options", icon=":material/tune:"):
+        schedule = st.selectbox("Schedule", list(SCHEDULES), key="up_schedule", bind="query-params")
+        code = st.selectbox("Code activation", CODE_ACTIVATIONS, key="up_code", bind="query-params")
+        tied = st.toggle("Tied weights (DenseTranspose)", value=False, key="up_tied", bind="query-params")
+        noise = st.number_input("Input noise (denoising), std", min_value=0.0, max_value=1.0, value=0.0,
+                                step=0.1, key="up_noise", bind="query-params")
     return {"regime": regime, "n_labels": int(n_labels), "n_seeds": int(n_seeds), "greedy": SCHEDULES[schedule],
             "code_activation": None if code == OWN else code, "tied": tied, "noise_stddev": float(noise)}
 
@@ -124,27 +123,29 @@ def verdict_ui(summary, arm: str, title: str, container=st) -> None:
 def pretraining_section(config, seeds, results) -> None:
     autoencoder = config.pretraining
     st.header("1. Pretrain on unlabeled images")
-    st.markdown(f"Each seed trains its own {autoencoder.describe()} on the unlabeled pool: training images that "
-                "are never among the labelled or the test images. Greedy means the chapter's recipe: each layer "
-                "learns to rebuild the frozen codes of the layers below it.")
     stored = pretraining.stored_seeds(autoencoder, seeds, results)
     missing_runs_ui("up_pretrain", pretraining.job_key(autoencoder, seeds),
                     lambda progress: pretraining.pretrain(autoencoder, seeds, results, progress),
                     label="Pretraining", what="autoencoders", stored=len(stored), wanted=len(seeds),
                     cost=cost.pretraining_runs(autoencoder, seeds, results))
+    explanation = (f"Each seed trains its own {autoencoder.describe()} on the unlabeled pool: training images that "
+                   "are never among the labelled or the test images. Greedy means the chapter's recipe: each layer "
+                   "learns to rebuild the frozen codes of the layers below it.")
     if not stored:
+        st.markdown(explanation)
         return
     result = pretraining.load_pretraining(autoencoder, stored, results)
-    shown = st.selectbox("Seed shown", stored, key="up_shown_seed")
+    choice, *metrics = st.columns(4)  # the seed shown beside its numbers; the explanation under them
+    shown = choice.selectbox("Seed shown", stored, key="up_shown_seed")
     index = stored.index(shown)
     layers = len(autoencoder.hidden_units)
-    metrics = st.columns(3)
     metrics[0].metric("Validation MSE, whole stack", f"{result.pixel_val_mse[index]:.4f}",
                       help=f"Mean over seeds {result.pixel_val_mse.mean():.4f}")
     metrics[1].metric("Dead code units", f"{result.dead_units[index, -1]} of {autoencoder.hidden_units[-1]}",
                       help="Code units whose output is the same for every validation image: they carry nothing")
     metrics[2].metric("Dead units, every layer", " / ".join(str(count) for count in result.dead_units[index]),
                       help=f"Layers 1 to {layers}, from the pixels up")
+    st.markdown(explanation)
     show(pretraining_plots.reconstructions_figure(result.originals, result.reconstructions[index]),
          key="up_reconstructions_chart")
     left, right = st.columns(2)
@@ -325,12 +326,10 @@ def downloads_section(config, seeds, results, regime: str) -> None:
                f"{','.join(str(n) for n in label_counts())} --seeds {len(seeds)}{' --tiny' if tiny_mode() else ''}`.")
 
 
-st.title("Unsupervised pretraining: few labels, many unlabeled images")
+st.title("Unsupervised pretraining")
 st.markdown(
-    "The chapter's recipe for a task with plenty of unlabeled images and few labels: train an autoencoder on the "
-    "unlabeled images, layer by layer, then reuse its encoder under a new output layer and fine-tune on the labels. "
-    "It also says why this faded: once vanishing gradients were tamed, purely supervised training won. This page "
-    "measures both claims, over many seeds, paired by seed."
+    "Many unlabeled images, few labels: train an autoencoder on the unlabeled ones, reuse its encoder under a new "
+    "output and fine-tune on the labels. The chapter also says why this faded; the page measures both, paired by seed."
 )
 fashion_mnist_or_stop()
 settings = settings_ui()

@@ -81,10 +81,8 @@ def train_ui(key: str, kind: str, config, seeds, run, results, what: str) -> boo
     return False
 
 
-# 1. Same or different: the Siamese net's pair accuracy, distances, and the unseen classes' embeddings.
-@st.fragment
-def siamese_section(base: auxiliary.Reuse, seeds, results) -> None:
-    st.header("1. Same or different")
+# What the same/different net is, and the trap (shown before training, and under its first number after).
+def explain_siamese(base: auxiliary.Reuse) -> None:
     pair = base.common.target_pair
     others = ", ".join(CLASS_NAMES[label] for label in base.common.other_classes)
     st.markdown(
@@ -94,15 +92,24 @@ def siamese_section(base: auxiliary.Reuse, seeds, results) -> None:
         f"**The trap:** pairs built from {CLASS_NAMES[pair[0]]} and {CLASS_NAMES[pair[1]]} themselves would need "
         "their labels: that is supervised training on the very labels we are short of."
     )
+
+
+# 1. Same or different: the Siamese net's pair accuracy, distances, and the unseen classes' embeddings.
+@st.fragment
+def siamese_section(base: auxiliary.Reuse, seeds, results) -> None:
+    st.header("1. Same or different")
+    pair = base.common.target_pair
     config = base.source("siamese")
     ready = train_ui("aux_siamese", "siamese", config, seeds,
                      lambda progress: auxiliary.pretrain_source(config, seeds, store.Store(), progress), results,
                      "the same/different net")
     if not ready:
+        explain_siamese(base)
         return
     view = auxiliary.siamese_view(config, seeds, results)
     st.metric("Held-out pair accuracy (validation images, 8 classes)", f"{view.pair_accuracy.mean():.1%}",
               help="Mean over seeds; chance is 50% (half the pairs are same-class)")
+    explain_siamese(base)
     st.caption(f"Per seed: {', '.join(f'{value:.1%}' for value in view.pair_accuracy)}; each seed trained "
                f"{config.common.source_updates:,} updates of 32 pairs in {view.seconds_per_seed.mean():.1f} s.")
     left, right = st.columns(2)
@@ -205,10 +212,8 @@ def reuse_results(grid: dict, seeds) -> None:
 
 st.title("Pretraining on an auxiliary task")
 st.markdown(
-    "Labels are scarce, images are not. Train a first net on a task whose labels are free (are these two images of "
-    "the same kind?) or need no label at all (fill in a hidden patch), then reuse its lower layers for the task you "
-    "care about. Below, both on Fashion-MNIST, then the question a student actually has: with few labels, which "
-    "pretraining helps most?"
+    "Labels are scarce, images are not: train a first net on a task whose labels are free (same kind or not?) or "
+    "need no label (fill in a hidden patch), reuse its lower layers, and see which pretraining helps most."
 )
 fashion_mnist_or_stop()
 BASE, SEEDS, LABEL_COUNTS = settings_ui()
