@@ -38,6 +38,10 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 
+# Every bench script end to end in --quick mode (a few minutes; kept out of `make test` to keep CI short).
+bench-check: setup
+	$(BIN)/python -m pytest -m bench
+
 bench: setup
 	@for module in bench/*.py; do \
 		name=$$(basename $$module .py); [ "$$name" = "__init__" ] && continue; \

@@ -505,10 +505,24 @@ def report(records: list, findings: Findings, journal: Path, log_path: Path, sam
     light = [record for record in records if record.kind in LIGHT_KINDS]
     light_busy = [record.seconds for record in light if during(record)]
     light_all = [record.seconds for record in light]
-    started = [event for event in events if event["event"] == "started"]
+    # A duplicate training is a job started while another job of the same key is still running: the queue should
+    # have shared it. A job started after the first one finished (a press on a page drawn before it finished)
+    # finds every seed in the store and trains nothing, so it is counted apart, as a late press.
     per_key: dict[str, int] = {}
-    for event in started:
-        per_key[event["key"]] = per_key.get(event["key"], 0) + 1
+    running: dict[str, int] = {}
+    late = 0
+    for event in sorted(events, key=lambda event: event["time"]):
+        key = event["key"]
+        if event["event"] == "started":
+            if running.get(key, 0):
+                per_key[key] = per_key.get(key, 1) + 1
+            elif key in per_key:
+                late += 1
+            else:
+                per_key[key] = 1
+            running[key] = running.get(key, 0) + 1
+        else:
+            running[key] = max(running.get(key, 0) - 1, 0)
     duplicates = sum(count - 1 for count in per_key.values())
     print("\ntrainings the server ran (its job journal):")
     for event in events:
@@ -516,7 +530,10 @@ def report(records: list, findings: Findings, journal: Path, log_path: Path, sam
             print(f"  {event['event']:<9} {event['label']:<30} {event.get('seconds', float('nan')):8.1f} s")
     for key, count in per_key.items():
         if count > 1:
-            print(f"  TRAINED {count} TIMES: {key}")
+            print(f"  TRAINED {count} TIMES AT ONCE: {key}")
+    if late:
+        print(f"  {late} job(s) started after the same job had finished (a stale page's press; the store had "
+              "every seed, nothing was trained again)")
     tracebacks = [line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line]
     print(f"\nexception elements sent to sessions: {len(findings.exceptions)}; tracebacks in the server log: "
           f"{len(tracebacks)}; error boxes: {len(findings.error_boxes)}; client-side failures: "

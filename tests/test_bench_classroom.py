@@ -7,7 +7,11 @@ once (no duplicate training) and no session was sent an exception.
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.bench  # slow end-to-end runs of bench scripts: `make bench-check`, not `make test`
 
 
 def test_quick_class_ends_with_the_four_lines(fashion_mnist):

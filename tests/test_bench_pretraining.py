@@ -3,6 +3,10 @@
 It runs in this process (TensorFlow is already imported here), with results in a throw-away folder.
 """
 
+import pytest
+
+pytestmark = pytest.mark.bench  # slow end-to-end runs of bench scripts: `make bench-check`, not `make test`
+
 
 def test_quick_bench_runs_and_ends_with_the_speedup_line(fashion_mnist, tmp_path, monkeypatch, capsys):
     from bench import pretraining as bench
