@@ -125,13 +125,9 @@ def sizes_for(protocol: transfer.TransferProtocol, sizes) -> tuple[int, ...]:
 
 def seed_list(n_seeds) -> tuple[int, ...]:
     """Seeds 0..n-1 (the page and the command line use the same ones)."""
-    try:
-        n = int(n_seeds)
-    except (TypeError, ValueError):
-        raise ValueError(f"The number of seeds must be a whole number, got {n_seeds!r}.") from None
-    if n != n_seeds or not MIN_SEEDS <= n <= MAX_SEEDS:
-        raise ValueError(f"Choose between {MIN_SEEDS} and {MAX_SEEDS} seeds, got {n_seeds}.")
-    return tuple(range(n))
+    from core.inputs import whole_number
+
+    return tuple(range(whole_number(n_seeds, MIN_SEEDS, MAX_SEEDS, "seeds")))
 
 
 @functools.lru_cache(maxsize=4)

@@ -22,7 +22,7 @@ from ui.frame import page_frame
 from ui.jobs import training_ui
 from ui.links import linked
 from ui.presets import tiny_mode
-from ui.sidebar import fashion_mnist_or_stop
+from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop
 
 page_frame(__file__)
 
@@ -66,22 +66,6 @@ def comparison_settings_ui(protocol):
     if seeds is None:
         st.stop()
     return transfer.ComparisonConfig(protocol, vary_subset=vary_subset, vary_a=vary_a), seeds
-
-
-# A damaged results file stops the page with a way out that keeps the old file.
-def results_store_or_stop() -> store.Store:
-    try:
-        results = store.Store()
-    except store.StoreError as error:
-        st.error(str(error), icon=":material/database:")
-        if st.button("Move the damaged file aside and start a new one", key="tl_move_aside"):
-            st.session_state["tl_moved_to"] = str(store.move_aside(error.path))
-            st.rerun()
-        st.stop()
-    if "tl_moved_to" in st.session_state:
-        st.success(f"The damaged file was kept as {st.session_state.pop('tl_moved_to')}; a new results file was "
-                   "started.")
-    return results
 
 
 # Every paired statistic of the stored seeds, cached per set of accuracies (reruns redraw, they do not recompute).
@@ -449,7 +433,7 @@ st.markdown(
 )
 fashion_mnist_or_stop()
 name, protocol = protocol_ui()
-results = results_store_or_stop()
+results = results_store_or_stop("tl")
 single_run_section(protocol, results)
 pitfall_section(protocol, results)
 config, seeds, summary = comparison_section(protocol, results)

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from core import cost, pretraining, store
+from core import cost, pretraining
 from core.cost import Cost
 from core.data import CLASS_NAMES
 from core.plots import pretraining as pretraining_plots
@@ -21,7 +21,7 @@ from ui.charts import show
 from ui.frame import page_frame
 from ui.jobs import training_ui
 from ui.presets import tiny_mode
-from ui.sidebar import fashion_mnist_or_stop
+from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop
 
 page_frame(__file__)
 
@@ -75,22 +75,6 @@ def experiment_or_stop(settings: dict):
         st.caption("Tiny preset (LAB_PRESET=tiny): a small autoencoder, a few hundred images and 20 updates per "
                    "arm, so every path runs in seconds.")
     return config, seeds
-
-
-# A damaged results file stops the page with a way out that keeps the old file.
-def results_store_or_stop() -> store.Store:
-    try:
-        results = store.Store()
-    except store.StoreError as error:
-        st.error(str(error), icon=":material/database:")
-        if st.button("Move the damaged file aside and start a new one", key="up_move_aside"):
-            st.session_state["up_moved_to"] = str(store.move_aside(error.path))
-            st.rerun()
-        st.stop()
-    if "up_moved_to" in st.session_state:
-        st.success(f"The damaged file was kept as {st.session_state.pop('up_moved_to')}; a new results file was "
-                   "started.")
-    return results
 
 
 # A training button with the store's count beside it; a fragment, so a press redraws only this part.
@@ -334,7 +318,7 @@ st.markdown(
 fashion_mnist_or_stop()
 settings = settings_ui()
 config, seeds = experiment_or_stop(settings)
-results = results_store_or_stop()
+results = results_store_or_stop("up")
 pretraining_section(config, seeds, results)
 book_vs_keras_ui("pretraining")
 comparison = fine_tuning_section(config, seeds, results)

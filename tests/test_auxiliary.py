@@ -240,7 +240,7 @@ def test_command_line_prints_the_table_from_the_store(tiny_run):
 
 @pytest.mark.parametrize("args, message", [
     (["--labels", "15"], "even number"),
-    (["--seeds", "0"], "between 1 and 200"),
+    (["--seeds", "0"], "Choose 1 to 200 seeds"),
     (["--pair", "3,3"], "two different"),
     (["--patch", "40"], "patch side"),
 ])

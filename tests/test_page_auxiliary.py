@@ -93,7 +93,7 @@ def test_7_one_seed_draws_the_chart_without_paired_statistics():
 
 @pytest.mark.parametrize("query, message", [
     ({"aux_negative": "Pullover", "aux_positive": "Pullover"}, "two different classes"),
-    ({"aux_seeds": 0}, "between 1 and 200"),
+    ({"aux_seeds": 0}, "Choose 1 to 200 seeds"),
 ])
 def test_8_bad_settings_show_a_message(query, message):
     app = open_page(PAGE, query)

@@ -134,7 +134,7 @@ def test_bad_seed_counts_show_a_message_not_a_traceback(empty_folder, seeds):
     app = open_page(PAGE)
     app.number_input(key="up_seeds").set_value(seeds).run()
     assert not app.exception
-    assert "between 1 and 200" in text(app, "error")
+    assert "Choose 1 to 200 seeds" in text(app, "error")
     assert not BUTTONS & buttons(app)
 
 

@@ -197,7 +197,7 @@ def test_reuse_section_trains_the_tiny_grid_and_shows_heatmaps_best_cells_and_ve
 
 def test_reuse_settings_are_checked_and_come_from_the_url():
     app = open_page(PAGE, {"tl_reuse_seeds": "2"})
-    assert "between 3 and 100" in text(app, "error")
+    assert "Choose 3 to 100 seeds" in text(app, "error")
     app = open_page(PAGE, {"tl_reuse_seeds": "4"})
     assert app.number_input(key="tl_reuse_seeds").value == 4 and "0 of 8 (size, seed) rows" in text(app, "info")
     app.multiselect(key="tl_reuse_sizes").set_value([60]).run()

@@ -217,7 +217,7 @@ def test_command_line_prints_the_paired_table_from_the_store(book_run):
 @pytest.mark.parametrize("args, message", [
     (["--regime", "1990"], "Unknown regime"),
     (["--labels", "15"], "multiple of 10"),
-    (["--seeds", "0"], "between 1 and 200"),
+    (["--seeds", "0"], "Choose 1 to 200 seeds"),
     (["--labels", "many"], "comma-separated"),
 ])
 def test_command_line_refuses_bad_arguments(tmp_path, args, message):

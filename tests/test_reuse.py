@@ -184,7 +184,7 @@ def test_summary_needs_three_seeds_stored_for_every_size(results):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: reuse.seed_list(2), "between 3 and 100"),
+    (lambda: reuse.seed_list(2), "Choose 3 to 100 seeds"),
     (lambda: reuse.seed_list("ten"), "whole number"),
     (lambda: reuse.sizes_for(TINY, (0, 50)), "between 1 and"),
     (lambda: reuse.sizes_for(TINY, ()), "at least one"),
@@ -218,7 +218,7 @@ def test_command_line_runs_the_tiny_grid_and_writes_csv(fashion_mnist, tmp_path)
 @pytest.mark.parametrize("args, message", [
     (["--sizes", "0"], "between 1 and"),
     (["--sizes", "many"], "whole numbers"),
-    (["--seeds", "2"], "between 3 and 100"),
+    (["--seeds", "2"], "Choose 3 to 100 seeds"),
     (["--rate-reduction", "0.5"], "above 1"),
 ])
 def test_command_line_refuses_bad_arguments_with_exit_code_2(fashion_mnist, tmp_path, args, message):

@@ -6,7 +6,7 @@ from importlib import metadata
 
 import streamlit as st
 
-from core import data
+from core import data, store
 
 
 def _version(package: str) -> str:
@@ -40,3 +40,20 @@ def fashion_mnist_or_stop() -> data.FashionMNIST:
     except data.DataError as error:
         st.error(f"This page needs Fashion-MNIST. {error}", icon=":material/error:")
         st.stop()
+
+
+# A damaged results file stops the page with a way out that keeps the old file; `prefix` keeps each page's keys
+# its own ("tl" -> "tl_move_aside", "tl_moved_to").
+def results_store_or_stop(prefix: str) -> store.Store:
+    try:
+        results = store.Store()
+    except store.StoreError as error:
+        st.error(str(error), icon=":material/database:")
+        if st.button("Move the damaged file aside and start a new one", key=f"{prefix}_move_aside"):
+            st.session_state[f"{prefix}_moved_to"] = str(store.move_aside(error.path))
+            st.rerun()
+        st.stop()
+    if f"{prefix}_moved_to" in st.session_state:
+        st.success(f"The damaged file was kept as {st.session_state.pop(f'{prefix}_moved_to')}; a new results file "
+                   "was started.")
+    return results
