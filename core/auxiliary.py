@@ -720,11 +720,7 @@ def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
 
 def load_reuse(config: Reuse, seeds, store) -> ReuseResult:
     """The stored rows of `seeds` as arrays (all must be stored)."""
-    rows = {row.seed: row.result for row in store.results(config, seeds)}
-    absent = [seed for seed in seeds if seed not in rows]
-    if absent:
-        raise ValueError(f"Seeds {absent} of this comparison are not stored yet.")
-    results = [rows[seed] for seed in seeds]
+    results = pretraining.stored_results(config, seeds, store)
     n_test = results[0]["n_test"]
     correct = np.array([[row["test_correct"][arm] for arm in ARMS] for row in results])
     return ReuseResult(config, tuple(seeds), correct / n_test, n_test,

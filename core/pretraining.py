@@ -798,13 +798,18 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
             for copy, seed in enumerate(seeds)}
 
 
-def load_comparison(config: FineTuning, seeds, store) -> Comparison:
-    """The stored rows of `seeds` as arrays (all must be stored)."""
+def stored_results(config, seeds, store) -> list[dict]:
+    """Each seed's stored result dict, in `seeds` order; a ValueError names the seeds not stored yet."""
     rows = {row.seed: row.result for row in store.results(config, seeds)}
     absent = [seed for seed in seeds if seed not in rows]
     if absent:
         raise ValueError(f"Seeds {absent} of this comparison are not stored yet.")
-    results = [rows[seed] for seed in seeds]
+    return [rows[seed] for seed in seeds]
+
+
+def load_comparison(config: FineTuning, seeds, store) -> Comparison:
+    """The stored rows of `seeds` as arrays (all must be stored)."""
+    results = stored_results(config, seeds, store)
     n_test = results[0]["n_test"]
     return Comparison(
         config, tuple(seeds),
