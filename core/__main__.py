@@ -25,6 +25,22 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def store_with_data():
+    """The results store, opened after the data has loaded: a damaged store (StoreError, a ValueError) or missing
+    data (DataError) stops a command before anything trains."""
+    from core import data, store
+
+    data.load_fashion_mnist()
+    return store.Store()
+
+
+def chunk_size(text: str) -> int:
+    """`--chunk`: seeds trained together per engine call, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--chunk must be a whole number of seeds, at least 1; got {text!r}")
+    return int(text)
+
+
 def parse_pair(text: str) -> tuple[int, int]:
     """`5,6` -> (5, 6): task B's (negative, positive) classes."""
     parts = text.split(",")
@@ -39,18 +55,15 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
     if args.ray:  # before anything reads it: core.cluster takes the address from the environment
         os.environ["LAB_RAY_ADDRESS"] = args.ray
-    from core import cluster, data, stats, store, transfer
+    from core import cluster, data, stats, transfer
     from core.progress import terminal_progress
 
     try:
         protocol = transfer.get_protocol(args.protocol, args.pair)
         seeds = transfer.seed_list(args.seeds)
-        if args.chunk < 1:
-            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
         for pair in args.pairs or ():
             data.check_class_pair(pair)
-        results = store.Store()
-        data.load_fashion_mnist()
+        results = store_with_data()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -89,7 +102,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 def cmd_reuse(args: argparse.Namespace) -> int:
     """The reuse explorer's grid (layers reused x unfrozen x rate, per training size) against B from scratch."""
-    from core import data, reuse, store, transfer
+    from core import data, reuse, transfer
     from core.progress import terminal_progress
 
     try:
@@ -97,10 +110,7 @@ def cmd_reuse(args: argparse.Namespace) -> int:
         seeds = reuse.seed_list(args.seeds)
         sizes = reuse.sizes_for(protocol, args.sizes)
         reuse.ReuseGrid(protocol, sizes[0], args.rate_reduction)  # checks the reduction
-        if args.chunk < 1:
-            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
-        results = store.Store()
-        data.load_fashion_mnist()
+        results = store_with_data()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -159,21 +169,18 @@ def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
 
 def cmd_auxiliary(args: argparse.Namespace) -> int:
     """Every pretraining source (supervised, autoencoder, same/different, masked) vs scratch with few labels."""
-    from core import auxiliary, data, store
+    from core import auxiliary, data
     from core.progress import terminal_progress
 
     try:
         seeds = auxiliary.seed_list(args.seeds)
-        if args.chunk < 1:
-            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
         if not args.labels:
             raise ValueError("Give at least one label count.")
         common = auxiliary.Common.tiny(args.pair) if args.tiny else auxiliary.Common(args.pair)
         base = (auxiliary.Reuse.tiny(common=common, patch=args.patch) if args.tiny else
                 auxiliary.Reuse(common, patch=args.patch))
         configs = [base.with_labels(n_labels) for n_labels in args.labels]  # checks every count before training
-        results = store.Store()
-        data.load_fashion_mnist()
+        results = store_with_data()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -254,20 +261,17 @@ def parse_list(kind):
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     """Unsupervised pretraining vs training from scratch, paired by seed, filling the results store the page reads."""
-    from core import data, pretraining, store
+    from core import data, pretraining
     from core.progress import terminal_progress
 
     try:
         seeds = pretraining.seed_list(args.seeds)
-        if args.chunk < 1:
-            raise ValueError(f"--chunk must be at least 1 seed, got {args.chunk}.")
         configs = [(regime, n_labels, pretraining.FineTuning.tiny(regime, n_labels) if args.tiny else
                     pretraining.FineTuning.preset(regime, n_labels))
                    for regime in args.regime for n_labels in args.labels]
         if not configs:
             raise ValueError("Give at least one regime and one label count.")
-        results = store.Store()
-        data.load_fashion_mnist()
+        results = store_with_data()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -303,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--all-pairs", action="store_true", help="run all 45 class pairs (ignores --pair)")
     transfer.add_argument("--pairs", type=parse_pair, nargs="+", default=None, metavar="PAIR",
                           help="several task-B pairs, e.g. --pairs 0,1 5,6 (their model As train together)")
-    transfer.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
+    transfer.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained per engine call (default 10)")
     transfer.add_argument("--ray", metavar="ADDRESS", default=None,
                           help="train on a Ray cluster (auto, ray://head:10001, host:6379); the same as "
                                "LAB_RAY_ADDRESS; the results store stays on this machine")
@@ -317,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     auxiliary.add_argument("--patch", type=int, default=14, help="the masked source's patch side, pixels (default 14)")
     auxiliary.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
     auxiliary.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
-    auxiliary.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
+    auxiliary.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained together (default 10)")
     auxiliary.set_defaults(run=cmd_auxiliary)
     results = commands.add_parser("results", help="move finished runs between results stores (warm start)")
     results.add_argument("action", choices=("export", "import"),
@@ -338,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="labelled images per seed, balanced, e.g. 100,500,1000,5000 (default 100)")
     pretrain.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
     pretrain.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
-    pretrain.add_argument("--chunk", type=int, default=10, help="seeds trained together per stacked run (default 10)")
+    pretrain.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained together (default 10)")
     pretrain.set_defaults(run=cmd_pretrain)
     reuse = commands.add_parser("reuse", help="how many layers to reuse and unfreeze, per training size (fills the "
                                               "results store)")
@@ -350,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     reuse.add_argument("--seeds", type=int, default=10, help="number of seeds, 3 to 100 (default 10)")
     reuse.add_argument("--rate-reduction", type=float, default=10.0,
                        help="the lower rate after unfreezing is the frozen phase's divided by this (default 10)")
-    reuse.add_argument("--chunk", type=int, default=10, help="seeds trained per engine call (default 10)")
+    reuse.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained per engine call (default 10)")
     reuse.add_argument("--csv", default=None, help="also write every stored row of the grid to this CSV file")
     reuse.set_defaults(run=cmd_reuse)
     return parser

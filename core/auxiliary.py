@@ -40,7 +40,7 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-from core import data, pretraining
+from core import data, pretraining, stacked
 from core.progress import ProgressCallback, report
 
 SIDE = 28  # images are SIDE x SIDE pixels
@@ -84,8 +84,6 @@ class Common:
     @property
     def source_updates(self) -> int:
         """Updates of every auxiliary net: the autoencoder's (its epochs over the unlabeled pool)."""
-        from core import stacked
-
         split = self.encoder.split
         pool = 55_000 - 10 * split.labelled_per_class
         pool = pool if split.unlabeled is None else min(pool, split.unlabeled)
@@ -310,8 +308,6 @@ class MaskedImage:
     def loss_and_metric(self, params, batch, noise_seed, step):
         import tensorflow as tf
 
-        from core import stacked
-
         (x,) = batch
         mask = patch_masks(noise_seed, step, tf.shape(x)[0], self.patch)
         errors = masked_errors(stacked.forward(self.layers, params, x * (1.0 - mask)), x, mask)
@@ -320,15 +316,13 @@ class MaskedImage:
     def evaluate(self, params, data):
         import tensorflow as tf
 
-        from core import stacked
-
         x, mask = data
         errors = masked_errors(stacked.forward(self.layers, params, x * (1.0 - mask)), x, mask)
         return tf.reduce_sum(errors), tf.reduce_sum(errors)
 
 
 @dataclass(frozen=True)
-class SamePair:
+class SamePair(stacked.HitsObjective):
     """The Siamese objective: one encoder (one set of weights) for both images, "same class?" from |e1 - e2|.
 
     Data: (images (n, 784), pairs (m, 2) row ids, same (m,) 1.0 same class / 0.0 different); streams index
@@ -348,8 +342,6 @@ class SamePair:
     def logits(self, params, first, second):
         import tensorflow as tf
 
-        from core import stacked
-
         first_code = stacked.forward(self.encoder, params, first)
         second_code = stacked.forward(self.encoder, params, second)
         difference = tf.abs(first_code - second_code)
@@ -362,18 +354,6 @@ class SamePair:
         losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=same, logits=logits)
         return losses, tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), same), tf.float32)
 
-    def loss_and_metric(self, params, batch, noise_seed, step):
-        import tensorflow as tf
-
-        losses, hits = self._losses_and_hits(params, *batch)
-        return tf.reduce_mean(losses), tf.reduce_mean(hits)
-
-    def evaluate(self, params, data):
-        """Data here: (first images, second images, same), one row per pair."""
-        import tensorflow as tf
-
-        losses, hits = self._losses_and_hits(params, *data)
-        return tf.reduce_sum(losses), tf.reduce_sum(hits)
 
 
 def siamese_head():
@@ -395,8 +375,6 @@ def target_layers(common: Common) -> tuple:
 
 
 def _nadam(rate: float):
-    from core import stacked
-
     return stacked.Nadam(rate)
 
 
@@ -440,8 +418,6 @@ def pretrain_source(config, seeds, store, progress: Optional[ProgressCallback] =
 
 
 def _streams(seeds, tag: str, rows, batch_size: int, updates: int) -> np.ndarray:
-    from core import stacked
-
     return np.stack([stacked.batch_stream(seed, tag, rows, batch_size, updates) for seed in seeds])
 
 
@@ -450,8 +426,6 @@ def _epoch_progress(progress, label: str):
 
 
 def _supervised_chunk(config: Supervised, seeds, progress):
-    from core import stacked
-
     common = config.common
     arrays = source_data(common)
     keep = np.isin(arrays.y_pool, common.other_classes)
@@ -480,8 +454,6 @@ def held_out_pairs(config: Siamese, arrays: SourceData) -> tuple[np.ndarray, np.
 
 
 def _siamese_chunk(config: Siamese, seeds, progress):
-    from core import stacked
-
     common = config.common
     arrays = source_data(common)
     encoder, head = encoder_layers(common), siamese_head()
@@ -514,8 +486,6 @@ def example_masks(patch: int, n: int) -> np.ndarray:
 
 
 def _masked_chunk(config: Masked, seeds, progress):
-    from core import stacked
-
     common = config.common
     arrays = source_data(common)
     layers = encoder_layers(common) + decoder_layers(common)
@@ -653,8 +623,6 @@ def reuse_start(fresh: dict, encoder: dict) -> dict:
 
 def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
     """Every arm of `seeds` in three stacked runs: fine-tune (scratch too), frozen, then unfrozen; {seed: row}."""
-    from core import stacked
-
     started = time.perf_counter()
     common, copies = config.common, len(seeds)
     arrays = source_data(common)

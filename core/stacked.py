@@ -232,8 +232,25 @@ class Reconstruction:
         return tf.reduce_sum(losses), tf.reduce_sum(errors)
 
 
+class HitsObjective:
+    """An objective scored by hits: a subclass's `_losses_and_hits(params, *data)` gives each row's loss and
+    whether it was right (1.0 or 0.0); training takes their means, evaluation their sums. Metric: accuracy."""
+
+    def loss_and_metric(self, params, batch, noise_seed, step):
+        import tensorflow as tf
+
+        losses, hits = self._losses_and_hits(params, *batch)
+        return tf.reduce_mean(losses), tf.reduce_mean(hits)
+
+    def evaluate(self, params, data):
+        import tensorflow as tf
+
+        losses, hits = self._losses_and_hits(params, *data)
+        return tf.reduce_sum(losses), tf.reduce_sum(hits)
+
+
 @dataclass(frozen=True)
-class Classification:
+class Classification(HitsObjective):
     """Sparse categorical cross-entropy of a softmax output; the last layer's (linear) output are the logits.
 
     Keras computes the same loss from a Dense(softmax) output through the logits it keeps beside it.
@@ -255,17 +272,6 @@ class Classification:
         hits = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y), tf.float32)
         return losses, hits
 
-    def loss_and_metric(self, params, batch, noise_seed, step):
-        import tensorflow as tf
-
-        losses, hits = self._losses_and_hits(params, *batch)
-        return tf.reduce_mean(losses), tf.reduce_mean(hits)
-
-    def evaluate(self, params, data):
-        import tensorflow as tf
-
-        losses, hits = self._losses_and_hits(params, *data)
-        return tf.reduce_sum(losses), tf.reduce_sum(hits)
 
 
 # ---- optimizers: Keras 3's update rules, as pure functions of (params, grads, state) ----

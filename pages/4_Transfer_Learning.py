@@ -21,8 +21,8 @@ from ui.feedback import checked
 from ui.frame import page_frame
 from ui.jobs import training_ui
 from ui.links import linked
-from ui.presets import tiny_mode
-from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop
+from ui.presets import tiny_caption, tiny_mode
+from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop, store_downloads
 
 page_frame(__file__)
 
@@ -47,8 +47,8 @@ def protocol_ui() -> tuple[str, transfer.TransferProtocol]:
     except ValueError as error:
         right.error(str(error), icon=":material/error:")
         st.stop()
+    tiny_caption("a small net, few images and epochs")
     if tiny_mode():
-        st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and epochs, so every path runs in seconds.")
         return name, transfer.ComparisonConfig.tiny(protocol.b_classes).protocol
     return name, protocol
 
@@ -320,13 +320,7 @@ def pairs_section(config, seeds, results) -> None:
 def downloads_section(config, seeds, results, name: str) -> None:
     st.header("5. The numbers behind the plots")
     pair = config.protocol.b_classes
-    downloads = st.columns(2)
-    # Callables: the CSV is written only when someone clicks (Streamlit's deferred downloads).
-    downloads[0].download_button("Download this comparison (CSV)", lambda: results.to_csv(config),
-                                 file_name=f"transfer-{config.protocol.name}-{pair[0]}-{pair[1]}.csv", mime="text/csv",
-                                 key="tl_download", icon=":material/download:")
-    downloads[1].download_button("Download the whole results store (CSV)", results.to_csv,
-                                 file_name="lab-results.csv", mime="text/csv", key="tl_download_all")
+    store_downloads(results, config, f"transfer-{config.protocol.name}-{pair[0]}-{pair[1]}.csv", "tl")
     st.caption(f"Results store: `{results.path}`. The command line fills the same store: "
                f"`python -m core transfer --protocol {name} --pair {pair[0]},{pair[1]} --seeds {len(seeds)}"
                f"{'' if config.vary_subset else ' --fixed-subset'}{' --vary-a' if config.vary_a else ''}`.")

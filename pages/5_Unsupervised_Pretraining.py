@@ -20,8 +20,8 @@ from ui.callout import book_vs_keras_ui
 from ui.charts import show
 from ui.frame import page_frame
 from ui.jobs import training_ui
-from ui.presets import tiny_mode
-from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop
+from ui.presets import tiny_caption, tiny_mode
+from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop, store_downloads
 
 page_frame(__file__)
 
@@ -71,9 +71,7 @@ def experiment_or_stop(settings: dict):
     except ValueError as error:
         st.error(str(error), icon=":material/error:")
         st.stop()
-    if tiny_mode():
-        st.caption("Tiny preset (LAB_PRESET=tiny): a small autoencoder, a few hundred images and 20 updates per "
-                   "arm, so every path runs in seconds.")
+    tiny_caption("a small autoencoder, a few hundred images and 20 updates per arm")
     return config, seeds
 
 
@@ -299,12 +297,7 @@ def history_section(config, seeds, results) -> None:
 # 6. The numbers behind the plots: CSV downloads and the command line that fills the same store.
 def downloads_section(config, seeds, results, regime: str) -> None:
     st.header("6. The numbers behind the plots")
-    downloads = st.columns(2)
-    downloads[0].download_button("Download this comparison (CSV)", lambda: results.to_csv(config),
-                                 file_name=f"pretraining-{regime}-{config.n_labels}.csv", mime="text/csv",
-                                 key="up_download", icon=":material/download:")
-    downloads[1].download_button("Download the whole results store (CSV)", results.to_csv,
-                                 file_name="lab-results.csv", mime="text/csv", key="up_download_all")
+    store_downloads(results, config, f"pretraining-{regime}-{config.n_labels}.csv", "up")
     st.caption(f"Results store: `{results.path}`. The command line fills the same store with the regimes' own "
                f"autoencoders: `python -m core pretrain --regime {regime} --labels "
                f"{','.join(str(n) for n in label_counts())} --seeds {len(seeds)}{' --tiny' if tiny_mode() else ''}`.")

@@ -15,7 +15,7 @@ from core.plots import auxiliary as auxiliary_plots
 from ui.charts import show
 from ui.frame import page_frame
 from ui.jobs import training_ui
-from ui.presets import tiny_mode
+from ui.presets import tiny_caption, tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
 page_frame(__file__)
@@ -48,9 +48,7 @@ def settings_ui() -> tuple[auxiliary.Reuse, tuple[int, ...], tuple[int, ...]]:
     except ValueError as error:
         st.error(str(error), icon=":material/error:")
         st.stop()
-    if tiny_mode():
-        st.caption("Tiny preset (LAB_PRESET=tiny): a small net, few images and updates, so every path runs in "
-                   "seconds.")
+    tiny_caption("a small net, few images and updates")
     return base, seeds, tuple(sorted(int(count) for count in labels))
 
 

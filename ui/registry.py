@@ -46,26 +46,23 @@ class PageInfo:
 HOME = PageInfo(HOME_PATH, ":material/home:", "What this lab is for and where to start.")
 
 # Concept pages, in teaching order (the order of the numbers in their file names).
-PAGES: tuple[PageInfo, ...] = (
-    PageInfo("pages/1_Batch_Normalization.py", ":material/equalizer:",
-             "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer.",
-             tab_icon="📊"),
-    PageInfo("pages/2_BN_in_Training.py", ":material/trending_up:",
-             "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?",
-             tab_icon="📈"),
-    PageInfo("pages/3_Gradient_Clipping.py", ":material/content_cut:",
-             "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on "
-             "training.", tab_icon="✂️"),
-    PageInfo("pages/4_Transfer_Learning.py", ":material/swap_horiz:",
-             "The book's transfer experiment, then the same comparison over many seeds with honest statistics.",
-             tab_icon="🔁"),
-    PageInfo("pages/5_Unsupervised_Pretraining.py", ":material/layers:",
-             "Autoencoders on unlabeled images, then few labels: does pretraining help as it did in 2006, and "
-             "at today's settings?", tab_icon="🧱"),
-    PageInfo("pages/6_Auxiliary_Pretraining.py", ":material/compare:",
-             "Same-or-different pairs and masked images as pretraining, then every source compared with few labels.",
-             tab_icon="🧩"),
+_CONCEPTS = (  # file name without .py, Material icon, tab emoji, the home page's sentence
+    ("1_Batch_Normalization", "equalizer", "📊",
+     "Momentum, axis, parameters and training vs inference, each checked against a real Keras layer."),
+    ("2_BN_in_Training", "trending_up", "📈",
+     "Does BN rescue deep sigmoid/tanh nets, widen the usable learning rates, and pay for its slower epochs?"),
+    ("3_Gradient_Clipping", "content_cut", "✂️",
+     "Clip by value or by norm: how each changes the gradient, what Keras 3 really does, and the effect on training."),
+    ("4_Transfer_Learning", "swap_horiz", "🔁",
+     "The book's transfer experiment, then the same comparison over many seeds with honest statistics."),
+    ("5_Unsupervised_Pretraining", "layers", "🧱",
+     "Autoencoders on unlabeled images, then few labels: does pretraining help as it did in 2006, and at today's "
+     "settings?"),
+    ("6_Auxiliary_Pretraining", "compare", "🧩",
+     "Same-or-different pairs and masked images as pretraining, then every source compared with few labels."),
 )
+PAGES: tuple[PageInfo, ...] = tuple(PageInfo(f"pages/{stem}.py", f":material/{icon}:", teaches, tab_icon)
+                                    for stem, icon, tab_icon, teaches in _CONCEPTS)
 
 ALL_PAGES: tuple[PageInfo, ...] = (HOME, *PAGES)
 

@@ -1,4 +1,5 @@
-"""The sidebar panel every page shares: library versions and where the data came from (or why it is missing)."""
+"""The sidebar panel every page shares (library versions, where the data came from or why it is missing) and the
+results store's guard and downloads that the training pages share."""
 
 from __future__ import annotations
 
@@ -57,3 +58,13 @@ def results_store_or_stop(prefix: str) -> store.Store:
         st.success(f"The damaged file was kept as {st.session_state.pop(f'{prefix}_moved_to')}; a new results file "
                    "was started.")
     return results
+
+
+# The two CSV buttons under a comparison: its own rows and the whole store. Callables, so each CSV is written only
+# when someone clicks (Streamlit's deferred downloads); `prefix` keeps the keys the page's own ("tl_download").
+def store_downloads(results: store.Store, config, file_name: str, prefix: str) -> None:
+    downloads = st.columns(2)
+    downloads[0].download_button("Download this comparison (CSV)", lambda: results.to_csv(config), file_name=file_name,
+                                 mime="text/csv", key=f"{prefix}_download", icon=":material/download:")
+    downloads[1].download_button("Download the whole results store (CSV)", results.to_csv,
+                                 file_name="lab-results.csv", mime="text/csv", key=f"{prefix}_download_all")
