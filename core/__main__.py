@@ -49,12 +49,32 @@ def parse_pair(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def cmd_transfer(args: argparse.Namespace) -> int:
-    """B from scratch vs B on A over many seeds, filling the results store the page reads."""
+def use_ray(address) -> None:
+    """`--ray ADDRESS`: the same as LAB_RAY_ADDRESS, set before anything reads it (core.cluster takes the address
+    from the environment)."""
     import os
 
-    if args.ray:  # before anything reads it: core.cluster takes the address from the environment
-        os.environ["LAB_RAY_ADDRESS"] = args.ray
+    if address:
+        os.environ["LAB_RAY_ADDRESS"] = address
+
+
+def say_cluster() -> bool:
+    """Print the Ray cluster's nodes and CPUs; False (the reason said on stderr) when it cannot be reached."""
+    from core import cluster
+
+    try:
+        nodes = cluster.nodes_with_cpus()
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        print(f"error: cannot use the Ray cluster at {cluster.address()}: {error}", file=sys.stderr)
+        return False
+    print(f"Ray cluster at {cluster.address()}: {len(nodes)} nodes, "
+          f"{sum(node['cpus'] for node in nodes):g} CPUs, {cluster.cpus_per_unit():g} per unit")
+    return True
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    """B from scratch vs B on A over many seeds, filling the results store the page reads."""
+    use_ray(args.ray)
     from core import cluster, data, stats, transfer
     from core.progress import terminal_progress
 
@@ -101,8 +121,10 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def cmd_reuse(args: argparse.Namespace) -> int:
-    """The reuse explorer's grid (layers reused x unfrozen x rate, per training size) against B from scratch."""
-    from core import data, reuse, transfer
+    """The reuse explorer's grid (layers reused x unfrozen x rate, per training size) against B from scratch; with
+    a Ray cluster, one unit per size and chunk of seeds, all submitted at once (core.reuse.run_grid routes)."""
+    use_ray(args.ray)
+    from core import cluster, data, reuse, transfer
     from core.progress import terminal_progress
 
     try:
@@ -119,6 +141,8 @@ def cmd_reuse(args: argparse.Namespace) -> int:
           f"{', '.join(f'{size:,}' for size in sizes)}; {len(seeds)} seeds; unfrozen rate {protocol.frozen_rate:g} "
           f"or {protocol.frozen_rate / args.rate_reduction:g}")
     print(f"results store: {results.path}")
+    if cluster.address() and not say_cluster():
+        return 2
     started = time.perf_counter()
     try:
         reuse.run_grid(protocol, sizes, seeds, results, terminal_progress(), rate_reduction=args.rate_reduction,
@@ -126,6 +150,9 @@ def cmd_reuse(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
         return 130
+    except RuntimeError as error:  # cluster units that failed after their retries; the rest is stored
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
     print(f"\n{time.perf_counter() - started:.1f} s")
     summary = reuse.summarize_grid(protocol, sizes, seeds, results, rate_reduction=args.rate_reduction)
     print("\n".join(reuse.summary_lines(summary)))
@@ -141,13 +168,8 @@ def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
     from core import cluster, data, stats, transfer
     from core.progress import terminal_progress
 
-    try:
-        nodes = cluster.nodes_with_cpus()
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        print(f"error: cannot use the Ray cluster at {cluster.address()}: {error}", file=sys.stderr)
+    if not say_cluster():
         return 2
-    print(f"Ray cluster at {cluster.address()}: {len(nodes)} nodes, "
-          f"{sum(node['cpus'] for node in nodes):g} CPUs, {cluster.cpus_per_unit():g} per unit")
     configs = [config.with_pair(pair) for pair in pairs]
     started = time.perf_counter()
     try:
@@ -356,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the lower rate after unfreezing is the frozen phase's divided by this (default 10)")
     reuse.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained per engine call (default 10)")
     reuse.add_argument("--csv", default=None, help="also write every stored row of the grid to this CSV file")
+    reuse.add_argument("--ray", metavar="ADDRESS", default=None,
+                       help="train on a Ray cluster (auto, ray://head:10001, host:6379), one unit per size and chunk "
+                            "of seeds; the same as LAB_RAY_ADDRESS; the results store stays on this machine")
     reuse.set_defaults(run=cmd_reuse)
     return parser
 

@@ -4,15 +4,17 @@ Without the variable nothing here runs and nothing imports Ray: the local one-at
 (core.jobs) stays the default. With it (`auto`, `ray://head:10001`, `10.0.0.5:6379`):
 
 - `ClusterQueue` is the process's job backend: the same queue, several jobs running at once. A job's
-  trainings that core.transfer splits into units go to the cluster; whatever a job trains on the server
-  itself (the concept pages' short demos) takes the server's one local slot, so two of those never
-  share the server's cores.
-- `run_comparisons` splits comparisons into the units the engine already has: model A for a chunk of
-  seeds (`transfer.train_model_a_unit`) and both arms for a chunk of seeds (`transfer.comparison_unit`),
-  submitted as Ray tasks asking for `LAB_RAY_CPUS_PER_UNIT` CPUs (default 1). A chunk waits on its
-  model A inside Ray (the object reference is its argument), so every pair's chunks start as soon as
-  their own A is done. Model A weights already on disk go to the object store once per call (`ray.put`),
-  and each worker loads Fashion-MNIST from its own copy the usual way (core.data), once per process.
+  trainings that core.transfer and core.reuse split into units go to the cluster; whatever a job trains on
+  the server itself (the concept pages' short demos) takes the server's one local slot, so two of those
+  never share the server's cores.
+- `run_comparisons` splits comparisons and reuse grids into the units the engine already has: model A for a
+  chunk of seeds (`transfer.train_model_a_unit`), both arms for a chunk of seeds (`transfer.comparison_unit`),
+  and every cell of one reuse-grid size with B from scratch for a chunk of seeds (`reuse.grid_unit`; one
+  model A, seed 42, serves them all), submitted as Ray tasks asking for `LAB_RAY_CPUS_PER_UNIT` CPUs
+  (default 1). A chunk waits on its model A inside Ray (the object reference is its argument), so every
+  pair's or size's chunks start as soon as their own A is done. Model A weights already on disk go to the
+  object store once per call (`ray.put`), and each worker loads Fashion-MNIST from its own copy the usual
+  way (core.data), once per process.
 - Results come back to this process, which alone writes the SQLite store and the `.keras` files, so
   resume, sharing and export/import work unchanged. A unit whose worker dies or that raises is retried
   (`MAX_RETRIES`); a row is saved only when its unit's result arrives, with the store's INSERT OR IGNORE,
@@ -91,19 +93,23 @@ def _remote_unit():
 
 
 def run_unit(kind: str, *arguments) -> dict:
-    """What a worker runs for one unit: ("model_a", protocol, seeds) or ("comparison", config, seeds, *a_parts),
-    each a_part a model A result ({"seeds", "weights"}) covering the chunk's model A seeds. Plain results,
-    nothing saved; `node` says where it ran."""
+    """What a worker runs for one unit: ("model_a", protocol, seeds), ("comparison", config, seeds, *a_parts) or
+    ("grid", reuse grid, seeds, *a_parts), each a_part a model A result ({"seeds", "weights"}) covering the
+    chunk's model A seeds. Plain results, nothing saved; `node` says where it ran."""
     import socket
 
-    from core import transfer
+    from core import reuse, transfer
 
     if kind == "model_a":
         protocol, seeds = arguments
         result = transfer.train_model_a_unit(protocol, seeds)
     elif kind == "comparison":
         config, seeds, *a_parts = arguments
-        result = {"rows": transfer.comparison_unit(config, seeds, _stack_a(config, seeds, a_parts))}
+        a_weights = _stack_a([config.a_seed(seed) for seed in seeds], a_parts)
+        result = {"rows": transfer.comparison_unit(config, seeds, a_weights)}
+    elif kind == "grid":  # every cell of one reuse-grid size and B from scratch; one model A serves every seed
+        grid, seeds, *a_parts = arguments
+        result = {"rows": reuse.grid_unit(grid, seeds, _stack_a([transfer.MODEL_A_SEED], a_parts))}
     else:
         raise ValueError(f"Unknown unit kind {kind!r}.")
     result["node"] = _node_name(socket.gethostname())
@@ -119,15 +125,15 @@ def _node_name(host: str) -> str:
         return host
 
 
-def _stack_a(config, seeds, a_parts) -> tuple:
-    """Model A's weights for each seed of the chunk, copy axis first, from the parts that hold them."""
+def _stack_a(a_seeds, a_parts) -> tuple:
+    """Model A's weights for each of `a_seeds`, copy axis first, from the parts that hold them."""
     import numpy as np
 
     where = {}
     for part in a_parts:
         for copy, a_seed in enumerate(part["seeds"]):
             where.setdefault(int(a_seed), (part, copy))
-    chosen = [where[config.a_seed(seed)] for seed in seeds]
+    chosen = [where[int(a_seed)] for a_seed in a_seeds]
     return tuple(np.stack([part["weights"][layer][copy] for part, copy in chosen])
                  for layer in range(len(chosen[0][0]["weights"])))
 
@@ -167,7 +173,8 @@ class _LocalSlotReleased:
 
 
 class _Plan:
-    """The units of some comparisons, as submitted: each reference with what to do when its result arrives."""
+    """The units of some comparisons or reuse-grid sizes, as submitted: each reference with what to do when its
+    result arrives."""
 
     def __init__(self, ray, remote, store, chunk_size: int):
         self.ray, self.remote, self.store, self.chunk_size = ray, remote, store, chunk_size
@@ -184,17 +191,30 @@ class _Plan:
         self.total += 1
         return reference
 
-    # Model A units for the seeds no file holds (shared across comparisons with the same A), then one
-    # comparison unit per chunk of missing seeds, given the references of the A parts it needs.
+    # Model A units for the seeds no file holds (shared across comparisons and grids with the same A), then one
+    # comparison or grid unit per chunk of missing seeds, given the references of the A parts it needs.
     def add(self, config, missing: list[int]) -> None:
+        from core import reuse, transfer
+
+        if isinstance(config, reuse.ReuseGrid):  # one model A for every seed
+            kind, a_seed = "grid", lambda seed: transfer.MODEL_A_SEED
+        else:
+            kind, a_seed = "comparison", config.a_seed
+        a_key = self._add_model_as(config.protocol, [a_seed(seed) for seed in missing])
+        for chunk in transfer._chunks(missing, self.chunk_size):
+            parts = list(dict.fromkeys(self.a_refs[(a_key, a_seed(seed))] for seed in chunk))
+            self._submit(kind, ("rows", config, chunk), config, chunk, *parts)
+
+    # A reference for each model A seed: a unit training the ones no file holds, the others' weights put in the
+    # object store once. Returns model A's config (the key of `a_refs`).
+    def _add_model_as(self, protocol, a_seeds: list[int]):
         import keras
         import numpy as np
 
         from core import transfer
 
-        protocol = config.protocol
         a_key = transfer.ModelAConfig.of(protocol)
-        a_seeds = list(dict.fromkeys(config.a_seed(seed) for seed in missing))
+        a_seeds = list(dict.fromkeys(a_seeds))
         on_disk = [seed for seed in a_seeds if (a_key, seed) not in self.a_refs
                    and self.store.model_path(a_key, seed, "model_a").exists()]
         to_train = [seed for seed in a_seeds if (a_key, seed) not in self.a_refs and seed not in on_disk]
@@ -207,9 +227,7 @@ class _Plan:
             stacked = tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*weights))
             loaded = self.ray.put({"seeds": on_disk, "weights": stacked})  # to the object store once
             self.a_refs.update({(a_key, seed): loaded for seed in on_disk})
-        for chunk in transfer._chunks(missing, self.chunk_size):
-            parts = list(dict.fromkeys(self.a_refs[(a_key, config.a_seed(seed))] for seed in chunk))
-            self._submit("comparison", ("rows", config, chunk), config, chunk, *parts)
+        return a_key
 
     # The server's side of a finished unit: model A to its row and file, a chunk's rows to the store.
     def keep(self, action: tuple, result: dict) -> None:
@@ -225,7 +243,9 @@ class _Plan:
 
 def run_comparisons(requests, store, progress: Optional[ProgressCallback] = None,
                     chunk_size: Optional[int] = None, units_per_node: Optional[collections.Counter] = None) -> list:
-    """Stored rows for each (ComparisonConfig, seeds) of `requests`, training the missing seeds on the cluster.
+    """Stored rows for each (config, seeds) of `requests`, training the missing seeds on the cluster; a config is
+    a transfer.ComparisonConfig (both arms) or a reuse.ReuseGrid (one size of the reuse grid: every cell and B
+    from scratch, `reuse.run_grid` sends one per size).
 
     Every unit of every request is submitted at once; results are saved here as they arrive. A unit that still
     fails after its retries stops the call after the other units have finished and been saved; a cancel (the

@@ -19,6 +19,7 @@ The grid, for one task-B training size n (a `ReuseGrid`, one store row per seed)
 Speed: all cells and seeds of one n train in 2 engine calls per number of reused layers, plus one for B from
 scratch: copies differ in their frozen layers and learning rates (`engine.Phase` per copy); the cells that
 keep the first layer frozen share a call, which computes that layer's output once per seed and caches it.
+With LAB_RAY_ADDRESS set, one size's chunk of seeds (`grid_unit`) is one unit on a Ray cluster (core.cluster).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from core import data, transfer
+from core import cluster, data, transfer
 from core.progress import ProgressCallback, Stages, report
 
 DEFAULT_SIZES = (50, 200, 1_000, 5_000)  # task-B training sizes of the default grid (the command line's)
@@ -212,7 +213,16 @@ def _initial_weights(config, a_config, a_weights, call: _Call) -> tuple[np.ndarr
 
 
 def train_grid_chunk(grid: ReuseGrid, seeds, store, progress: Optional[ProgressCallback] = None) -> dict:
-    """Train every cell and B from scratch for `seeds` at one size; returns {seed: row dict} (nothing saved here).
+    """Train every cell and B from scratch for `seeds` at one size; returns {seed: row dict} (nothing saved here
+    but model A, trained first if its `.keras` file is missing). The training itself is `grid_unit`.
+    """
+    _check_protocol(grid.protocol)
+    return grid_unit(grid, seeds, transfer.model_a_weights(grid.protocol, [transfer.MODEL_A_SEED], store), progress)
+
+
+def grid_unit(grid: ReuseGrid, seeds, a_weights, progress: Optional[ProgressCallback] = None) -> dict:
+    """`train_grid_chunk`'s engine calls, given model A's weights (seed MODEL_A_SEED, one copy, copy axis first):
+    {seed: row dict}, no store read or written (a unit a cluster worker runs; core.cluster saves its rows).
 
     A row holds, for B from scratch and each cell (`Cell.key`), the validation and test accuracy after the
     last epoch, and the test errors (exact counts of n_test images).
@@ -222,7 +232,6 @@ def train_grid_chunk(grid: ReuseGrid, seeds, store, progress: Optional[ProgressC
     protocol, seeds = grid.protocol, [int(seed) for seed in seeds]
     _check_protocol(protocol)
     a_config, _ = transfer.engine_configs(protocol)
-    a_weights = transfer.model_a_weights(protocol, [transfer.MODEL_A_SEED], store)
     tasks = transfer.protocol_tasks(protocol)
     x_pool, y_pool = _task_b_pool(protocol)
     chosen = {seed: transfer.b_subset(len(y_pool), grid.n_train, seed) for seed in seeds}
@@ -264,6 +273,8 @@ def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress:
 
     Each chunk of seeds of one size is saved as it ends, so a killed run resumes where it stopped. Progress is
     one bar over all sizes, weighted by their training images; messages name the size and cell being trained.
+    With LAB_RAY_ADDRESS set, core.cluster trains the chunks (`grid_unit`) on the cluster and this process saves
+    their rows: the same rows, one bar over the units.
     """
     from core import store as store_module
 
@@ -272,6 +283,9 @@ def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress:
     _check_protocol(protocol)
     sizes, seeds = sizes_for(protocol, sizes), [int(seed) for seed in seeds]
     grids = [ReuseGrid(protocol, size, rate_reduction) for size in sizes]
+    if cluster.address():  # LAB_RAY_ADDRESS: one unit per size and chunk of seeds, all on the Ray cluster at once
+        stored = cluster.run_comparisons([(grid, seeds) for grid in grids], store, progress, chunk_size)
+        return {grid.n_train: rows for grid, rows in zip(grids, stored)}
     missing = {grid: sorted(set(seeds) - store.finished_seeds(grid)) for grid in grids}
     work = [len(missing[grid]) * (grid.n_train + 200) for grid in grids]  # roughly: training images, plus evaluation
     a_missing = not store.model_path(transfer.ModelAConfig.of(protocol), transfer.MODEL_A_SEED, "model_a").exists()

@@ -1,7 +1,8 @@
-"""core.cluster on a real local Ray instance: the same rows as the local queue, a killed worker retried with a
-consistent store, and no Ray at all without LAB_RAY_ADDRESS."""
+"""core.cluster on a real local Ray instance: the same rows as the local queue (comparisons and the reuse grid), a
+killed worker retried with a consistent store, and no Ray at all without LAB_RAY_ADDRESS."""
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from core import cluster, jobs, store, transfer
+from core import cluster, jobs, reuse, store, transfer
 from tests.conftest import ROOT
 
 CONFIG = transfer.ComparisonConfig.tiny(vary_a=True)  # one model A per seed: A units and comparison units
 SEEDS = [0, 1, 2, 3]
 CHUNK = 2
 TIMING_FIELDS = {"seconds_per_seed"}  # wall time: the only field two runs of the same seeds may differ in
+GRID_PROTOCOL, GRID_SIZES, GRID_SEEDS = transfer.PROTOCOLS["tiny"], (20,), [0, 1, 2]  # chunks of CHUNK: 0-1, 2
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,15 @@ def local_rows(tmp_path_factory, fashion_mnist):
     rows = transfer.run_comparison(CONFIG, SEEDS, results, chunk_size=CHUNK)
     a_rows = results.results(transfer.ModelAConfig.of(CONFIG.protocol))
     return _without_timing(rows), _without_timing(a_rows)
+
+
+@pytest.fixture(scope="module")
+def local_grid(tmp_path_factory, fashion_mnist):
+    """The reuse grid through the local backend: its store's folder (rows and model A's file) and its rows."""
+    assert cluster.address() is None
+    folder = tmp_path_factory.mktemp("local_grid")
+    rows = reuse.run_grid(GRID_PROTOCOL, GRID_SIZES, GRID_SEEDS, store.Store(folder / store.DB_NAME), chunk_size=CHUNK)
+    return folder, {size: _without_timing(size_rows) for size, size_rows in rows.items()}
 
 
 def _without_timing(rows) -> dict:
@@ -189,6 +200,8 @@ def test_cli_takes_the_ray_switch():
     args = build_parser().parse_args(["transfer", "--all-pairs", "--seeds", "50", "--ray", "auto"])
     assert args.ray == "auto" and args.all_pairs and args.seeds == 50
     assert build_parser().parse_args(["transfer"]).ray is None
+    assert build_parser().parse_args(["reuse", "--ray", "ray://head:10001"]).ray == "ray://head:10001"
+    assert build_parser().parse_args(["reuse"]).ray is None
 
 
 def test_bad_cluster_settings_are_refused(monkeypatch):
@@ -207,3 +220,46 @@ def test_the_command_line_trains_on_the_cluster_with_one_bar(on_cluster, capfd):
     out, err = capfd.readouterr()
     assert "Ray cluster at auto: 1 nodes, 2 CPUs, 1 per unit" in out and "task B: Sneaker (7) vs Trouser (1)" in out
     assert "units 3/3, 0 queued or running; finished per node:" in err  # model A and two chunks
+
+
+def test_a_reuse_grid_job_on_ray_gives_exactly_the_local_rows(on_cluster, local_grid, tmp_path):
+    """The page's path: a job on the cluster queue calling reuse.run_grid, which sends one unit per size and chunk."""
+    results = store.Store(tmp_path / "results.sqlite")
+    reports = []
+
+    def job(progress):
+        return reuse.run_grid(GRID_PROTOCOL, GRID_SIZES, GRID_SEEDS, results,
+                              lambda *call: (reports.append(call), progress(*call)), chunk_size=CHUNK)
+
+    handle = cluster.ClusterQueue(max_running=2).submit(reuse.job_key(GRID_PROTOCOL, GRID_SIZES, GRID_SEEDS), job)
+    rows = handle.result(600)
+    _, expected = local_grid
+    assert {size: _without_timing(size_rows) for size, size_rows in rows.items()} == expected
+    a_key = transfer.ModelAConfig.of(GRID_PROTOCOL)
+    assert [row.seed for row in results.results(a_key)] == [transfer.MODEL_A_SEED]  # saved by the server
+    assert results.model_path(a_key, transfer.MODEL_A_SEED, "model_a").exists()
+    grid = reuse.ReuseGrid(GRID_PROTOCOL, GRID_SIZES[0])
+    assert _rows_per_seed(results.path, grid) == {seed: 1 for seed in GRID_SEEDS}
+    # model A, then the size's two chunks (seeds 0-1 and 2) waiting on it inside Ray
+    assert reports[-1][:2] == (3, 3) and "units 3/3" in reports[-1][2]
+
+
+def test_a_resumed_reuse_grid_on_the_command_line_trains_only_the_missing_seed(on_cluster, local_grid, tmp_path,
+                                                                              monkeypatch, capfd):
+    from core.__main__ import main
+
+    folder, expected = local_grid
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)  # the local run's rows and model A's file
+    grid = reuse.ReuseGrid(GRID_PROTOCOL, GRID_SIZES[0])
+    with sqlite3.connect(tmp_path / store.DB_NAME) as connection:
+        connection.execute("DELETE FROM runs WHERE config_key = ? AND seed = 2", (store.config_key(grid),))
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    assert main(["reuse", "--protocol", "tiny", "--sizes", "20", "--seeds", "3", "--chunk", str(CHUNK),
+                 "--ray", "auto"]) == 0
+    out, err = capfd.readouterr()
+    assert "Ray cluster at auto: 1 nodes, 2 CPUs, 1 per unit" in out and "n = 20: B from scratch" in out
+    assert "units 1/1, 0 queued or running; finished per node:" in err  # seed 2 alone; model A read from its file
+    results = store.Store(tmp_path / store.DB_NAME)
+    assert {20: _without_timing(results.results(grid, GRID_SEEDS))} == expected
+    assert _rows_per_seed(results.path, grid) == {seed: 1 for seed in GRID_SEEDS}
+    assert [row.seed for row in results.results(transfer.ModelAConfig.of(GRID_PROTOCOL))] == [transfer.MODEL_A_SEED]
