@@ -31,8 +31,11 @@ run: setup
 classroom: setup
 	$(BIN)/python -m core classroom --port $(CLASSROOM_PORT)
 
+# Two workers (pytest-xdist), a test file per worker at a time: most tests are single-threaded Python around tiny
+# TensorFlow models, so two processes keep both cores busy; a file's module fixtures (a Ray instance, a server) stay
+# in one worker. A plain `.venv/bin/python -m pytest tests/test_x.py` runs in one process, as before.
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Lint (ruff.toml: line length 120, rules E, W, F, I); `make test` runs it first, so CI fails on a lint error.
 lint: setup

@@ -12,7 +12,10 @@ sys.path.insert(0, str(ROOT))
 
 # Pages and the browser test's server read these: small runs, and results kept out of the user's cache.
 os.environ["LAB_PRESET"] = "tiny"
-os.environ.setdefault("LAB_DATA_DIR", tempfile.mkdtemp(prefix="lab-test-data-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers: each its own store (they inherit one env)
+    os.environ["LAB_DATA_DIR"] = tempfile.mkdtemp(prefix=f"lab-test-data-{os.environ['PYTEST_XDIST_WORKER']}-")
+else:
+    os.environ.setdefault("LAB_DATA_DIR", tempfile.mkdtemp(prefix="lab-test-data-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.pop("LAB_RAY_ADDRESS", None)  # the local queue, whatever the shell says; tests/test_cluster.py sets it
 
@@ -96,3 +99,25 @@ def fake_folder(tmp_path):
             payload = idx_bytes(data.LABELS_MAGIC, np.arange(count) % 10)
         (tmp_path / filename).write_bytes(gzip.compress(payload, compresslevel=1))
     return tmp_path
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch, tmp_path):
+    """`python -m core ARGS` in this process with an empty results folder: (exit code, stdout, stderr).
+
+    For argument checks, which need no fresh interpreter: argparse's own exit counts as the code, and any other
+    exception fails the test (the command line must answer a bad argument with a message, not a traceback).
+    """
+    from core.__main__ import main
+
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(args))
+        except SystemExit as exit:
+            code = exit.code
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

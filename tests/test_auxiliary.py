@@ -244,11 +244,9 @@ def test_command_line_prints_the_table_from_the_store(tiny_run):
     (["--pair", "3,3"], "two different"),
     (["--patch", "40"], "patch side"),
 ])
-def test_command_line_refuses_bad_arguments(tmp_path, args, message):
-    env = {"LAB_DATA_DIR": str(tmp_path), "PATH": ""}
-    result = subprocess.run([sys.executable, "-m", "core", "auxiliary", *args], cwd=ROOT, capture_output=True,
-                            text=True, env=env, timeout=120)
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+def test_command_line_refuses_bad_arguments(run_cli, args, message):
+    code, _, errors = run_cli("auxiliary", *args)
+    assert code == 2 and message in errors
 
 
 @pytest.mark.parametrize("make", [

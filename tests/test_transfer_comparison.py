@@ -259,12 +259,9 @@ def test_command_line_runs_several_pairs_with_their_model_as_together(fashion_mn
     (["--protocol", "magic"], "Unknown protocol"),
     (["--pair", "shirt"], "two class numbers"),
 ])
-def test_command_line_refuses_bad_arguments_with_exit_code_2(tmp_path, args, message):
-    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "core", "transfer", "--protocol", "tiny", *args], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and message in result.stderr
-    assert "Traceback" not in result.stderr
+def test_command_line_refuses_bad_arguments_with_exit_code_2(run_cli, args, message):
+    code, _, errors = run_cli("transfer", "--protocol", "tiny", *args)
+    assert code == 2 and message in errors
 
 
 def test_command_line_reports_a_damaged_store(tmp_path):
