@@ -289,6 +289,13 @@ def history_section(config, seeds, results) -> None:
                       delta=f"{summary.mean_difference.value:+.2f} points",
                       help=f"sd over seeds {spread(tuned):.2f} points")
         column.caption(f"Seed spread (sd): {spread(scratch):.2f} points from scratch, {spread(tuned):.2f} pretrained.")
+        floor = comparison.arm("raw_pixels").mean()
+
+        def against_floor(accuracy: float) -> str:
+            return f"{abs(accuracy - floor) * 100:.2f} points {'below' if accuracy < floor else 'above'} it"
+
+        column.caption(f"The floor, a softmax regression on raw pixels: {floor:.2%}. From scratch, this deep net ends "
+                       f"{against_floor(scratch.mean())}; pretrained, {against_floor(tuned.mean())}.")
         verdict_ui(summary, "fine_tune_all", "Fine-tune all", column)
     if summaries:
         gains_figure(summaries, list(summaries), "Pretraining's gain: 2006 vs today", "up_history_chart")

@@ -125,6 +125,7 @@ def test_history_button_trains_2006_and_today_side_by_side(trained):
     subheaders = [subheader.value for subheader in app.subheader]
     assert "2006: sigmoid, plain SGD" in subheaders and "Today: relu, He init, Nadam" in subheaders
     assert text(app, "caption").count("Seed spread (sd):") == 2
+    assert text(app, "caption").count("The floor, a softmax regression on raw pixels: ") == 2
     for regime in ("2006", "today"):
         assert store.Store().finished_seeds(pretraining.experiment(regime, 50, tiny=True)) == set(SEEDS)
 
