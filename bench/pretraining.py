@@ -31,6 +31,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from bench import engine_speed  # the machine line and the seed-count check every bench prints and parses
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEEDS_COMPARED = 10  # seeds of the speed comparison (the "at 10 seeds")
@@ -267,34 +269,17 @@ def grid_seconds(quick: bool, n_seeds: int) -> tuple[float, float, dict]:
     return clock.wall, clock.cpu, gains
 
 
-def machine_line() -> str:
-    import platform
-
-    import keras
-    import tensorflow as tf
-
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), load average {load}; "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
-
-
-def positive_int(text: str) -> int:
-    if int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return int(text)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the tiny preset in one process: a smoke run")
-    parser.add_argument("--keras-seeds", type=positive_int, default=None,
+    parser.add_argument("--keras-seeds", type=engine_speed.positive_int, default=None,
                         help="plain Keras seeds, each timed alone and scaled to 10 (default 2; 1 with --quick)")
     parser.add_argument("--skip-grid", action="store_true", help="leave out the full grid (c)")
     args = parser.parse_args(argv)
     quick, keras_seeds = args.quick, args.keras_seeds or (1 if args.quick else 2)
     run = (lambda function, *rest: (function(*rest), 0.0)) if quick else own_process
     n_compared = 2 if quick else SEEDS_COMPARED
-    print(machine_line())
+    print(engine_speed.machine_line())
     print(f"(a) {experiment(quick).pretraining.describe()}; {experiment(quick).describe()}", flush=True)
 
     keras_runs, keras_peak = run(keras_seconds_per_seed, quick, tuple(range(keras_seeds)))

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench import engine_speed  # the book's Keras arm and the machine line
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS_TIMED = ((0, 1), (5, 6), (2, 9))  # the pairs the old code is timed on: the book's pair and two others
@@ -101,7 +102,6 @@ def copy_model_a(source: Path, target: Path) -> None:
 def keras_arm(tasks, protocol, b_seeds: int) -> tuple[float, float]:
     """The book's plain Keras code for the book's pair: wall seconds of model A (model.fit, seed 42) and the median
     wall seconds of one seed's B phase over `b_seeds` seeds (bench.engine_speed's book arm, each on its own clock)."""
-    from bench import engine_speed
     from core import transfer
 
     with engine_speed.Clock() as clock:
@@ -109,15 +109,6 @@ def keras_arm(tasks, protocol, b_seeds: int) -> tuple[float, float]:
     seconds = engine_speed.time_repeats(
         lambda seed: engine_speed.book_b_phase_one_seed(tasks, protocol, model_a, seed), b_seeds)
     return clock.wall, float(seconds.median[0])
-
-
-def machine_line() -> str:
-    import keras
-    import tensorflow as tf
-
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-            f"load average {load}; TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
 def main(argv=None) -> None:
@@ -137,7 +128,7 @@ def main(argv=None) -> None:
     try:
         commit = unpack_base(base, folder)
         old_code = folder / "code"
-        print(machine_line())
+        print(engine_speed.machine_line())
         print(f"before: commit {commit} (git archive, its own command line); after: {ROOT}; protocol {protocol}, "
               f"{seeds} seeds; every arm a fresh process with a cold store", flush=True)
 
@@ -173,7 +164,6 @@ def main(argv=None) -> None:
         page = arm("after-grid-page", ROOT, ["reuse", "--protocol", protocol, "--seeds", grid_seeds, "--sizes",
                                               page_sizes])
         print("(d) the book's plain Keras code: model A, then B phases")
-        from bench import engine_speed
         from core import transfer
 
         load_before = os.getloadavg()[0]

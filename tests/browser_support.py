@@ -110,3 +110,22 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def train_and_wait(page, url: str, button, done: str, failed: str, timeout_ms: int, shot: str) -> None:
+    """Open `url`, press the Train button `button` (a name or pattern) unless the server's store already holds the
+    runs (another test in the same session may have trained them), wait for the text `done` or `failed`, then
+    check that neither the failure message nor an exception is on the page. The screenshot `shot` is taken even
+    when the wait times out, so a failed run leaves a picture of where it stopped."""
+    goto(page, url)
+    assert page.locator(EXCEPTION).count() == 0
+    train = page.get_by_role("button", name=button)
+    if train.count():
+        train.click()
+    try:
+        page.get_by_text(done).or_(page.get_by_text(failed)).first.wait_for(timeout=timeout_ms)
+    finally:
+        screenshot(page, shot)
+    wait_for_idle(page)
+    assert page.get_by_text(failed).count() == 0, page.get_by_text(failed).first.inner_text()
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()

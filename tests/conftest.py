@@ -121,3 +121,27 @@ def run_cli(capsys, monkeypatch, tmp_path):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def results(tmp_path):
+    """An empty results store in the test's own folder."""
+    from core import store
+
+    return store.Store(tmp_path / "results.sqlite")
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """Count engine.train calls, the only way the transfer code trains anything: (output activation, seeds) each."""
+    from core import engine
+
+    calls = []
+    original = engine.train
+
+    def counting(config, data, phases, seeds, *args, **kwargs):
+        calls.append((config.output_activation, tuple(seeds)))
+        return original(config, data, phases, seeds, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "train", counting)
+    return calls

@@ -4,43 +4,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import EXCEPTION, goto, screenshot, wait_for_idle
+from tests.browser_support import EXCEPTION, goto, train_and_wait, wait_for_idle
 
 pytestmark = pytest.mark.browser
 
 
 def test_tiny_comparison_draws_the_paired_plot(page, server_url):
-    goto(page, f"{server_url}/Transfer_Learning?tl_seeds=4")
-    assert page.locator(EXCEPTION).count() == 0
-    train = page.get_by_role("button", name="Train the 4 missing seeds")
-    if train.count():  # the server's store may already hold them (another test in the same session)
-        train.click()
-    finished = page.get_by_text("Paired by seed (4 seeds)").or_(page.get_by_text("Comparison failed"))
-    finished.first.wait_for(timeout=180_000)
-    wait_for_idle(page)
-    assert page.get_by_text("Comparison failed").count() == 0, page.get_by_text("Comparison failed").inner_text()
-    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    train_and_wait(page, f"{server_url}/Transfer_Learning?tl_seeds=4", "Train the 4 missing seeds",
+                   "Paired by seed (4 seeds)", "Comparison failed", 180_000, "transfer-tiny-comparison")
     assert page.get_by_text("Paired differences").count() >= 1
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 4
     assert "tl_seeds=4" in page.url  # a non-default value stays in the shareable URL
-    screenshot(page, "transfer-tiny-comparison")
 
 
 def test_tiny_reuse_grid_runs_end_to_end(page, server_url):
     """The reuse section of the tiny preset: train the grid, see the heatmaps, the best cells and the verdicts."""
-    goto(page, f"{server_url}/Transfer_Learning")
-    assert page.locator(EXCEPTION).count() == 0
-    train = page.get_by_role("button", name="Train the 6 missing seed-sizes of the grid")
-    if train.count():  # the server's store may already hold them (another test in the same session)
-        train.click()
-    finished = page.get_by_text("The rules of thumb on this data").or_(page.get_by_text("Reuse grid failed"))
-    finished.first.wait_for(timeout=240_000)
-    wait_for_idle(page)
-    assert page.get_by_text("Reuse grid failed").count() == 0, page.get_by_text("Reuse grid failed").inner_text()
-    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    train_and_wait(page, f"{server_url}/Transfer_Learning", "Train the 6 missing seed-sizes of the grid",
+                   "The rules of thumb on this data", "Reuse grid failed", 240_000, "transfer-tiny-reuse")
     assert page.get_by_text("Reduce the learning rate when you unfreeze").count() >= 1
     assert page.get_by_text("Best reuse per amount of data").count() >= 1
-    screenshot(page, "transfer-tiny-reuse")
     heatmaps = page.locator(".st-key-tl_reuse_heatmaps")
     assert "Gain over scratch, lower rate" in heatmaps.inner_text()
     page.locator(".st-key-tl_reuse_rate").get_by_text("same as frozen", exact=True).click()

@@ -8,29 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from core import engine, reuse, store, transfer
+from core import engine, reuse, transfer
 from tests.conftest import ROOT
 
 TINY = transfer.PROTOCOLS["tiny"]
-
-
-@pytest.fixture
-def results(tmp_path):
-    return store.Store(tmp_path / "results.sqlite")
-
-
-@pytest.fixture
-def engine_calls(monkeypatch):
-    """Count engine.train calls: (output activation, seeds) each."""
-    calls = []
-    original = engine.train
-
-    def counting(config, data, phases, seeds, *args, **kwargs):
-        calls.append((config.output_activation, tuple(seeds)))
-        return original(config, data, phases, seeds, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "train", counting)
-    return calls
 
 
 def test_cells_cover_reused_and_unfrozen_layers_and_both_rates():

@@ -17,25 +17,6 @@ from tests.conftest import ROOT
 TINY = transfer.PROTOCOLS["tiny"]
 
 
-@pytest.fixture
-def results(tmp_path):
-    return store.Store(tmp_path / "results.sqlite")
-
-
-@pytest.fixture
-def engine_calls(monkeypatch):
-    """Count engine.train calls (the only way the comparison trains anything)."""
-    calls = []
-    original = engine.train
-
-    def counting(config, data, phases, seeds, *args, **kwargs):
-        calls.append((config.output_activation, tuple(seeds)))
-        return original(config, data, phases, seeds, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "train", counting)
-    return calls
-
-
 def rows_per_seed(path, config) -> dict:
     """{seed: number of rows} straight from SQLite ({} while the file has no table yet)."""
     try:
