@@ -23,6 +23,12 @@ timed from outside (wall clock, and CPU and peak RSS of that process from os.wai
     engine against), in a fresh process: one model A (seed 42, all its epochs) and the B phase (B from
     scratch, B on A) of `--keras-seeds` seeds (2), each seed on its own clock; (a) and (b) in that code
     would cost 45 x (A + 20 B phases) and 20 x (A + one B phase), estimated from the median seed.
+(e) The floor: the machine's float32 matrix-product rate (bench.flop, one large product, measured here) and the
+    arithmetic of each arm's model As (their training steps and per-epoch validation, counted from the layer
+    sizes and each pair's task-A images), which no implementation of the book's SGD can skip. The ceilings are
+    the before/after ratios an implementation would reach if it trained the model As at that rate and
+    everything else (the B runs, saving, start-up) took no time. The after arm's own split into its model-A
+    stage and its B stage is read from its store (each row's engine seconds).
 
 Load: other tenants share the 2 cores, so wall times move by tens of percent from one minute to the next;
 the `uptime` load average is printed before and after every arm, and the before/after ratios compare arms
@@ -42,7 +48,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import engine_speed  # the book's Keras arm and the machine line
+from bench import engine_speed, flop  # the book's Keras arm and the machine line; the arithmetic floor
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS_TIMED = ((0, 1), (5, 6), (2, 9))  # the pairs the old code is timed on: the book's pair and two others
@@ -97,6 +103,40 @@ def copy_model_a(source: Path, target: Path) -> None:
     target.mkdir(parents=True)
     shutil.copytree(source / "models", target / "models")
     shutil.copy(source / "results.sqlite", target / "results.sqlite")
+
+
+def model_a_flop(protocol_name: str, pairs) -> float:
+    """FLOP of training the model A of each task-B pair in `pairs` (one A each): every epoch's training steps on
+    that pair's task-A images and its validation pass (bench.flop's counts)."""
+    from core import data, transfer
+
+    protocol = transfer.PROTOCOLS[protocol_name]
+    splits = data.load_book_splits()
+    train_step = flop.training_flop(protocol.hidden_units, 8)
+    forward = flop.forward_flop(protocol.hidden_units, 8)
+    total = 0.0
+    for pair in pairs:
+        n_train = len(transfer.task_a_rows(pair, splits.y_train, protocol.n_a_train)[0])
+        n_valid = len(transfer.task_a_rows(pair, splits.y_valid, protocol.n_eval)[0])
+        total += protocol.a_epochs * (n_train * train_step + n_valid * forward)
+    return total
+
+
+def stage_seconds(store_folder: Path) -> tuple[float, float]:
+    """(model-A stage, B stage) engine seconds of a transfer run, from its store: each row's seconds_per_seed is
+    its engine call's seconds divided by the call's copies, so the rows of a kind add up to that stage's time."""
+    import json
+    import sqlite3
+
+    stages = {"ModelAConfig": 0.0, "ComparisonConfig": 0.0}
+    connection = sqlite3.connect(store_folder / "results.sqlite")
+    try:
+        for kind, result in connection.execute("SELECT kind, result_json FROM runs"):
+            if kind in stages:
+                stages[kind] += float(json.loads(result)["seconds_per_seed"])
+    finally:
+        connection.close()
+    return stages["ModelAConfig"], stages["ComparisonConfig"]
 
 
 def keras_arm(tasks, protocol, b_seeds: int) -> tuple[float, float]:
@@ -175,6 +215,18 @@ def main(argv=None) -> None:
         print(f"  keras: model A {a_seconds:.0f} s, B phase {b_seconds:.1f} s per seed, peak RSS {keras_rss:.0f} MB, "
               f"load {load_before:.1f} -> {os.getloadavg()[0]:.1f}; estimated {keras_pairs / 60:.1f} min for (a), "
               f"{keras_vary / 60:.1f} min for (b)", flush=True)
+        print("(e) the floor: this machine's matrix-product rate and the model As' arithmetic")
+        peak = flop.matmul_gflops()
+        pairs45 = PAIRS_TIMED if args.quick else transfer.ALL_PAIRS
+        pairs_flop = model_a_flop(protocol, pairs45)
+        vary_flop = int(seeds) * model_a_flop(protocol, [transfer.PROTOCOLS[protocol].b_classes])
+        a_stage, b_stage = stage_seconds(folder / "after-45-pairs")
+        print(f"  float32 matrix product (2048 x 2048, best of 10): {peak:.1f} GFLOP/s; model As: "
+              f"{pairs_flop / 1e12:.1f} TFLOP for (a), {vary_flop / 1e12:.1f} TFLOP for (b), at least "
+              f"{pairs_flop / peak / 1e9:.0f} s and {vary_flop / peak / 1e9:.0f} s at that rate")
+        print(f"  after arm (a), from its store: model-A stage {a_stage:.0f} s ({pairs_flop / a_stage / 1e9:.1f} "
+              f"GFLOP/s), B stage {b_stage:.0f} s; the rest of its {new_pairs.wall:.0f} s is start-up and saving",
+              flush=True)
         if args.quick:
             print("quick mode: the tiny protocol; the ratios below are not measurements")
         peaks = [new_pairs, new_vary, grid, page]
@@ -190,6 +242,13 @@ def main(argv=None) -> None:
         print(f"pairs45_keras_minutes: {keras_pairs / 60:.1f}")
         print(f"pairs45_vs_keras_speedup: {keras_pairs / new_pairs.wall:.2f}")
         print(f"vary_a_vs_keras_speedup: {keras_vary / new_vary.wall:.2f}")
+        print(f"machine_matmul_gflops: {peak:.1f}")
+        print(f"pairs45_model_a_gflops: {pairs_flop / a_stage / 1e9:.1f}")
+        print(f"pairs45_a_stage_minutes: {a_stage / 60:.1f}")
+        print(f"pairs45_b_stage_minutes: {b_stage / 60:.1f}")
+        print(f"pairs45_ceiling_at_engine_a_rate: {old_wall / a_stage:.2f}")
+        print(f"pairs45_ceiling: {old_wall / (pairs_flop / peak / 1e9):.2f}")
+        print(f"vary_a_ceiling: {old_vary.wall / (vary_flop / peak / 1e9):.2f}")
         print(f"pairs45_speedup: {old_wall / new_pairs.wall:.2f}")
         print(f"vary_a_speedup: {old_vary.wall / new_vary.wall:.2f}")
     finally:

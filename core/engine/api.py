@@ -5,6 +5,7 @@ Light to import: the TensorFlow modules of the execution paths load when a run o
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Optional, Sequence
 
@@ -43,7 +44,9 @@ def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequenc
     for number, phase in enumerate(phases, start=1):
         weights = run.phase(number, phase, weights, first_epoch)
     test = evaluate(config, weights, data.x_test, data.y_test) if data.x_test is not None else (None, None)
-    return run.result(weights, test, time.perf_counter() - started)
+    result = run.result(weights, test, time.perf_counter() - started)
+    release_compiled_functions_if_large()
+    return result
 
 
 def evaluate(config: MLPConfig, weights: Sequence[np.ndarray], x, y=None):
@@ -84,9 +87,34 @@ def execution_path(config: MLPConfig, n_train: int, total_epochs: int, *, record
 
 
 def clear_compiled_functions() -> None:
-    """Forget every compiled function the engine has cached, so the next run traces again (for benchmarks)."""
+    """Forget every compiled function the engine has cached, so the next run traces again (for benchmarks, and to
+    give their memory back: see `release_compiled_functions_if_large`)."""
     from core.engine import batched, evaluation, sample_space, xla_per_copy
 
-    for cached in (batched.epoch_function, sample_space.epoch_function, sample_space.validation_function,
-                   xla_per_copy.epoch_function, evaluation.eval_function):
+    for cached in (batched.epoch_function, batched.prefix_function, sample_space.epoch_function,
+                   sample_space.validation_function, xla_per_copy.epoch_function, evaluation.eval_function,
+                   evaluation.grouped_eval_function, evaluation.indexed_eval_function):
         cached.cache_clear()
+
+
+def resident_mb() -> Optional[float]:
+    """This process's resident memory in MB now (Linux: /proc/self/statm); None where that cannot be read."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def release_compiled_functions_if_large() -> bool:
+    """Drop the compiled functions (and collect their graphs) when resident memory is over
+    settings.COMPILED_FUNCTIONS_MAX_RSS_MB; returns whether it did. Retracing costs seconds, so this only
+    happens when memory is high."""
+    import gc
+
+    limit, resident = settings.COMPILED_FUNCTIONS_MAX_RSS_MB, resident_mb()
+    if limit is None or resident is None or resident <= limit:
+        return False
+    clear_compiled_functions()
+    gc.collect()
+    return True

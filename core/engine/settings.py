@@ -9,3 +9,8 @@ PARALLEL_COPIES = True  # weight-space training runs one XLA loop per copy (Fals
 PARALLEL_MIN_IMAGE_EPOCHS = 20_000  # ...for runs this long (images x epochs): XLA compiles for 2-4 s per data shape
 CACHE_FROZEN_PREFIX = True  # a phase whose first layers are frozen in every copy computes their output once (batched)
 PREFIX_CACHE_MAX_FLOATS = 2 ** 27  # largest (K, n_train, units) cached prefix output (512 MB); larger ones recompute
+# After a train() call, if the process holds more than this much resident memory, the engine drops its compiled
+# functions (they are traced again when next needed): each tf.function keeps a graph, and XLA an executable, for
+# every input shape and per-copy step it has seen, so a long session of many (the reuse grid's calls, the 45
+# pairs' task sizes) would otherwise grow by 200-300 MB per call. None: never drop them.
+COMPILED_FUNCTIONS_MAX_RSS_MB = 2000
