@@ -21,5 +21,6 @@ def test_quick_bench_runs_and_ends_with_the_two_ratios(fashion_mnist):
     assert [line.split(": ")[0] for line in lines[-2:]] == ["pairs45_speedup", "vary_a_speedup"]
     assert all(float(line.split(": ")[1]) > 0 for line in lines[-2:])
     names = {line.split(": ")[0] for line in lines if ": " in line}
-    assert {"reuse_grid_page_default_minutes", "pairs45_vs_keras_speedup", "vary_a_vs_keras_speedup"} <= names
+    assert {"reuse_grid_page_default_minutes", "pairs45_vs_keras_speedup", "vary_a_vs_keras_speedup",
+            "machine_matmul_gflops", "pairs45_ceiling", "vary_a_ceiling"} <= names
     assert any(line.startswith("  keras: model A ") for line in lines)  # the book's Keras arm ran
