@@ -31,11 +31,17 @@ def test_resident_memory_is_read():
     assert api.resident_mb() > 50  # this process holds TensorFlow
 
 
+@pytest.fixture(autouse=True)
+def never_dropped_before(monkeypatch):
+    monkeypatch.setitem(api._AFTER_LAST_RELEASE, "mb", None)
+
+
 def test_over_the_limit_every_compiled_function_is_dropped(small_run, monkeypatch):
     monkeypatch.setattr(settings, "COMPILED_FUNCTIONS_MAX_RSS_MB", None)
     kept = train(small_run)
     assert sum(cache.cache_info().currsize for cache in CACHES) > 0
     monkeypatch.setattr(settings, "COMPILED_FUNCTIONS_MAX_RSS_MB", 1)  # any process is over 1 MB
+    monkeypatch.setattr(settings, "COMPILED_FUNCTIONS_REGROWTH_MB", 0)
     dropped = train(small_run)
     assert all(cache.cache_info().currsize == 0 for cache in CACHES)
     again = train(small_run)  # traced anew
@@ -48,4 +54,15 @@ def test_under_the_limit_nothing_is_dropped(small_run, monkeypatch):
     monkeypatch.setattr(settings, "COMPILED_FUNCTIONS_MAX_RSS_MB", 10 ** 9)
     train(small_run)
     assert sum(cache.cache_info().currsize for cache in CACHES) > 0
+    assert not api.release_compiled_functions_if_large()
+
+
+def test_no_second_drop_until_the_process_grows_again(small_run, monkeypatch):
+    """Memory the allocator keeps after a drop must not make every later run trace again."""
+    monkeypatch.setattr(settings, "COMPILED_FUNCTIONS_MAX_RSS_MB", 1)
+    monkeypatch.setattr(settings, "COMPILED_FUNCTIONS_REGROWTH_MB", 10 ** 6)
+    train(small_run)  # the first drop: nothing dropped before
+    assert api._AFTER_LAST_RELEASE["mb"] is not None
+    train(small_run)
+    assert sum(cache.cache_info().currsize for cache in CACHES) > 0  # kept: the process has not grown 1 TB since
     assert not api.release_compiled_functions_if_large()

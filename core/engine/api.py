@@ -106,15 +106,22 @@ def resident_mb() -> Optional[float]:
         return None
 
 
+_AFTER_LAST_RELEASE = {"mb": None}  # resident memory right after the last drop (None: never dropped)
+
+
 def release_compiled_functions_if_large() -> bool:
     """Drop the compiled functions (and collect their graphs) when resident memory is over
-    settings.COMPILED_FUNCTIONS_MAX_RSS_MB; returns whether it did. Retracing costs seconds, so this only
-    happens when memory is high."""
+    settings.COMPILED_FUNCTIONS_MAX_RSS_MB and has grown by settings.COMPILED_FUNCTIONS_REGROWTH_MB since the
+    last drop; returns whether it did. Retracing costs seconds, so this happens only when memory is high."""
     import gc
 
     limit, resident = settings.COMPILED_FUNCTIONS_MAX_RSS_MB, resident_mb()
     if limit is None or resident is None or resident <= limit:
         return False
+    last = _AFTER_LAST_RELEASE["mb"]
+    if last is not None and resident - last < settings.COMPILED_FUNCTIONS_REGROWTH_MB:
+        return False
     clear_compiled_functions()
     gc.collect()
+    _AFTER_LAST_RELEASE["mb"] = resident_mb()
     return True

@@ -14,3 +14,6 @@ PREFIX_CACHE_MAX_FLOATS = 2 ** 27  # largest (K, n_train, units) cached prefix o
 # every input shape and per-copy step it has seen, so a long session of many (the reuse grid's calls, the 45
 # pairs' task sizes) would otherwise grow by 200-300 MB per call. None: never drop them.
 COMPILED_FUNCTIONS_MAX_RSS_MB = 2000
+# ...and only once the process has grown this much since the last drop: memory the allocator keeps after a drop
+# (or a server's own baseline over the limit) must not make every later run trace its functions again.
+COMPILED_FUNCTIONS_REGROWTH_MB = 300
