@@ -194,12 +194,11 @@ class _Plan:
     # Model A units for the seeds no file holds (shared across comparisons and grids with the same A), then one
     # comparison or grid unit per chunk of missing seeds, given the references of the A parts it needs.
     def add(self, config, missing: list[int]) -> None:
-        from core import reuse, transfer
+        """Units for the missing seeds of a ComparisonConfig or a ReuseGrid (each says its unit kind and the model A
+        seed each of its seeds starts from)."""
+        from core import transfer
 
-        if isinstance(config, reuse.ReuseGrid):  # one model A for every seed
-            kind, a_seed = "grid", lambda seed: transfer.MODEL_A_SEED
-        else:
-            kind, a_seed = "comparison", config.a_seed
+        kind, a_seed = config.UNIT_KIND, config.a_seed
         a_key = self._add_model_as(config.protocol, [a_seed(seed) for seed in missing])
         for chunk in transfer._chunks(missing, self.chunk_size):
             parts = list(dict.fromkeys(self.a_refs[(a_key, a_seed(seed))] for seed in chunk))

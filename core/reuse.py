@@ -79,6 +79,7 @@ class ReuseGrid:
     """One task-B training size of the reuse explorer: every cell and B from scratch, one store row per seed."""
 
     VERSION: ClassVar[int] = 1  # bump if the meaning of a stored row changes
+    UNIT_KIND: ClassVar[str] = "grid"  # what a cluster worker runs for a chunk of its seeds (core.cluster)
     protocol: transfer.TransferProtocol  # model A, the task-B pair, epochs and learning rates
     n_train: int  # task-B training images per seed (each seed draws its own from task B's training images)
     rate_reduction: float = 10.0  # "reduce the learning rate when you unfreeze": the lower rate is frozen rate / this
@@ -93,6 +94,10 @@ class ReuseGrid:
     def tiny(cls, n_train: int = TINY_SIZES[0], b_classes=(5, 6)) -> "ReuseGrid":
         """The tiny protocol (two hidden layers, a few epochs) for tests and LAB_PRESET=tiny."""
         return cls(transfer.PROTOCOLS["tiny"].with_pair(b_classes), n_train)
+
+    def a_seed(self, _seed: int) -> int:
+        """The model A a seed's cells start from: one for every seed (the book's seed 42)."""
+        return transfer.MODEL_A_SEED
 
     @property
     def cells(self) -> tuple[Cell, ...]:

@@ -399,6 +399,7 @@ class ComparisonConfig:
     """
 
     VERSION: ClassVar[int] = 1  # bump if the meaning of a stored row changes
+    UNIT_KIND: ClassVar[str] = "comparison"  # what a cluster worker runs for a chunk of its seeds (core.cluster)
     protocol: TransferProtocol  # what is trained
     vary_subset: bool = True  # each seed draws its own task-B training images (off: the book's first ones)
     vary_a: bool = False  # each seed trains its own model A (off: one A, seed 42, shared by all seeds)
