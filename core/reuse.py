@@ -37,10 +37,10 @@ from core.progress import ProgressCallback, Stages, report
 DEFAULT_SIZES = (50, 200, 1_000, 5_000)  # task-B training sizes of the default grid (the command line's)
 PAGE_DEFAULT_SIZES = (50, 200, 1_000)  # the page's default: a few minutes on 2 cores (5,000 is one click away)
 # Seconds per seed (all cells and B from scratch) on an idle 2-core machine, for the page's time hint: from
-# `python -m bench.transfer_speed` (2026-11-30), the page's default grid (50, 200, 1,000 x 10 seeds) 172 s and the
-# full grid 642 s, so 5,000 images take 47 s per seed; the three small sizes split in the proportions an earlier
-# run measured (5 : 6 : 12).
-SECONDS_PER_SEED = {50: 3.7, 200: 4.5, 1_000: 9.0, 5_000: 47.0}
+# `python -m bench.transfer_speed` (2026-11-30, stop 22's run), the page's default grid (50, 200, 1,000 x 10 seeds)
+# 185 s and the full grid 607 s, so 5,000 images take 42 s per seed; the three small sizes split in the
+# proportions an earlier run measured (5 : 6 : 12).
+SECONDS_PER_SEED = {50: 4.0, 200: 4.8, 1_000: 9.7, 5_000: 42.2}
 DEFAULT_SEEDS = 10  # seeds per cell (the issue asks for at least 10)
 TINY_SIZES = (20, 60)  # sizes of the tiny preset (tests, LAB_PRESET=tiny)
 RATES = ("lower", "same")  # the rate after unfreezing: divided by rate_reduction, or the frozen phase's rate
