@@ -41,13 +41,15 @@ from typing import Callable
 import numpy as np
 
 from bench import flop
+from core import transfer
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Model A's training step per image, 1.18 MFLOP (bench.flop: forward, kernel gradients, input gradients but the
 # first layer's); this bench said 1.65 until stop 22, counting the first layer's input gradient no one computes.
-FLOP_PER_IMAGE_STEP = flop.training_flop((300, 100, 50, 50, 50), 8)
-FORWARD_FLOP_PER_IMAGE = flop.forward_flop((300, 100, 50, 50, 50), 8)
+_MODEL_A = transfer.engine_configs(transfer.PROTOCOLS["book"])[0]  # 784-300-100-50-50-50-8
+FLOP_PER_IMAGE_STEP = flop.training_flop(_MODEL_A.hidden_units, _MODEL_A.n_outputs)
+FORWARD_FLOP_PER_IMAGE = flop.forward_flop(_MODEL_A.hidden_units, _MODEL_A.n_outputs)
 B_SEEDS = 30
 WARM_UP_IMAGES = 320
 
@@ -116,8 +118,6 @@ def peak_rss_mb() -> float:
 
 def bench_protocol(quick: bool):
     """The book protocol both arms run (`core.transfer.PROTOCOLS["book"]`); --quick: small slices, one epoch each."""
-    from core import transfer
-
     book = transfer.PROTOCOLS["book"]
     if not quick:
         return book
@@ -132,7 +132,7 @@ def in_own_process(arm: Callable, protocol, *args):
 
 
 def _arm_process(arm: Callable, protocol, *args):
-    from core import data, transfer
+    from core import data
 
     return arm(transfer.task_data(protocol, data.load_book_splits()), *args), peak_rss_mb()
 
@@ -142,8 +142,6 @@ def _arm_process(arm: Callable, protocol, *args):
 def book_model_a_epoch_seconds(tasks, protocol, repeats: int) -> Timing:
     """Seconds per epoch of the book's model.fit for model A (`core.transfer.train_model_a`, seed 42): one fit
     of repeats + 1 epochs, each epoch timed from the end of the one before; the first, which traces, is not counted."""
-    from core import transfer
-
     ends = []
 
     def epoch_end(done: int, total: int, message: str) -> None:
@@ -161,8 +159,6 @@ def book_b_phase_one_seed(tasks, protocol, model_a, seed: int) -> None:
     there (reseed=False) rather than seeding again, because every `keras.utils.set_random_seed` clears
     TensorFlow's kernel caches and would charge the book's loop a second or more per seed.
     """
-    from core import transfer
-
     model_b, _ = transfer.train_b_from_scratch(protocol, tasks, seed)
     model_b.evaluate(tasks.x_test_b, tasks.y_test_b, verbose=0)
     model_b_on_a, _ = transfer.train_b_on_a(protocol, tasks, model_a, seed, reseed=False)
@@ -171,8 +167,6 @@ def book_b_phase_one_seed(tasks, protocol, model_a, seed: int) -> None:
 
 def book_b_phase_seconds(tasks, protocol, timed_seeds: int) -> Timing:
     """Seconds of the book's B phase for one seed, each of `timed_seeds` seeds on its own clock (model A untrained)."""
-    from core import transfer
-
     # Built before the clock, like the engine's stand-in A weights: the B phase starts from a finished model A.
     stand_ins = [transfer.build_model_a(protocol, seed) for seed in range(timed_seeds)]
     return time_repeats(lambda seed: book_b_phase_one_seed(tasks, protocol, stand_ins[seed], seed), timed_seeds)
@@ -238,7 +232,7 @@ def machine_line() -> str:
 
 
 def main(argv=None) -> None:
-    from core import data, transfer
+    from core import data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny slices and epochs: a smoke run, not a measurement")

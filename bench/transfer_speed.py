@@ -111,9 +111,10 @@ def model_a_flop(protocol_name: str, pairs) -> float:
     from core import data, transfer
 
     protocol = transfer.PROTOCOLS[protocol_name]
+    a_config, _ = transfer.engine_configs(protocol)
     splits = data.load_book_splits()
-    train_step = flop.training_flop(protocol.hidden_units, 8)
-    forward = flop.forward_flop(protocol.hidden_units, 8)
+    train_step = flop.training_flop(a_config.hidden_units, a_config.n_outputs)
+    forward = flop.forward_flop(a_config.hidden_units, a_config.n_outputs)
     total = 0.0
     for pair in pairs:
         n_train = len(transfer.task_a_rows(pair, splits.y_train, protocol.n_a_train)[0])
@@ -126,16 +127,13 @@ def stage_seconds(store_folder: Path) -> tuple[float, float]:
     """(model-A stage, B stage) engine seconds of a transfer run, from its store: each row's seconds_per_seed is
     its engine call's seconds divided by the call's copies, so the rows of a kind add up to that stage's time."""
     import json
-    import sqlite3
+
+    from core import store
 
     stages = {"ModelAConfig": 0.0, "ComparisonConfig": 0.0}
-    connection = sqlite3.connect(store_folder / "results.sqlite")
-    try:
-        for kind, result in connection.execute("SELECT kind, result_json FROM runs"):
-            if kind in stages:
-                stages[kind] += float(json.loads(result)["seconds_per_seed"])
-    finally:
-        connection.close()
+    for row in store.Store(store_folder / "results.sqlite").raw_rows():
+        if row["kind"] in stages:
+            stages[row["kind"]] += float(json.loads(row["result_json"])["seconds_per_seed"])
     return stages["ModelAConfig"], stages["ComparisonConfig"]
 
 

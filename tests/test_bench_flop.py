@@ -1,7 +1,5 @@
 """bench.flop's arithmetic counts, checked against a real Keras model of the book's transfer protocol."""
 
-import pytest
-
 from bench import flop
 from core import transfer
 
@@ -25,5 +23,4 @@ def test_one_layer_counts_twice_the_forward_without_an_input_gradient():
 
 
 def test_matmul_rate_is_measured():
-    pytest.importorskip("tensorflow")
     assert flop.matmul_gflops(size=64, repeats=2) > 0
