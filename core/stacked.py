@@ -392,7 +392,8 @@ class TrainResult:
 def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tuple, streams: np.ndarray,
           noise_seeds: Optional[Sequence[int]] = None, segments: int = 1, per_copy: bool = False,
           progress: Optional[ProgressCallback] = None,
-          on_segment: Optional[Callable[[int, dict], None]] = None) -> TrainResult:
+          on_segment: Optional[Callable[[int, dict], None]] = None,
+          learning_rates: Optional[Sequence[float]] = None) -> TrainResult:
     """Train K copies of `objective`'s net, each on its own batches, with a fresh optimizer (one Keras compile).
 
     params: {name: (K, ...)} every array the objective uses; only the `trainable` ones change.
@@ -400,6 +401,8 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
     noise_seeds: one int per copy for the objective's randomness (input noise); default 0..K-1.
     The updates run in `segments` equal stretches (one compiled call each); after each,
     `on_segment(index, params)` sees the stacked params and `progress(done, segments, "")` is called.
+    learning_rates: one rate per copy (a learning-rate search's candidates as extra copies); default: every
+    copy at `optimizer.learning_rate`.
     """
     import tensorflow as tf
 
@@ -420,7 +423,12 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
     tensors = tuple(tf.constant(array) for array in data)
     if per_copy:
         tensors = [tuple(array[k] for array in tensors) for k in range(copies)]
-    rate, seeds = tf.constant(optimizer.learning_rate, tf.float32), tf.constant(noise_seeds, tf.int32)
+    rates = np.full(copies, optimizer.learning_rate) if learning_rates is None else np.asarray(learning_rates, float)
+    if rates.shape != (copies,):
+        raise ValueError(f"Give one learning rate per copy: {copies} copies, {rates.size} rates.")
+    for value in rates:
+        _check_rate(float(value))
+    rate, seeds = tf.constant(rates, tf.float32), tf.constant(noise_seeds, tf.int32)
     length = updates // segments
     loss, metric = np.zeros((copies, segments), np.float32), np.zeros((copies, segments), np.float32)
     for segment in range(segments):
@@ -533,7 +541,7 @@ def _parallel_function(objective, optimizer, trainable: tuple, frozen: tuple, co
     @tf.function(autograph=False)
     def run(moving, fixed, states, data, streams, noise_seeds, first_step, learning_rate):
         return [loop(moving[k], fixed[k], states[k], data[k] if per_copy else data, streams[k], noise_seeds[k],
-                     first_step, learning_rate) for k in range(copies)]
+                     first_step, learning_rate[k]) for k in range(copies)]
 
     return run
 

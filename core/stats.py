@@ -571,6 +571,28 @@ def verdict(differences, mean: Estimate, wilcoxon: WilcoxonResult, *, scope: str
         f"{_test_text(wilcoxon)}."))
 
 
+def reliable_direction(differences) -> int:
+    """The lab's one meaning of "reliable": +1 / -1 when the mean's 95% t-interval excludes 0 on that side *and*
+    the signed-rank test agrees (p < 0.05, same sign), as `verdict` says "Reliable"; 0 otherwise."""
+    d = _as_seeds(differences, "differences")
+    found = verdict(d, mean_difference_estimate(d), wilcoxon_test(d))
+    return found.direction if found.kind == "reliable" else 0
+
+
+def holm_adjusted(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of (m,) p-values for picking among m comparisons: adjusted p_(i) =
+    max over j <= i of min(1, (m - j + 1) p_(j)), in the input order; NaN (no test) stays NaN and is not counted."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 # The one call the page and the command line make.
 def summarize(
     scratch_acc,
