@@ -93,8 +93,8 @@ def control_changes(repeats: int) -> dict[str, list[tuple[float, float]]]:
         for repeat in range(repeats):
             for back in (False, True):
                 change(app, back)
-                label = f"{name} ({'back, cached' if back else 'new value'})" if repeat == 0 else \
-                    f"{name} ({'back, cached' if back else 'seen before, cached'})"
+                label = (f"{name} ({'back, cached' if back else 'new value'})" if repeat == 0
+                         else f"{name} ({'back, cached' if back else 'seen before, cached'})")
                 times.setdefault(label, []).append(timed_run(app))
     # Custom momentum: every value typed is new.
     app.segmented_control(key="bn_momentum").set_value("other")

@@ -373,7 +373,7 @@ def batch_normalize(x: np.ndarray, axis=-1, epsilon: float = KERAS_EPSILON, mean
     return (x - mean) / np.sqrt(variance + epsilon) * gamma + beta
 
 
-def group_map(image_shape=(28, 28), axis=-1, flattened: bool = False) -> np.ndarray:
+def group_map(image_shape=(28, 28), axis=-1, *, flattened: bool = False) -> np.ndarray:
     """Which pixels of one image share a mean and std: an int group id per pixel, shaped image_shape.
 
     flattened=True is BN after Flatten (batch [batch, 784]): every pixel is its own feature, whatever
@@ -392,7 +392,7 @@ def group_map(image_shape=(28, 28), axis=-1, flattened: bool = False) -> np.ndar
     return groups
 
 
-def normalize_images(images: np.ndarray, axis=-1, flattened: bool = False,
+def normalize_images(images: np.ndarray, axis=-1, *, flattened: bool = False,
                      epsilon: float = KERAS_EPSILON) -> tuple[np.ndarray, np.ndarray]:
     """Training-mode BN of a batch of images, placed before Flatten or (flattened=True) after it.
 

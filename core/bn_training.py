@@ -235,7 +235,7 @@ def initial_weights(config: TrainConfig, seeds) -> tuple[np.ndarray, ...]:
     return engine.initial_weights(engine_config(config), tuple(int(seed) for seed in seeds))
 
 
-def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None,
+def train_seeds(config: TrainConfig, seeds, progress: ProgressCallback | None = None, *,
                 gradient_norms: bool = False, initial: tuple[np.ndarray, ...] | None = None) -> SeedRuns:
     """Train one copy of the network per seed, all in one graph (`core.engine`), and return their histories.
 

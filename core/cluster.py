@@ -36,6 +36,8 @@ from typing import Any, Optional
 
 from core import jobs
 from core.progress import ProgressCallback, report
+from core.runs.seeds import chunks
+from core.store import check_seed
 
 ADDRESS_VARIABLE = "LAB_RAY_ADDRESS"
 CPUS_VARIABLE = "LAB_RAY_CPUS_PER_UNIT"
@@ -196,11 +198,9 @@ class _Plan:
     def add(self, config, missing: list[int]) -> None:
         """Units for the missing seeds of a ComparisonConfig or a ReuseGrid (each says its unit kind and the model A
         seed each of its seeds starts from)."""
-        from core import transfer
-
         kind, a_seed = config.UNIT_KIND, config.a_seed
         a_key = self._add_model_as(config.protocol, [a_seed(seed) for seed in missing])
-        for chunk in transfer._chunks(missing, self.chunk_size):
+        for chunk in chunks(missing, self.chunk_size):
             parts = list(dict.fromkeys(self.a_refs[(a_key, a_seed(seed))] for seed in chunk))
             self._submit(kind, ("rows", config, chunk), config, chunk, *parts)
 
@@ -217,7 +217,7 @@ class _Plan:
         on_disk = [seed for seed in a_seeds if (a_key, seed) not in self.a_refs
                    and self.store.model_path(a_key, seed, "model_a").exists()]
         to_train = [seed for seed in a_seeds if (a_key, seed) not in self.a_refs and seed not in on_disk]
-        for chunk in transfer._chunks(to_train, self.chunk_size):
+        for chunk in chunks(to_train, self.chunk_size):
             reference = self._submit("model_a", ("model_a", protocol), protocol, chunk)
             self.a_refs.update({(a_key, seed): reference for seed in chunk})
         if on_disk:
@@ -250,13 +250,12 @@ def run_comparisons(requests, store, progress: Optional[ProgressCallback] = None
     fails after its retries stops the call after the other units have finished and been saved; a cancel (the
     job's progress report raising) cancels the units not yet finished, keeping what was saved.
     `units_per_node`, if given, counts the finished units per node ("host/node id")."""
-    from core import store as store_module
     from core import transfer
 
     chunk_size = transfer.CHUNK_SEEDS if chunk_size is None else chunk_size
     if chunk_size < 1:
         raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
-    requests = [(config, [store_module._check_seed(seed) for seed in seeds]) for config, seeds in requests]
+    requests = [(config, [check_seed(seed) for seed in seeds]) for config, seeds in requests]
     ray = connect()
     plan = _Plan(ray, _remote_unit(), store, chunk_size)
     for config, seeds in requests:

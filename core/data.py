@@ -135,7 +135,7 @@ def _download_with_keras() -> FashionMNIST:
     return FashionMNIST(x_train, y_train, x_test, y_test, source="downloaded by Keras")
 
 
-def find_and_load(allow_download: bool = True) -> FashionMNIST:
+def find_and_load(*, allow_download: bool = True) -> FashionMNIST:
     """Try every source in order, without caching; an explicit FASHION_MNIST_DIR is never skipped."""
     folders = candidate_folders()
     if os.environ.get("FASHION_MNIST_DIR"):

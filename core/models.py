@@ -10,7 +10,7 @@ BN_PLACEMENTS = ("after", "before", "none")  # BN after the activation (book), b
 ACTIVATIONS = ("selu", "elu", "relu", "tanh", "sigmoid", "softmax", "linear")
 
 
-def _check_choice(name: str, value, allowed) -> None:
+def check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
 
@@ -24,15 +24,15 @@ def _hidden_block(layers, units: int, activation: str, initializer: str, batch_n
     return block + [layers.BatchNormalization()] if batch_norm == "after" else block
 
 
-def mlp(hidden_units, activation: str = "elu", initializer: str = "he_normal", batch_norm: str = "none",
+def mlp(hidden_units, activation: str = "elu", initializer: str = "he_normal", batch_norm: str = "none", *,
         input_batch_norm: bool = False, n_outputs: int = 10, output_activation: str = "softmax",
         seed: int = 42, name: str = "mlp"):
     """Flatten(28x28) -> [BN] -> hidden blocks -> Dense(n_outputs). Returns an uncompiled keras.Sequential."""
     import keras
     from keras import layers
 
-    _check_choice("batch_norm", batch_norm, BN_PLACEMENTS)
-    _check_choice("activation", activation, ACTIVATIONS)
+    check_choice("batch_norm", batch_norm, BN_PLACEMENTS)
+    check_choice("activation", activation, ACTIVATIONS)
     if len(hidden_units) == 0 or min(hidden_units) < 1:
         raise ValueError(f"An MLP needs at least one hidden layer of at least one unit; got {list(hidden_units)}.")
     keras.utils.set_random_seed(seed)

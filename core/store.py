@@ -200,7 +200,7 @@ class Store:
         """Store one finished run; returns False (and changes nothing) if that seed was already stored."""
         if not isinstance(result, dict):
             raise ValueError(f"A run's result must be a dict of values, not {type(result).__name__}.")
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         try:
             result_text = json.dumps(result, sort_keys=True, default=_to_plain, allow_nan=True)
         except TypeError as error:
@@ -255,7 +255,7 @@ class Store:
         """`<store folder>/models/<config key>-seed<seed>-<role>.keras`; write it with `atomic_path`."""
         if not (role.replace("_", "").isalnum() and role.isascii()):
             raise ValueError(f"A model role must be letters, digits and underscores, not {role!r}.")
-        return self.models_folder / f"{config_key(config)}-seed{_check_seed(seed)}-{role}.keras"
+        return self.models_folder / f"{config_key(config)}-seed{check_seed(seed)}-{role}.keras"
 
     @property
     def models_folder(self) -> Path:
@@ -304,7 +304,7 @@ def _switch_to_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
 
 
 # Seeds come from widgets and the command line; reject what would silently become another seed.
-def _check_seed(seed) -> int:
+def check_seed(seed) -> int:
     try:
         if isinstance(seed, bool):
             raise TypeError
@@ -339,7 +339,7 @@ def run_missing(
     Calls `run_batch(config, missing_seeds, on_seed_done)` once (not at all if nothing is
     missing); the trainer calls `on_seed_done(seed, result_dict)` as each seed finishes, which
     saves that row at once and reports progress(done, total, message)."""
-    wanted = [_check_seed(seed) for seed in seeds]
+    wanted = [check_seed(seed) for seed in seeds]
     if len(set(wanted)) != len(wanted):
         raise ValueError("The list of seeds repeats a seed.")
     finished = store.finished_seeds(config) & set(wanted)

@@ -194,10 +194,10 @@ def axis_section() -> None:
     images = fashion_mnist_or_stop().x_train[5000:5000 + (64 if TINY else 512)].astype(np.float64) / 255.0
     try:
         shape = (None, 784) if flattened else (None, 28, 28)
-        groups = bn.group_map((28, 28), axis_text, flattened)
+        groups = bn.group_map((28, 28), axis_text, flattened=flattened)
         count = bn.bn_parameter_count(shape, axis_text)
         gamma_shape = bn.bn_parameter_shape(shape, axis_text)
-        normalised, mean_image = bn.normalize_images(images, axis_text, flattened)
+        normalised, mean_image = bn.normalize_images(images, axis_text, flattened=flattened)
     except ValueError as error:
         st.error(str(error), icon=":material/error:")
         return

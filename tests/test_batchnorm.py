@@ -233,7 +233,7 @@ def test_momentum_message_explains_the_range():
 @pytest.mark.parametrize("axis, flattened", [(-1, False), (1, False), ([1, 2], False), (-1, True)])
 def test_normalize_images_matches_keras_placements(axis, flattened):
     images = _stream(1, 8, 784, seed=9).reshape(8, 28, 28)
-    normalised, mean_image = bn.normalize_images(images, axis, flattened)
+    normalised, mean_image = bn.normalize_images(images, axis, flattened=flattened)
     if flattened or isinstance(axis, list):  # Keras 3: Flatten -> BN -> Reshape
         layers = [keras.layers.Flatten(), keras.layers.BatchNormalization(), keras.layers.Reshape((28, 28))]
         expected_mean = images.mean(axis=0)

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests import structure
 from tests.conftest import ROOT
 
 IMPORT = r"^\s*(import|from)\s+{}\b"
@@ -58,3 +59,77 @@ def test_code_blocks_wrap_instead_of_being_cut_off(path):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "code":
             keywords = {keyword.arg: keyword.value for keyword in node.keywords}
             assert getattr(keywords.get("wrap_lines"), "value", None) is True, f"{path.name}:{node.lineno}"
+
+
+# ---- structure: rules that keep the code base one readable house (tests/structure.py reads the source) ----
+
+MAX_MODULE_LINES = 500
+# Modules still over the limit, each with the most lines it may have: the list may only shrink (a module that
+# splits or shrinks is taken off, or its ceiling lowered); no module joins it.
+OVERSIZED_MODULES = {
+    "core/auxiliary.py": 767, "core/batchnorm.py": 553, "core/bn_training.py": 664, "core/pretraining.py": 912,
+    "core/reuse.py": 556, "core/stacked.py": 670, "core/stats.py": 669, "core/transfer.py": 892,
+}
+# Import cycles that remain (imports inside functions included); no new one may appear, and these may only shrink.
+KNOWN_CYCLES = [
+    {"core.engine.api", "core.engine.run"},
+    {"core.cluster", "core.jobs", "core.reuse", "core.transfer"},
+]
+# `_private` names still taken from another module; the list may only shrink.
+KNOWN_PRIVATE_USES = {
+    "core.auxiliary -> core.pretraining._Stages", "core.auxiliary -> core.pretraining._check_seeds",
+    "core.auxiliary -> core.pretraining._chunks", "core.auxiliary -> core.pretraining._pca_2d",
+    "core.auxiliary -> core.pretraining._seed_range",
+    "core.plots.auxiliary -> core.plots.pretraining._mosaic", "core.plots.auxiliary -> core.plots.pretraining._picture",
+    "core.reuse -> core.transfer._chunks",
+}
+# Boolean parameters that can still be passed by position; the list may only shrink.
+KNOWN_POSITIONAL_FLAGS = {
+    "core.pretraining.curve_of(per_copy)", "core.pretraining.run_grid(tiny)", "core.stacked._specs(rows_open)",
+    "core.stacked.evaluate(per_copy)", "core.stacked.forward(logits)", "core.stacked.keras_model(softmax_output)",
+    "core.stacked.outputs(per_copy)", "core.stacked.train(per_copy)", "core.transfer.reuse_for_b(clone)",
+    "core.transfer.train_b_on_a(clone)",
+}
+
+
+def test_no_module_grows_past_the_line_limit():
+    over = {path: lines for path, lines in structure.line_counts().items() if lines > MAX_MODULE_LINES}
+    new = {path: lines for path, lines in over.items() if path not in OVERSIZED_MODULES}
+    grown = {path: (lines, OVERSIZED_MODULES[path]) for path, lines in over.items()
+             if path in OVERSIZED_MODULES and lines > OVERSIZED_MODULES[path]}
+    assert not new, f"modules over {MAX_MODULE_LINES} lines: split them along their seams: {new}"
+    assert not grown, f"oversized modules grew (lines, ceiling): {grown}"
+
+
+def test_ratchet_lists_name_only_what_still_exists():
+    """A list entry that no longer applies must be removed, so the lists only ever shrink to nothing."""
+    counts = structure.line_counts()
+    stale = [f"{path} (now {counts.get(path, 0)})" for path, ceiling in OVERSIZED_MODULES.items()
+             if counts.get(path, 0) < ceiling]
+    assert not stale, f"lower or drop these ceilings in OVERSIZED_MODULES: {stale}"
+    assert not KNOWN_PRIVATE_USES - structure.private_uses(), "drop fixed entries from KNOWN_PRIVATE_USES"
+    assert not KNOWN_POSITIONAL_FLAGS - structure.positional_flags(), "drop fixed entries from KNOWN_POSITIONAL_FLAGS"
+    remaining = structure.cycles()
+    assert all(any(cycle <= known for cycle in remaining) for known in map(frozenset, KNOWN_CYCLES)), (
+        "a known cycle is gone: drop it from KNOWN_CYCLES")
+
+
+def test_no_new_import_cycle():
+    """Imports inside functions count: a cycle hidden in a function is still a cycle."""
+    new = [sorted(cycle) for cycle in structure.cycles()
+           if not any(cycle <= frozenset(known) for known in KNOWN_CYCLES)]
+    assert not new, f"import cycles among lab modules: {new}"
+
+
+def test_no_new_private_name_used_across_modules():
+    new = sorted(structure.private_uses() - KNOWN_PRIVATE_USES)
+    assert not new, f"make these public where they belong (or keep them inside their module): {new}"
+
+
+def test_boolean_parameters_are_keyword_only():
+    new = sorted(structure.positional_flags() - KNOWN_POSITIONAL_FLAGS)
+    assert not new, f"make these flags keyword-only (def f(x, *, flag=False)): {new}"
+
+
+def test_parentheses_instead_of_backslash_continuations():
+    assert structure.backslash_continuations() == []

@@ -9,7 +9,7 @@ from core.keras3_notes import callout_title, grouped_for
 
 # Shared so every page words version differences the same way, from one tested table. Library changes
 # and corrections of the book's text get separate headings: the latter are not changes.
-def book_vs_keras_ui(topic: str, expanded: bool = False) -> None:
+def book_vs_keras_ui(topic: str, *, expanded: bool = False) -> None:
     groups = grouped_for(topic)
     if not groups:
         return

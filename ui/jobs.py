@@ -84,9 +84,9 @@ def _locked(job_key: Hashable, cost: Optional[Cost]) -> bool:
 # What the press will cost, before it is pressed; and when it is locked, why and how to unlock it.
 def _cost_caption(cost: Optional[Cost], locked: bool) -> None:
     if locked:
-        what = "its cost is not estimated" if cost is None else \
-            f"its estimated cost, {format_cost(cost.total)}, is above the classroom limit of " \
-            f"{format_cost(classroom.cost_limit())}"
+        what = ("its cost is not estimated" if cost is None else
+                f"its estimated cost, {format_cost(cost.total)}, is above the classroom limit of "
+                f"{format_cost(classroom.cost_limit())}")
         st.caption(f":material/lock: Needs the teacher's key: {what}. Results already computed stay visible.")
     elif cost is not None:
         st.caption(f"Estimated cost: {cost.describe()}.")

@@ -75,8 +75,8 @@ def link_problem(asked: list[str], kept: list[str], value: Any, options=None, la
         reason = f"it is not one of the choices ({choices})"
     else:
         reason = "this control cannot take it"
-    shown = ", ".join(_as_text(item, label) for item in value) if isinstance(value, (list, tuple)) else \
-        _as_text(value, label)
+    shown = (", ".join(_as_text(item, label) for item in value) if isinstance(value, (list, tuple))
+             else _as_text(value, label))
     return f"{reason}; showing {_shown(shown)} instead."
 
 

@@ -21,7 +21,7 @@ EXECUTION_PATHS = ("sample space", "one XLA loop per copy", "one batched graph")
 
 
 def train(config: MLPConfig, data: Data, phases: Sequence[Phase], seeds: Sequence[int], batch_size: int = 32,
-          initial: Optional[Sequence[np.ndarray]] = None, first_epoch: int = 0, record_grad_norms: bool = False,
+          initial: Optional[Sequence[np.ndarray]] = None, first_epoch: int = 0, *, record_grad_norms: bool = False,
           progress: Optional[ProgressCallback] = None) -> RunResult:
     """Train one copy per seed through the phases; copy k starts from `initial` or seed k's Keras init.
 
@@ -65,7 +65,7 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
 
 
-def uses_sample_space(config: MLPConfig, n_train: int, record_grad_norms: bool = False, *,
+def uses_sample_space(config: MLPConfig, n_train: int, *, record_grad_norms: bool = False,
                       ragged: bool = False) -> bool:
     """Whether train() keeps the first Dense kernel in sample space (sample_space.py) for this many training images;
     never for copies with training sets of different sizes (ragged)."""
@@ -78,7 +78,7 @@ def execution_path(config: MLPConfig, n_train: int, total_epochs: int, *, record
     """Which of EXECUTION_PATHS train() takes for this many training images (per copy; the largest copy's when
     ragged) and epochs. A weight-space phase whose first layers are frozen in every copy runs on the batched
     graph from a cache of their output, whichever path the run takes."""
-    if uses_sample_space(config, n_train, record_grad_norms, ragged=ragged):
+    if uses_sample_space(config, n_train, record_grad_norms=record_grad_norms, ragged=ragged):
         return "sample space"
     if (settings.PARALLEL_COPIES and not record_grad_norms
             and n_train * total_epochs >= settings.PARALLEL_MIN_IMAGE_EPOCHS):

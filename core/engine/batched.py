@@ -178,8 +178,8 @@ def compile_epoch(config: MLPConfig, spec: graph.StepSpec, step):
             if record:
                 global_norm, per_layer = norms_of(gradients, copies, learning_rate)
                 norms, layer_norms = norms.write(s, global_norm), layer_norms.write(s, per_layer)
-            return s + 1, loss_sum + tf.reduce_sum(losses, axis=1), hit_sum + tf.reduce_sum(hits, axis=1), norms, \
-                layer_norms
+            return (s + 1, loss_sum + tf.reduce_sum(losses, axis=1), hit_sum + tf.reduce_sum(hits, axis=1), norms,
+                    layer_norms)
 
         start = (tf.constant(0), tf.zeros([copies]), tf.zeros([copies]), norms, layer_norms)
         _, loss_sum, hit_sum, norms, layer_norms = tf.while_loop(lambda s, *_: s < n_steps, body, start)

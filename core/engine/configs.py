@@ -30,9 +30,9 @@ class MLPConfig:
     bn_epsilon: float = 1e-3  # Keras 3 default
 
     def __post_init__(self):
-        models._check_choice("batch_norm", self.batch_norm, models.BN_PLACEMENTS)
-        models._check_choice("activation", self.activation, models.ACTIVATIONS)
-        models._check_choice("output_activation", self.output_activation, tuple(LOSS_FOR_OUTPUT))
+        models.check_choice("batch_norm", self.batch_norm, models.BN_PLACEMENTS)
+        models.check_choice("activation", self.activation, models.ACTIVATIONS)
+        models.check_choice("output_activation", self.output_activation, tuple(LOSS_FOR_OUTPUT))
         if len(self.hidden_units) == 0 or min(self.hidden_units) < 1:
             raise ValueError(f"An MLP needs at least one hidden layer of at least one unit; "
                              f"got {list(self.hidden_units)}.")
@@ -70,7 +70,8 @@ class MLPConfig:
     def keras_model(self, seed: int):
         """The ordinary Keras model of one copy, initialised as Keras would for this seed."""
         model = models.mlp(self.hidden_units, self.activation, self.initializer, self.batch_norm,
-                           self.input_batch_norm, self.n_outputs, self.output_activation, seed=seed)
+                           input_batch_norm=self.input_batch_norm, n_outputs=self.n_outputs,
+                           output_activation=self.output_activation, seed=seed)
         for layer in model.layers:
             if layer.__class__.__name__ == "BatchNormalization":
                 layer.momentum, layer.epsilon = self.bn_momentum, self.bn_epsilon

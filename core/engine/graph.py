@@ -209,7 +209,7 @@ def layer_training_mask(config: MLPConfig, frozen_counts) -> np.ndarray:
     return (np.arange(n_layers)[None, :] >= np.asarray(frozen_counts)[:, None]).astype(np.float32)
 
 
-def variable(value, open_dims: int = 1, trainable: bool = False) -> tf.Variable:
+def variable(value, open_dims: int = 1, *, trainable: bool = False) -> tf.Variable:
     """A variable whose first `open_dims` dimensions are left open, so compiled functions taking it as an
     argument are traced once for any number of copies or samples."""
     value = tf.convert_to_tensor(value)

@@ -125,8 +125,8 @@ def fit_ticks(figure: go.Figure) -> None:
     numbers only (no epoch 1.5), every `step` apart when they are (every 10 for evaluations at steps 10, 20)."""
     for axis in [key for key in figure.layout if key.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
         settings = figure.layout[axis]
-        if settings.tickvals is not None or settings.dtick is not None or settings.type == "category" \
-                or settings.range is not None:
+        if (settings.tickvals is not None or settings.dtick is not None or settings.type == "category"
+                or settings.range is not None):
             continue
         values = _axis_values(figure, axis)
         if settings.type == "log":
