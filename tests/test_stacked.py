@@ -469,3 +469,62 @@ def test_train_rejects_streams_that_do_not_fit(images):
         stacked.train(objective, params, tuple(params), optimizer, (x[:10], y[:10]), streams_for(len(x), 4))
     with pytest.raises(ValueError, match="trainable"):
         stacked.train(objective, params, ("nope/kernel",), optimizer, (x, y), streams_for(len(x), 4))
+
+
+# ---- one learning rate per copy (a learning-rate search's candidates as extra copies) ----
+
+@pytest.mark.parametrize("optimizer, rates", [(stacked.SGD(0.05), (0.01, 0.1)), (stacked.SGD(0.05, 0.9), (0.1, 0.01)),
+                                              (stacked.Nadam(1e-3), (1e-3, 1e-2))])
+def test_per_copy_learning_rates_equal_separate_runs_at_each_rate(images, optimizer, rates):
+    x, y = images
+    params = stacked.initial_params(CLASSIFIER, FEATURES, SEEDS, "classifier")
+    streams, objective = streams_for(len(x), 6), stacked.Classification(CLASSIFIER)
+    both = stacked.train(objective, params, tuple(params), optimizer, (x, y), streams, segments=2,
+                         learning_rates=rates)
+    alone = [stacked.train(objective, params, tuple(params), dataclasses.replace(optimizer, learning_rate=rate),
+                           (x, y), streams, segments=2) for rate in rates]
+    for copy, run in enumerate(alone):  # copy k of the shared run is copy k of the run at rates[k]
+        for key in params:
+            np.testing.assert_allclose(both.params[key][copy], run.params[key][copy], rtol=RTOL, atol=ATOL,
+                                       err_msg=key)
+        np.testing.assert_allclose(both.loss[copy], run.loss[copy], rtol=RTOL, atol=1e-6)
+        np.testing.assert_allclose(both.metric[copy], run.metric[copy], rtol=RTOL, atol=1e-6)
+    # the rates really differ: each copy is far from what the other rate would have made of it
+    assert not np.allclose(both.params["hidden_1/kernel"][0], alone[1].params["hidden_1/kernel"][0], atol=1e-4)
+    assert not np.allclose(both.params["hidden_1/kernel"][1], alone[0].params["hidden_1/kernel"][1], atol=1e-4)
+    same = stacked.train(objective, params, tuple(params), optimizer, (x, y), streams, segments=2,
+                         learning_rates=(optimizer.learning_rate,) * 2)
+    default = stacked.train(objective, params, tuple(params), optimizer, (x, y), streams, segments=2)
+    for key in params:  # no learning_rates: every copy at the optimizer's own rate
+        np.testing.assert_array_equal(same.params[key], default.params[key])
+
+
+def test_a_per_copy_nadam_rate_is_keras_nadam_at_that_rate(images, path):
+    """On both paths (graph and XLA), each copy is keras.optimizers.Nadam at its own rate."""
+    import keras
+
+    x, y = images
+    params = stacked.initial_params(CLASSIFIER, FEATURES, SEEDS, "classifier")
+    streams, rates = streams_for(len(x), 6), (1e-3, 1e-2)
+    run = stacked.train(stacked.Classification(CLASSIFIER), params, tuple(params), stacked.Nadam(1e-3), (x, y),
+                        streams, segments=2, learning_rates=rates)
+    references = []
+    for copy, rate in enumerate(rates):
+        model = stacked.keras_model(CLASSIFIER, params, FEATURES, copy, softmax_output=True)
+        losses = keras_fit(model, x, y, streams[copy], 2, "sparse_categorical_crossentropy",
+                           keras.optimizers.Nadam(learning_rate=rate))
+        np.testing.assert_allclose(run.loss[copy], losses, rtol=RTOL, atol=1e-6)
+        references.append(keras_arrays(model, CLASSIFIER))
+    assert_params_close(run.params, references)
+
+
+@pytest.mark.parametrize("rates, fragment", [((0.01,), "one learning rate per copy"),
+                                             ((0.01, 0.02, 0.03), "one learning rate per copy"),
+                                             (((0.01, 0.02),), "one learning rate per copy"),
+                                             ((0.01, 0.0), "greater than 0"), ((float("nan"), 0.01), "greater than 0")])
+def test_learning_rates_must_be_one_positive_rate_per_copy(images, rates, fragment):
+    x, y = images
+    params = stacked.initial_params(CLASSIFIER, FEATURES, SEEDS, "classifier")
+    with pytest.raises(ValueError, match=fragment):
+        stacked.train(stacked.Classification(CLASSIFIER), params, tuple(params), stacked.SGD(0.1), (x, y),
+                      streams_for(len(x), 4), learning_rates=rates)

@@ -369,3 +369,89 @@ def test_the_books_figures_are_its_two_accuracies_worked_out_by_hand():
     assert (book.SCRATCH_ERRORS, book.TRANSFER_ERRORS) == (56, 15)
     assert book.GAIN_POINTS == 2.05 and stats.BOOK_GAIN_POINTS == 2.05
     assert round(book.ERROR_RATIO, 2) == 3.73
+
+
+# ---- picking among many arms: Holm's adjustment ----
+
+def test_holm_adjusted_by_hand():
+    # Sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04, raised to 0.06 (monotone).
+    adjusted = stats.holm_adjusted([0.01, 0.04, 0.03, 0.005])
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-12)
+    assert stats.holm_adjusted([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # 0.5 x 2 = 1.0: capped, never above 1
+    assert stats.holm_adjusted([0.3, 0.9, 0.8]) == pytest.approx([0.9, 1.0, 1.0])
+    assert stats.holm_adjusted([0.02]) == pytest.approx([0.02])  # one comparison: nothing to correct
+    assert stats.holm_adjusted([0.01, 0.01]) == pytest.approx([0.02, 0.02])
+
+
+def test_holm_adjusted_leaves_nan_out_of_the_count():
+    adjusted = stats.holm_adjusted([0.01, np.nan, 0.04])
+    assert np.isnan(adjusted[1])
+    assert adjusted[[0, 2]] == pytest.approx([0.02, 0.04])  # m = 2, not 3
+    assert np.isnan(stats.holm_adjusted([np.nan, np.nan])).all()
+    assert stats.holm_adjusted([]).shape == (0,)
+
+
+def test_holm_adjusted_is_holms_step_down_procedure_at_every_level():
+    """The adjusted p-value is the smallest level at which Holm's procedure rejects: reject the smallest p while
+    p_(i) <= alpha / (m - i + 1), stop at the first that is not. Checked at many levels on random p-values."""
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        m = int(rng.integers(1, 9))
+        p = rng.random(m) ** 3  # many small ones, so several get rejected
+        adjusted = stats.holm_adjusted(p)
+        order = np.argsort(p)
+        assert np.all(adjusted >= p) and np.all(adjusted <= 1)
+        assert np.all(np.diff(adjusted[order]) >= 0)  # monotone in p
+        for alpha in rng.random(5) * 0.2:
+            rejected = set()
+            for rank, index in enumerate(order):
+                if p[index] > alpha / (m - rank):
+                    break
+                rejected.add(int(index))
+            assert rejected == set(np.flatnonzero(adjusted <= alpha).tolist())
+
+
+# ---- the lab's one meaning of "reliable" ----
+
+def test_reliable_direction_for_a_clear_gain_and_a_clear_loss():
+    gain = np.array([1.0, 1.2, 0.9, 1.1, 1.3, 1.05, 0.95])  # 7 wins of 7: signed-rank p = 2 / 128
+    assert stats.reliable_direction(gain) == 1
+    assert stats.reliable_direction(-gain) == -1
+
+
+def test_three_seeds_can_exclude_zero_but_are_never_reliable():
+    d = [1.0, 1.1, 1.2]
+    mean = stats.mean_difference_estimate(d)
+    assert mean.low > 0  # by hand: 1.1 +- 4.303 x 0.1 / sqrt(3) = 0.85 to 1.35
+    assert stats.wilcoxon_test(d).p_value == pytest.approx(0.25)  # the exact test's floor at 3 seeds: 2 / 2^3
+    assert stats.reliable_direction(d) == 0
+    assert stats.reliable_direction([-x for x in d]) == 0
+    assert stats.summarize(*as_accuracies(d)).verdict.kind == "tentative"
+
+
+def test_reliable_direction_is_zero_for_noise_and_for_mixed_evidence():
+    assert stats.reliable_direction([1.0, -1.0, 0.5, -0.5, 0.2, -0.3]) == 0
+    assert stats.reliable_direction(SMALL_WINS_LARGE_LOSSES) == 0  # the ranks say gain, the mean says loss
+    assert stats.reliable_direction(TEN_TIES_FIVE_WINS) == 0  # 5 differing seeds: p >= 1/16
+
+
+def test_reliable_direction_agrees_with_the_verdict_and_with_scipy():
+    """+1 / -1 exactly when the verdict says "reliable" (in that direction), and exactly when scipy's t-interval
+    excludes 0 on that side and scipy's exact signed-rank test gives p < 0.05 with the ranks on that side."""
+    rng = np.random.default_rng(5)
+    seen = {-1: 0, 0: 0, 1: 0}
+    for _ in range(300):
+        n = int(rng.integers(3, 16))
+        d = rng.normal(rng.choice([-1.0, -0.4, 0.0, 0.4, 1.0]), 1.0, n)
+        direction = stats.reliable_direction(d)
+        seen[direction] += 1
+        summary = stats.summarize(*as_accuracies(d, base=0.5))
+        assert direction == (summary.verdict.direction if summary.verdict.kind == "reliable" else 0)
+        low, high = scipy_stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
+        interval_side = 1 if low > 0 else -1 if high < 0 else 0
+        test = scipy_stats.wilcoxon(d, method="exact")
+        ranks = scipy_stats.rankdata(np.abs(d))
+        rank_side = int(np.sign(ranks[d > 0].sum() - ranks[d < 0].sum()))
+        expected = interval_side if interval_side and test.pvalue < 0.05 and rank_side == interval_side else 0
+        assert direction == expected
+    assert min(seen.values()) >= 20  # every outcome happened often enough to be tested
