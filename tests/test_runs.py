@@ -267,3 +267,12 @@ def test_job_key_is_equal_for_equal_work_and_differs_otherwise():
               seeds.job_key("reuse", "comparison", Config(0.01), range(3)),
               seeds.job_key("transfer", "comparison", Config(0.01), range(3), "tuned")]
     assert len({key, *others}) == len(others) + 1
+
+
+def test_edge_note_warns_when_most_seeds_pick_an_end_of_the_grid():
+    grid = (0.001, 0.003, 0.01, 0.03)
+    top = tuning.edge_note(grid, [0, 0, 6, 14], "B from scratch")
+    assert top.startswith("B from scratch: 14 of 20 seeds picked the grid's largest rate (0.03)")
+    assert "smallest rate (0.001)" in tuning.edge_note(grid, [10, 5, 5, 0])
+    assert tuning.edge_note(grid, [0, 7, 5, 8]) == ""  # 8 of 20 at the top: under half
+    assert tuning.edge_note(grid, [0, 0, 0, 0]) == "" and tuning.edge_note((0.01,), [5]) == ""

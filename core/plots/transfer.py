@@ -121,3 +121,17 @@ def pair_heatmap(pairs, mean_gain, low, high, n_seeds, class_names) -> go.Figure
     figure.update_yaxes(autorange="reversed")
     figure.update_xaxes(tickangle=-90)  # ten class names side by side collide at any slant on a half-width chart
     return styled(figure, "Gain of B on A per pair", height=600)
+
+
+def picked_rates_chart(rates, counts) -> go.Figure:
+    """How many seeds picked each rate of the grid, per arm (the fair comparison's search): rates (n_rates,);
+    counts {arm: (n_rates,) seeds that picked each rate on validation}."""
+    labels = [f"{rate:g}" for rate in rates]
+    figure = go.Figure()
+    for index, (arm, values) in enumerate(counts.items()):
+        figure.add_trace(go.Bar(x=labels, y=list(values), name=arm, marker_color=PALETTE[index],
+                                hovertemplate=f"{arm}: %{{y}} seeds picked %{{x}}<extra></extra>"))
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(title="learning rate picked on validation (B on A: its frozen phase)", type="category")
+    figure.update_yaxes(title="seeds", rangemode="tozero")
+    return styled(figure, "The rate each arm picked", height=360)

@@ -122,3 +122,22 @@ def search_of_rows(rows: Sequence[dict]) -> Search:
         raise ValueError(f"Stored rows searched different grids: {sorted(grids)}.")
     return Search(grids.pop(), np.array([row["validation"] for row in rows], dtype=float),
                   np.array([row["test"] for row in rows], dtype=float))
+
+
+EDGE_SHARE = 0.5  # when at least this share of seeds picks the grid's largest or smallest rate, say so
+
+
+def edge_note(rates, counts, arm: str = "") -> str:
+    """A warning when at least EDGE_SHARE of the seeds picked the grid's largest (or smallest) rate: the best rate
+    may lie outside the grid, so that arm may still be under-tuned; "" otherwise. counts: (n_candidates,) seeds
+    per rate, in the grid's order."""
+    counts = np.asarray(counts)
+    total, rates = int(counts.sum()), tuple(rates)
+    if total == 0 or len(rates) < 2:
+        return ""
+    who = f"{arm}: " if arm else ""
+    for index, side in ((-1, "largest"), (0, "smallest")):
+        if counts[index] >= EDGE_SHARE * total:
+            return (f"{who}{int(counts[index])} of {total} seeds picked the grid's {side} rate ({rates[index]:g}); "
+                    f"the best rate may lie outside the grid, so widen it to be sure this arm is not under-tuned.")
+    return ""

@@ -25,6 +25,7 @@ import numpy as np
 
 from core import book, cluster, data
 from core.progress import SCALE, ProgressCallback, part, parts, report
+from core.runs import seeds as run_seeds
 
 MAX_SEEDS = 200  # the most seeds one comparison may ask for
 MIN_SEEDS = 3  # fewer seeds say nothing about a spread
@@ -420,8 +421,8 @@ class ComparisonConfig:
 
     def describe(self) -> str:
         """The sources of variance, in words (for captions and the command line)."""
-        subset = f"a random {self.protocol.n_b_train}-image task-B subset per seed" if self.vary_subset \
-            else f"the first {self.protocol.n_b_train} task-B images (as in the book)"
+        subset = (f"a random {self.protocol.n_b_train}-image task-B subset per seed" if self.vary_subset
+                  else f"the first {self.protocol.n_b_train} task-B images (as in the book)")
         a_text = "one model A per seed" if self.vary_a else f"one model A (seed {MODEL_A_SEED}) shared by all seeds"
         return f"seeds vary B's initialisation and batch order; {subset}; {a_text}"
 
@@ -437,10 +438,7 @@ class ComparisonConfig:
 
 def seed_list(n_seeds) -> tuple[int, ...]:
     """Seeds 0..n-1 for a comparison of n seeds (the page and the command line use the same ones)."""
-    from core.inputs import whole_number
-
-    return tuple(range(whole_number(n_seeds, MIN_SEEDS, MAX_SEEDS, "seeds",
-                                    f"Fewer than {MIN_SEEDS} say nothing about a spread.")))
+    return run_seeds.seed_list(n_seeds, low=MIN_SEEDS, high=MAX_SEEDS)
 
 
 def engine_configs(protocol: TransferProtocol):
@@ -466,21 +464,10 @@ def b_training_sets(protocol: TransferProtocol, subset_seeds) -> tuple[np.ndarra
     return np.stack([x_b[index] for index in chosen]), np.stack([y_b[index] for index in chosen])
 
 
-def _chunks(items, size: int):
-    return [items[start:start + size] for start in range(0, len(items), size)]
+_chunks = run_seeds.chunks  # core.cluster and core.reuse still call it by this name
 
 
-def _seeds_text(seeds) -> str:
-    """"seed 42", "seeds 0-9" (consecutive) or "seeds 3, 7, 8": which seeds a progress message is about."""
-    seeds = [int(seed) for seed in seeds]
-    if len(seeds) == 1:
-        return f"seed {seeds[0]}"
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"seeds {seeds[0]}-{seeds[-1]}"
-    return "seeds " + ", ".join(map(str, seeds))
-
-
-def _epochs(callback: ProgressCallback | None, frozen: int = 0) -> ProgressCallback | None:
+def epoch_progress(callback: ProgressCallback | None, frozen: int = 0) -> ProgressCallback | None:
     """The engine's per-epoch reports as "epoch 3/20", with "(reused layers frozen)" for the first `frozen`."""
     if callback is None:
         return None
@@ -494,17 +481,17 @@ def _epochs(callback: ProgressCallback | None, frozen: int = 0) -> ProgressCallb
 # Estimated costs, in image passes (a training image counts 3: forward and backward; an evaluated one 1),
 # only to split one progress bar among the steps of a job. Task A has about 44,000 training and 4,000
 # validation images; task B about 1,000 validation images; the tiny preset caps them (n_a_train, n_eval).
-def _a_cost(protocol: TransferProtocol) -> float:
+def a_cost(protocol: TransferProtocol) -> float:
     return protocol.a_epochs * (3 * (protocol.n_a_train or 44_000) + min(protocol.n_eval or 4_000, 4_000))
 
 
-def _b_cost(protocol: TransferProtocol) -> float:
+def b_cost(protocol: TransferProtocol) -> float:
     """Both arms of one seed: B from scratch and B on A."""
     per_epoch = 3 * protocol.n_b_train + min(protocol.n_eval or 1_000, 1_000)
     return (protocol.b_epochs + protocol.total_b_epochs) * per_epoch
 
 
-def _missing_a(protocol: TransferProtocol, a_seeds, store) -> set:
+def missing_a(protocol: TransferProtocol, a_seeds, store) -> set:
     """The model-A seeds among `a_seeds` that have no `.keras` file yet (they will be trained)."""
     key = ModelAConfig.of(protocol)
     return {int(seed) for seed in a_seeds if not store.model_path(key, int(seed), "model_a").exists()}
@@ -578,7 +565,7 @@ def train_model_a_unit(protocol: TransferProtocol, seeds, progress: ProgressCall
     report(progress, 0, 1, "building the graph")
     run = engine.train(a_config, model_a_data(protocol, pairs),
                        [engine.Phase(protocol.a_epochs, protocol.learning_rate)], seeds, protocol.batch_size,
-                       progress=_epochs(progress))
+                       progress=epoch_progress(progress))
     curves = [{"loss": run.loss[copy], "accuracy": run.accuracy[copy], "val_loss": run.val_loss[copy],
                "val_accuracy": run.val_accuracy[copy], "seconds_per_seed": run.seconds / len(seeds)}
               for copy in range(len(seeds))]
@@ -634,7 +621,7 @@ def model_a_keras(protocol: TransferProtocol, store, seed: int = MODEL_A_SEED, p
     return engine.keras_model(engine_configs(protocol)[0], weights, copy=0)
 
 
-def _arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
+def arm_row(run, copy: int, n_test: int) -> tuple[float, int]:
     """(test accuracy, test errors) of one copy, as exact counts of the n_test test images."""
     errors = int(round((1.0 - float(run.test_accuracy[copy])) * n_test))
     return (n_test - errors) / n_test, errors
@@ -650,8 +637,8 @@ def train_comparison_chunk(config: ComparisonConfig, seeds, store, progress: Pro
     """
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
     a_seeds = [config.a_seed(seed) for seed in seeds]
-    a_part, b_part = parts(progress, [_a_cost(protocol) * len(_missing_a(protocol, a_seeds, store)),
-                                      _b_cost(protocol) * len(seeds)], ["", _seeds_text(seeds)])
+    a_part, b_part = parts(progress, [a_cost(protocol) * len(missing_a(protocol, a_seeds, store)),
+                                      b_cost(protocol) * len(seeds)], ["", run_seeds.seeds_text(seeds)])
     a_weights = model_a_weights(protocol, a_seeds, store, a_part)
     return comparison_unit(config, seeds, a_weights, b_part)
 
@@ -680,27 +667,27 @@ def comparison_unit(config: ComparisonConfig, seeds, a_weights, b_part: Progress
                   engine.Phase(protocol.unfrozen_epochs, (scratch_rate,) * both + (unfrozen_rate,) * both)]
         both_part = part(b_part, 0.0, 1.0, "B from scratch and B on A")
         report(both_part, 0, 1, "building the graph")
-        run = engine.train(b_config, _b_data(tasks, x_b, y_b), phases, seeds + seeds, protocol.batch_size,
+        run = engine.train(b_config, task_b_data(tasks, x_b, y_b), phases, seeds + seeds, protocol.batch_size,
                            initial=tuple(np.concatenate(pair) for pair in zip(fresh, start)),
-                           progress=_epochs(both_part, frozen=protocol.frozen_epochs))
+                           progress=epoch_progress(both_part, frozen=protocol.frozen_epochs))
         arms = (run, range(both)), (run, range(both, 2 * both))
     else:
-        b_data = _b_data(tasks, x_b, y_b)
+        b_data = task_b_data(tasks, x_b, y_b)
         scratch_part, transfer_part = parts(b_part, [protocol.b_epochs, protocol.total_b_epochs],
                                             ["B from scratch", "B on A"])
         report(scratch_part, 0, 1, "building the graph")
         scratch = engine.train(b_config, b_data, [engine.Phase(protocol.b_epochs, scratch_rate)], seeds,
-                               protocol.batch_size, initial=fresh, progress=_epochs(scratch_part))
+                               protocol.batch_size, initial=fresh, progress=epoch_progress(scratch_part))
         phases = [engine.Phase(protocol.frozen_epochs, frozen_rate, frozen_layers=-1),
                   engine.Phase(protocol.unfrozen_epochs, unfrozen_rate)]
         report(transfer_part, 0, 1, "building the graph")
         transfer = engine.train(b_config, b_data, phases, seeds, protocol.batch_size, initial=start,
-                                progress=_epochs(transfer_part, frozen=protocol.frozen_epochs))
+                                progress=epoch_progress(transfer_part, frozen=protocol.frozen_epochs))
         arms = (scratch, range(len(seeds))), (transfer, range(len(seeds)))
     return _comparison_rows(config, seeds, arms, len(tasks.y_test_b))
 
 
-def _b_data(tasks: TaskData, x_b, y_b):
+def task_b_data(tasks: TaskData, x_b, y_b):
     from core import engine
 
     return engine.Data(x_b, y_b, tasks.x_valid_b, tasks.y_valid_b, tasks.x_test_b, tasks.y_test_b)
@@ -712,8 +699,8 @@ def _comparison_rows(config: ComparisonConfig, seeds, arms, n_test: int) -> dict
     seconds = (scratch.seconds + (transfer.seconds if transfer is not scratch else 0.0)) / len(seeds)
     rows = {}
     for seed, s, t in zip(seeds, scratch_copies, transfer_copies):
-        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = _arm_row(scratch, s, n_test), \
-            _arm_row(transfer, t, n_test)
+        (scratch_acc, scratch_errors), (transfer_acc, transfer_errors) = (arm_row(scratch, s, n_test),
+                                                                          arm_row(transfer, t, n_test))
         rows[seed] = {
             "scratch_test_accuracy": scratch_acc, "transfer_test_accuracy": transfer_acc,
             "scratch_test_errors": scratch_errors, "transfer_test_errors": transfer_errors, "n_test": n_test,
@@ -741,11 +728,11 @@ def run_comparison(config: ComparisonConfig, seeds, store, progress: ProgressCal
 
     def run_batch(_config, missing, on_seed_done):
         report(progress, 0, SCALE, "loading TensorFlow and the data")
-        chunks = _chunks(list(missing), chunk_size)
+        chunks = run_seeds.chunks(list(missing), chunk_size)
         # Every model A the missing seeds need first, stacked (one A per seed with vary_a: 20 seeds, one call).
-        a_missing = _missing_a(config.protocol, [config.a_seed(seed) for seed in missing], store)
-        a_part, *chunk_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
-                                     [_b_cost(config.protocol) * len(chunk) for chunk in chunks],
+        a_missing = missing_a(config.protocol, [config.a_seed(seed) for seed in missing], store)
+        a_part, *chunk_parts = parts(progress, [a_cost(config.protocol) * len(a_missing)] +
+                                     [b_cost(config.protocol) * len(chunk) for chunk in chunks],
                                      [""] * (len(chunks) + 1))
         train_model_as(config.protocol, [(config.protocol.b_classes, config.a_seed(seed)) for seed in missing],
                        store, a_part)
@@ -813,8 +800,8 @@ def book_run(protocol: TransferProtocol, store, progress: ProgressCallback | Non
 
 def pitfall_run(protocol: TransferProtocol, store, progress: ProgressCallback | None = None) -> SharingPitfall:
     """The sharing pitfall on the cached model A (seed 42), with the plain Keras code of the book."""
-    a_cost = _a_cost(protocol) * len(_missing_a(protocol, [MODEL_A_SEED], store))
-    a_part, b_part = parts(progress, [a_cost, _b_cost(protocol)], ["", ""])  # two B on A runs ~ both arms
+    a_missing_cost = a_cost(protocol) * len(missing_a(protocol, [MODEL_A_SEED], store))
+    a_part, b_part = parts(progress, [a_missing_cost, b_cost(protocol)], ["", ""])  # two B on A runs ~ both arms
     report(progress, 0, SCALE, "loading model A")
     model_a = model_a_keras(protocol, store, MODEL_A_SEED, a_part)
     pitfall = sharing_pitfall(protocol, protocol_tasks(protocol), model_a, BOOK_RUN_SEED, b_part)
@@ -877,8 +864,8 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
         ModelAConfig.of(config.protocol.with_pair(job[0])), job[1], "model_a").exists()}
     labels = [f"pair {number}/{len(pending)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
               for number, (pair, _) in enumerate(pending, start=1)]
-    a_part, *pair_parts = parts(progress, [_a_cost(config.protocol) * len(a_missing)] +
-                                [_b_cost(config.protocol) * len(missing) for _, missing in pending],
+    a_part, *pair_parts = parts(progress, [a_cost(config.protocol) * len(a_missing)] +
+                                [b_cost(config.protocol) * len(missing) for _, missing in pending],
                                 [""] + labels)
     train_model_as(config.protocol, a_jobs, store, a_part)
     for (pair, _), piece in zip(pending, pair_parts):
@@ -887,6 +874,4 @@ def run_pairs(config: ComparisonConfig, seeds, store, pairs=ALL_PAIRS, progress:
 
 def job_key(kind: str, config, seeds=()) -> tuple:
     """The core.jobs key of one training: same kind, config and seeds -> the same (shared) job."""
-    from core.store import config_key
-
-    return ("transfer", kind, config_key(config), tuple(int(seed) for seed in seeds))
+    return run_seeds.job_key("transfer", kind, config, seeds)
