@@ -6,11 +6,10 @@ layers. This module provides them, in the same spirit: every array carries a lea
 (a kernel is (K, fan_in, fan_out)), each copy starts from its own initial weights and draws its
 own batches, and copies never influence each other.
 
-How a run executes. One compiled function runs a copy's whole stretch of updates (a `while` loop
-over batches, so Python does no work per step; XLA-compiled when the run is big enough to repay the
-compile, see XLA_MIN_FLOP); one outer graph calls it for every copy, and TensorFlow runs those calls
-side by side on the cores. Each call is a single copy's
-arithmetic, written as Keras writes it (x @ kernel + bias, then the activation; Keras's optimizer
+How a run executes. One compiled function runs a copy's whole stretch of updates (a `while` loop over batches,
+so Python does no work per step; XLA-compiled when the run is big enough to repay the compile, see XLA_MIN_FLOP);
+one outer graph calls it for every copy, and TensorFlow runs those calls side by side on the cores. Each call is
+a single copy's arithmetic, written as Keras writes it (x @ kernel + bias, then the activation; Keras's optimizer
 formulas), so copy k is the plain Keras model with copy k's weights, up to float32 rounding.
 Measured on 2 cores (bench/pretraining.py): this beats one batched graph of all copies (batched
 matmuls, loss summed over copies) by 1.4x with XLA and 3.5x without, because XLA fuses the
@@ -387,6 +386,7 @@ class TrainResult:
     params: dict  # every array of the net after training, (K, ...) each
     loss: np.ndarray  # (K, segments) mean training loss over each segment's updates (before each update)
     metric: np.ndarray  # (K, segments) mean metric (accuracy, or the MSE again) over the same updates
+    steps: np.ndarray  # (K, segments) optimizer updates each copy made, counted by its compiled loop
 
 
 def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tuple, streams: np.ndarray,
@@ -401,8 +401,7 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
     noise_seeds: one int per copy for the objective's randomness (input noise); default 0..K-1.
     The updates run in `segments` equal stretches (one compiled call each); after each,
     `on_segment(index, params)` sees the stacked params and `progress(done, segments, "")` is called.
-    learning_rates: one rate per copy (a learning-rate search's candidates as extra copies); default: every
-    copy at `optimizer.learning_rate`.
+    learning_rates: one rate per copy (a rate search's candidates as extra copies); default optimizer.learning_rate.
     """
     import tensorflow as tf
 
@@ -430,17 +429,18 @@ def train(objective, params: dict, trainable: Sequence[str], optimizer, data: tu
         _check_rate(float(value))
     rate, seeds = tf.constant(rates, tf.float32), tf.constant(noise_seeds, tf.int32)
     length = updates // segments
-    loss, metric = np.zeros((copies, segments), np.float32), np.zeros((copies, segments), np.float32)
+    loss, metric, steps = (np.zeros((copies, segments), dtype) for dtype in (np.float32, np.float32, np.int64))
     for segment in range(segments):
         part = tf.constant(streams[:, segment * length:(segment + 1) * length])
         results = run(moving, fixed, states, tensors, part, seeds, tf.constant(segment * length), rate)
         moving, states = [result[0] for result in results], [result[1] for result in results]
         loss[:, segment] = [float(result[2]) for result in results]
         metric[:, segment] = [float(result[3]) for result in results]
+        steps[:, segment] = [int(result[4]) for result in results]
         if on_segment is not None:
             on_segment(segment, _stack(moving, fixed, params))
         report(progress, segment + 1, segments, "")
-    return TrainResult(_stack(moving, fixed, params), loss, metric)
+    return TrainResult(_stack(moving, fixed, params), loss, metric, steps)
 
 
 def _check_train(params, trainable, data, streams, segments, per_copy, plain_rows: bool) -> tuple[int, int]:
@@ -506,7 +506,7 @@ def _without_rate(optimizer):
 
 @functools.lru_cache(maxsize=64)
 def _copy_loop(objective, optimizer, trainable: tuple, frozen: tuple, xla: bool):
-    """One copy's stretch of updates: returns (params, optimizer state, mean loss, mean metric)."""
+    """One copy's stretch of updates: returns (params, optimizer state, mean loss, mean metric, updates made)."""
     import tensorflow as tf
 
     @tf.function(jit_compile=xla, autograph=False)
@@ -523,8 +523,8 @@ def _copy_loop(objective, optimizer, trainable: tuple, frozen: tuple, xla: bool)
             return step + 1, loss_sum + loss, metric_sum + metric, moving, state
 
         start = (tf.constant(0), tf.constant(0.0), tf.constant(0.0), moving, state)
-        _, loss_sum, metric_sum, moving, state = tf.while_loop(lambda step, *_: step < n_updates, body, start)
-        return moving, state, loss_sum / n_updates, metric_sum / n_updates
+        made, loss_sum, metric_sum, moving, state = tf.while_loop(lambda step, *_: step < n_updates, body, start)
+        return moving, state, loss_sum / n_updates, metric_sum / n_updates, made
 
     return loop
 

@@ -1,10 +1,12 @@
-"""Logic: core/pretraining.py (training: core/stacked.py, statistics: core/stats.py, results: core/store.py) ·
-figures: core/plots/pretraining.py · tests: tests/test_pretraining.py, tests/test_stacked.py,
-tests/test_page_pretraining.py, tests/test_browser_pretraining.py.
+"""Logic: core/pretraining/ (every arm tuned: tuned.py; tables and verdicts: tables.py; training: core/stacked.py,
+statistics: core/stats.py, results: core/store.py) · figures: core/plots/pretraining.py · tests:
+tests/test_pretraining.py, tests/test_pretraining_tuned.py, tests/test_stacked.py, tests/test_page_pretraining.py,
+tests/test_browser_pretraining.py.
 
 Unsupervised pretraining: autoencoders on unlabeled images, then every fine-tuning arm on few labels, paired by
-seed; the same over label counts; and "2006 vs today". Every training is a button press through core.jobs
-(ui.jobs.training_ui); finished runs land in the results store, which every section reads.
+seed; the same over label counts; and "2006 vs today", each arm at the regime's single rate (the book's protocol)
+or every arm tuned on one rate grid. Every training is a button press through core.jobs (ui.jobs.training_ui);
+finished runs land in the results store, which every section reads.
 """
 
 import dataclasses
@@ -16,10 +18,14 @@ from core import cost, pretraining
 from core.cost import Cost
 from core.data import CLASS_NAMES
 from core.plots import pretraining as pretraining_plots
+from core.pretraining import tables, tuned
+from core.runs import tuning
+from core.runs.seeds import job_key
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
 from ui.frame import page_frame
 from ui.jobs import training_ui
+from ui.links import linked
 from ui.presets import tiny_caption, tiny_mode
 from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop, store_downloads
 
@@ -33,7 +39,8 @@ REGIME_LABELS = {
 OWN = "the regime's own"
 SCHEDULES = {OWN: None, "whole stack at once": False, "greedy, one layer at a time": True}
 CODE_ACTIVATIONS = (OWN, "relu", "selu", "linear")
-ARM_NAMES = [pretraining.arm_label(arm) for arm in pretraining.ARMS]
+ARM_NAMES = [tables.arm_label(arm) for arm in pretraining.ARMS]
+TUNED_LABEL = "Every arm tuned: the same rate grid, each seed's rate picked on validation images"
 
 
 def label_counts() -> tuple[int, ...]:
@@ -57,8 +64,11 @@ def settings_ui() -> dict:
         tied = st.toggle("Tied weights (DenseTranspose)", value=False, key="up_tied", bind="query-params")
         noise = st.number_input("Input noise (denoising), std", min_value=0.0, max_value=1.0, value=0.0,
                                 step=0.1, key="up_noise", bind="query-params")
+    tune = linked(st.toggle, TUNED_LABEL, key="up_tuned", value=False,
+                  help="Off: every arm at the regime's single learning rate, as the book trains them.")
     return {"regime": regime, "n_labels": int(n_labels), "n_seeds": int(n_seeds), "greedy": SCHEDULES[schedule],
-            "code_activation": None if code == OWN else code, "tied": tied, "noise_stddev": float(noise)}
+            "code_activation": None if code == OWN else code, "tied": tied, "noise_stddev": float(noise),
+            "tuned": bool(tune)}
 
 
 # The settings as the experiment's config and seed list; a bad setting stops the page with its message.
@@ -72,7 +82,19 @@ def experiment_or_stop(settings: dict):
         st.error(str(error), icon=":material/error:")
         st.stop()
     tiny_caption("a small autoencoder, a few hundred images and 20 updates per arm")
+    if settings["tuned"]:
+        st.caption(grid_text(tuned.TunedFineTuning(config)))
     return config, seeds
+
+
+# What the tuned setting searches, and why those rates (the grids are core.pretraining.tuned's).
+def grid_text(config) -> str:
+    return (f"Every arm, from scratch included, trains at each of {len(config.rates)} rates "
+            f"({tuning.rates_text(config.rates)}) as extra copies of one run; each seed keeps, per arm, the rate "
+            "with the best accuracy on validation images after the last update (never the test images). The grid "
+            "steps by about 3x, one step below the regime's own rate "
+            f"({config.own_rate:g}) and two above, since the question is whether that one rate under-trains an arm: "
+            "Nadam 0.0003 to 0.01, plain SGD 0.03 to 1. The frozen-codes diagnostics stay at the single rate.")
 
 
 # A training button with the store's count beside it; a fragment, so a press redraws only this part.
@@ -98,7 +120,7 @@ def verdict_ui(summary, arm: str, title: str, container=st) -> None:
         box = container.success if direction > 0 else container.error
     else:
         box = container.warning if kind in ("tentative", "mixed") else container.info
-    box(f"**{title}.** {pretraining.verdict(summary, arm)}")
+    box(f"**{title}.** {tables.verdict(summary, arm)}")
 
 
 # 1. The autoencoders: their reconstructions, filters, curves, dead units and codes, one seed at a time.
@@ -106,7 +128,7 @@ def pretraining_section(config, seeds, results) -> None:
     autoencoder = config.pretraining
     st.header("1. Pretrain on unlabeled images")
     stored = pretraining.stored_seeds(autoencoder, seeds, results)
-    missing_runs_ui("up_pretrain", pretraining.job_key(autoencoder, seeds),
+    missing_runs_ui("up_pretrain", job_key("pretraining", "autoencoders", autoencoder, seeds),
                     lambda progress: pretraining.pretrain(autoencoder, seeds, results, progress),
                     label="Pretraining", what="autoencoders", stored=len(stored), wanted=len(seeds),
                     cost=cost.pretraining_runs(autoencoder, seeds, results))
@@ -152,7 +174,7 @@ def fine_tuning_section(config, seeds, results):
                 f"{config.batch_size}), not epochs: with 100 labels, one epoch is only a few updates.")
     st.caption(config.describe() + ".")
     stored = pretraining.stored_seeds(config, seeds, results)
-    missing_runs_ui("up_fine_tune", pretraining.job_key(config, seeds),
+    missing_runs_ui("up_fine_tune", job_key("pretraining", "fine-tuning", config, seeds),
                     lambda progress: pretraining.fine_tune(config, seeds, results, progress),
                     label="Fine-tuning", what="seeds", stored=len(stored), wanted=len(seeds),
                     cost=cost.pretraining_runs(config.pretraining, seeds, results, [config]))
@@ -162,22 +184,72 @@ def fine_tuning_section(config, seeds, results):
         st.warning(f"Showing the {len(stored)} seeds stored so far.")
     comparison = pretraining.load_comparison(config, stored, results)
     for column, arm, values in zip(st.columns(len(pretraining.ARMS)), pretraining.ARMS, comparison.test_accuracy.T):
-        column.metric(pretraining.arm_label(arm), f"{values.mean():.2%}",
+        column.metric(tables.arm_label(arm), f"{values.mean():.2%}",
                       help=f"Test accuracy, mean of {len(values)} seeds (sd {spread(values):.2f} points)")
     show(pretraining_plots.arm_curves_figure(comparison.curve_updates, comparison.curves, ARM_NAMES,
                                              int(config.frozen_share * config.updates)), key="up_arms_chart")
     if len(stored) < 2:
         st.info("The paired statistics need at least 2 seeds.")
         return comparison
-    summaries = pretraining.paired_summaries(comparison)
-    gains_figure(summaries, [pretraining.arm_label(arm) for arm in summaries], "Gain of each arm over from scratch",
+    summaries = tables.paired_summaries(comparison)
+    gains_figure(summaries, [tables.arm_label(arm) for arm in summaries], "Gain of each arm over from scratch",
                  "up_gains_chart")
     for arm, summary in summaries.items():
-        verdict_ui(summary, arm, pretraining.arm_label(arm).capitalize())
+        verdict_ui(summary, arm, tables.arm_label(arm).capitalize())
     caveat = next(iter(summaries.values())).coverage_caveat
     if caveat:
         st.caption(caveat)
     return comparison
+
+
+# 2, every arm tuned: the same grid for all arms, each seed's rate picked on validation, the single rate beside it.
+def tuned_fine_tuning_section(config, seeds, results) -> None:
+    tuned_config = tuned.TunedFineTuning(config)
+    rate = tuned_config.own_rate
+    st.header(f"2. Fine-tune with {config.n_labels} labels, every arm tuned")
+    st.markdown("The same arms, seeds, labelled subsets and batches as the single-rate comparison, but no arm is held "
+                "to the regime's rate: each trains at every rate of the grid and keeps, per seed, the one that does "
+                f"best on validation images. The regime's own rate, {rate:g}, is one of the candidates, so the same "
+                "runs also give every arm at that single rate.")
+    st.caption(tuned_config.describe() + ".")
+    stored = pretraining.stored_seeds(tuned_config, seeds, results)
+    missing_runs_ui("up_tuned", job_key("pretraining", "tuned", tuned_config, seeds),
+                    lambda progress: tuned.fine_tune(tuned_config, seeds, results, progress),
+                    label="Fine-tuning, every arm tuned", what="seeds", stored=len(stored), wanted=len(seeds),
+                    cost=cost.pretraining_runs(config.pretraining, seeds, results, [tuned_config]))
+    if not stored:
+        return
+    if len(stored) < len(seeds):
+        st.warning(f"Showing the {len(stored)} seeds stored so far.")
+    found = tuned.load(tuned_config, stored, results)
+    for column, arm, values, single in zip(st.columns(len(pretraining.ARMS)), pretraining.ARMS,
+                                           found.tuned.test_accuracy.T, found.single.test_accuracy.T):
+        column.metric(tables.arm_label(arm), f"{values.mean():.2%}",
+                      delta=f"{100 * (values.mean() - single.mean()):+.2f} points vs {rate:g}",
+                      help=f"Test accuracy at each seed's picked rate, mean of {len(values)} seeds; every seed at "
+                           f"{rate:g}: {single.mean():.2%}")
+    left, right = st.columns(2)
+    show(pretraining_plots.arm_curves_figure(found.tuned.curve_updates, found.tuned.curves, ARM_NAMES,
+                                             int(config.frozen_share * config.updates)),
+         key="up_tuned_arms_chart", container=left)
+    show(pretraining_plots.picked_rates_figure(tuned_config.rates, found.picked_counts(), ARM_NAMES,
+                                               "Rate each seed picked on validation"),
+         key="up_tuned_rates_chart", container=right)
+    if len(stored) < 2:
+        st.info("The paired statistics need at least 2 seeds.")
+        return
+    st.markdown(tables.survival_sentence(found))
+    tuned_summaries, single_summaries = tables.paired_summaries(found.tuned), tables.paired_summaries(found.single)
+    rows = {}
+    for arm in pretraining.PRETRAINED_ARMS:
+        rows[f"{tables.arm_label(arm)}, tuned"] = tuned_summaries[arm]
+        rows[f"{tables.arm_label(arm)}, at {rate:g}"] = single_summaries[arm]
+    gains_figure(rows, list(rows), "Gain over from scratch: every arm tuned, and every arm at the single rate",
+                 "up_tuned_gains_chart")
+    for arm in pretraining.PRETRAINED_ARMS:
+        verdict_ui(tuned_summaries[arm], arm, f"{tables.arm_label(arm).capitalize()}, every arm tuned")
+    st.caption("The frozen-codes diagnostics (section 3) run at the single rate: turn the tuned setting off to see "
+               "them.")
 
 
 # Each summary's per-seed gains and mean interval as one figure, a row per summary.
@@ -218,13 +290,15 @@ def pitfall_section(config, comparison, results) -> None:
 
 # 4. The same experiment at every label count: accuracy bands, and the paired gain at each count.
 @st.fragment
-def label_counts_section(config, seeds, results) -> None:
+def label_counts_section(config, seeds, results, *, tune: bool) -> None:
     st.header("4. Accuracy against the number of labels")
+    if tune:
+        st.caption(f"Every arm at the regime's single rate ({config.learning_rate:g}) here, as the book trains them.")
     counts = label_counts()
     configs = {n: dataclasses.replace(config, n_labels=n) for n in counts}
     stored = {n: pretraining.stored_seeds(each, seeds, results) for n, each in configs.items()}
     complete = [n for n in counts if len(stored[n]) == len(seeds)]
-    missing_runs_ui("up_counts", ("pretraining counts",) + pretraining.job_key(config, seeds)[1:],
+    missing_runs_ui("up_counts", job_key("pretraining", "label counts", config, seeds),
                     lambda progress: pretraining.run_label_counts(config, counts, seeds, results, progress),
                     label="Every label count", what="label counts", stored=len(complete), wanted=len(counts),
                     cost=cost.pretraining_runs(config.pretraining, seeds, results, configs.values()))
@@ -237,13 +311,13 @@ def label_counts_section(config, seeds, results) -> None:
         for column, n in enumerate(counts):
             if n in comparisons:
                 values[:, column] = comparisons[n].arm(arm)
-        accuracy[pretraining.arm_label(arm)] = values
+        accuracy[tables.arm_label(arm)] = values
     show(pretraining_plots.accuracy_by_labels_figure(counts, accuracy), key="up_labels_chart")
     st.caption(f"Bands: lowest to highest of the {len(seeds)} seeds; line: their mean.")
     if len(seeds) < 2:
         return
     arm = "fine_tune_all"
-    summaries = {n: pretraining.paired_summaries(comparisons[n])[arm] for n in complete}
+    summaries = {n: tables.paired_summaries(comparisons[n])[arm] for n in complete}
     gains_figure(summaries, [f"{n} labels" for n in summaries], "Fine-tune all minus from scratch, per label count",
                  "up_label_gains_chart")
     for n, summary in summaries.items():
@@ -252,8 +326,8 @@ def label_counts_section(config, seeds, results) -> None:
 
 # 5. The chapter's history in one comparison: the classic recipe against today's, same seeds and labels.
 @st.fragment
-def history_section(config, seeds, results) -> None:
-    st.header("5. 2006 vs today")
+def history_section(config, seeds, results, *, tune: bool) -> None:
+    st.header("5. 2006 vs today" + (", every arm tuned" if tune else ""))
     st.markdown("Pretraining mattered when deep nets could not be trained well from scratch: sigmoid units, small "
                 "random weights and plain SGD make gradients vanish. Once relu, He initialisation and better "
                 "optimizers arrived, purely supervised training caught up. Both regimes below use the same 3 x 256 "
@@ -261,53 +335,100 @@ def history_section(config, seeds, results) -> None:
                 "(each regime's own autoencoder, whatever the options above).")
     configs = {regime: pretraining.experiment(regime, config.n_labels, tiny=tiny_mode())
                for regime in ("2006", "today")}
+    if tune:
+        tuned_history_ui({regime: tuned.TunedFineTuning(each) for regime, each in configs.items()}, seeds, results)
+    else:
+        single_rate_history_ui(configs, seeds, results)
+
+
+# Every regime's button: the seeds still missing of each config, trained by `run` one config after the other.
+def history_button_ui(key: str, configs: dict, run, seeds, results) -> list:
     stored = {regime: pretraining.stored_seeds(each, seeds, results) for regime, each in configs.items()}
     complete = [regime for regime in configs if len(stored[regime]) == len(seeds)]
-
-    def run_both(progress):
-        return {regime: pretraining.fine_tune(each, seeds, results, progress) for regime, each in configs.items()}
-
-    missing_runs_ui("up_history", ("pretraining history",) + pretraining.job_key(configs["2006"], seeds),
-                    run_both, label="2006 vs today", what="regimes", stored=len(complete), wanted=len(configs),
+    missing_runs_ui(key, job_key("pretraining", key, configs["2006"], seeds),
+                    lambda progress: {regime: run(each, seeds, results, progress) for regime, each in configs.items()},
+                    label="2006 vs today", what="regimes", stored=len(complete), wanted=len(configs),
                     cost=sum((cost.pretraining_runs(each.pretraining, seeds, results, [each])
                               for each in configs.values()), Cost()))
+    return complete
+
+
+REGIME_TITLES = {"2006": "2006: sigmoid, plain SGD", "today": "Today: relu, He init, Nadam"}
+
+
+# The book's protocol: each regime's arms at its one rate.
+def single_rate_history_ui(configs, seeds, results) -> None:
+    complete = history_button_ui("up_history", configs, pretraining.fine_tune, seeds, results)
     if len(seeds) < 2:
         return
     columns = st.columns(2)
     summaries = {}
     for column, regime in zip(columns, configs):
-        column.subheader({"2006": "2006: sigmoid, plain SGD", "today": "Today: relu, He init, Nadam"}[regime])
+        column.subheader(REGIME_TITLES[regime])
         if regime not in complete:
             column.caption("Not trained yet.")
             continue
         comparison = pretraining.load_comparison(configs[regime], seeds, results)
-        summary = pretraining.paired_summaries(comparison)["fine_tune_all"]
+        summary = tables.paired_summaries(comparison)["fine_tune_all"]
         summaries[f"{regime}: fine-tune all"] = summary
-        scratch, tuned = comparison.arm("scratch"), comparison.arm("fine_tune_all")
+        scratch, pretrained = comparison.arm("scratch"), comparison.arm("fine_tune_all")
         column.metric("From scratch", f"{scratch.mean():.2%}", help=f"sd over seeds {spread(scratch):.2f} points")
-        column.metric("Pretrained, fine-tune all", f"{tuned.mean():.2%}",
+        column.metric("Pretrained, fine-tune all", f"{pretrained.mean():.2%}",
                       delta=f"{summary.mean_difference.value:+.2f} points",
-                      help=f"sd over seeds {spread(tuned):.2f} points")
-        column.caption(f"Seed spread (sd): {spread(scratch):.2f} points from scratch, {spread(tuned):.2f} pretrained.")
+                      help=f"sd over seeds {spread(pretrained):.2f} points")
+        column.caption(f"Seed spread (sd): {spread(scratch):.2f} points from scratch, {spread(pretrained):.2f} "
+                       "pretrained.")
         floor = comparison.arm("raw_pixels").mean()
 
         def against_floor(accuracy: float) -> str:
             return f"{abs(accuracy - floor) * 100:.2f} points {'below' if accuracy < floor else 'above'} it"
 
         column.caption(f"The floor, a softmax regression on raw pixels: {floor:.2%}. From scratch, this deep net ends "
-                       f"{against_floor(scratch.mean())}; pretrained, {against_floor(tuned.mean())}.")
+                       f"{against_floor(scratch.mean())}; pretrained, {against_floor(pretrained.mean())}.")
         verdict_ui(summary, "fine_tune_all", "Fine-tune all", column)
     if summaries:
         gains_figure(summaries, list(summaries), "Pretraining's gain: 2006 vs today", "up_history_chart")
 
 
+# Every arm tuned in both regimes: how much of each regime's single-rate gain survives a tuned scratch net.
+def tuned_history_ui(configs, seeds, results) -> None:
+    complete = history_button_ui("up_history_tuned", configs, tuned.fine_tune, seeds, results)
+    if len(seeds) < 2:
+        return
+    summaries = {}
+    for column, regime in zip(st.columns(2), configs):
+        column.subheader(REGIME_TITLES[regime])
+        if regime not in complete:
+            column.caption("Not trained yet.")
+            continue
+        found, rate = tuned.load(configs[regime], seeds, results), configs[regime].own_rate
+        scratch, pretrained = found.tuned.arm("scratch"), found.tuned.arm("fine_tune_all")
+        column.metric("From scratch, tuned", f"{scratch.mean():.2%}",
+                      delta=f"{100 * (scratch.mean() - found.single.arm('scratch').mean()):+.2f} points vs {rate:g}")
+        column.metric("Pretrained, fine-tune all, tuned", f"{pretrained.mean():.2%}",
+                      delta=f"{tables.gain(found, 'fine_tune_all', tuned=True).value:+.2f} points over scratch")
+        column.markdown(tables.survival_sentence(found))
+        show(pretraining_plots.picked_rates_figure(configs[regime].rates, found.picked_counts(), ARM_NAMES,
+                                                   "Rate each seed picked on validation"),
+             key=f"up_history_rates_{regime}_chart", container=column)
+        tuned_summary = tables.paired_summaries(found.tuned)["fine_tune_all"]
+        summaries[f"{regime}: every arm tuned"] = tuned_summary
+        summaries[f"{regime}: every arm at {rate:g}"] = tables.paired_summaries(found.single)["fine_tune_all"]
+        verdict_ui(tuned_summary, "fine_tune_all", "Fine-tune all, every arm tuned", column)
+    if summaries:
+        gains_figure(summaries, list(summaries), "Fine-tune all's gain, tuned and at the single rate",
+                     "up_history_tuned_chart")
+
+
 # 6. The numbers behind the plots: CSV downloads and the command line that fills the same store.
-def downloads_section(config, seeds, results, regime: str) -> None:
+def downloads_section(config, seeds, results, regime: str, *, tune: bool) -> None:
     st.header("6. The numbers behind the plots")
-    store_downloads(results, config, f"pretraining-{regime}-{config.n_labels}.csv", "up")
+    shown = tuned.TunedFineTuning(config) if tune else config
+    store_downloads(results, shown, f"pretraining-{regime}-{config.n_labels}{'-tuned' if tune else ''}.csv", "up")
+    flags = (" --tune" if tune else "") + (" --tiny" if tiny_mode() else "")
     st.caption(f"Results store: `{results.path}`. The command line fills the same store with the regimes' own "
                f"autoencoders: `python -m core pretrain --regime {regime} --labels "
-               f"{','.join(str(n) for n in label_counts())} --seeds {len(seeds)}{' --tiny' if tiny_mode() else ''}`.")
+               f"{','.join(str(n) for n in label_counts())} --seeds {len(seeds)}{flags}`.")
 
 
 st.title("Unsupervised pretraining")
@@ -321,9 +442,12 @@ config, seeds = experiment_or_stop(settings)
 results = results_store_or_stop("up")
 pretraining_section(config, seeds, results)
 book_vs_keras_ui("pretraining")
-comparison = fine_tuning_section(config, seeds, results)
-if comparison is not None:
-    pitfall_section(config, comparison, results)
-label_counts_section(config, seeds, results)
-history_section(config, seeds, results)
-downloads_section(config, seeds, results, settings["regime"])
+if settings["tuned"]:
+    tuned_fine_tuning_section(config, seeds, results)
+else:
+    comparison = fine_tuning_section(config, seeds, results)
+    if comparison is not None:
+        pitfall_section(config, comparison, results)
+label_counts_section(config, seeds, results, tune=settings["tuned"])
+history_section(config, seeds, results, tune=settings["tuned"])
+downloads_section(config, seeds, results, settings["regime"], tune=settings["tuned"])

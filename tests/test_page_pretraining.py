@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from core import pretraining, store
+from core.pretraining import tables, tuned
 from tests.app_support import chart_keys, finish, metric_values, open_page, text
 
 PAGE = "pages/5_Unsupervised_Pretraining.py"
@@ -80,10 +81,10 @@ def test_fine_tuning_button_trains_every_arm_and_shows_the_paired_verdicts(empty
     assert {"up_arms_chart", "up_gains_chart"} <= set(chart_keys(app))
     metrics = metric_values(app)
     for arm in pretraining.ARMS:
-        assert metrics[pretraining.arm_label(arm)].endswith("%")
+        assert metrics[tables.arm_label(arm)].endswith("%")
     verdicts = text(app, "success", "error", "warning", "info")
     for arm in ("frozen", "frozen_then_top", "fine_tune_all", "raw_pixels"):  # one box per arm, named
-        assert verdicts.count(f"**{pretraining.arm_label(arm).capitalize()}.** ") == 1
+        assert verdicts.count(f"**{tables.arm_label(arm).capitalize()}.** ") == 1
     assert verdicts.count("with 50 labels per seed, on these 300 test images") == 5  # and the label-count row
     assert "B on A" not in verdicts
     assert {"Frozen, 20 updates", "Frozen, 40 updates", "Standardised codes, 40 updates"} <= set(metrics)
@@ -174,3 +175,51 @@ def test_damaged_store_is_moved_aside_not_deleted(empty_folder):
     assert not app.exception and "was kept as" in text(app, "success")
     assert len(list(empty_folder.glob(f"{store.DB_NAME}.damaged-*"))) == 1
     assert "0 of 3 seeds" in text(app, "info")
+
+
+def test_tuned_setting_offers_every_arm_tuned_and_labels_the_single_rate_sections(empty_folder):
+    app = open_page(PAGE)
+    app.toggle(key="up_tuned").set_value(True).run()
+    assert not app.exception
+    assert {"up_tuned_train", "up_history_tuned_train", "up_pretrain_train"} <= buttons(app)
+    assert not {"up_fine_tune_train", "up_history_train"} & buttons(app)  # the single-rate runs are the other setting
+    captions = text(app, "caption")
+    assert "at each of 4 rates (0.0003, 0.001, 0.003, 0.01)" in captions and "never the test images" in captions
+    assert "Every arm at the regime's single rate (0.001) here" in captions  # the label counts stay the book's
+    assert "--seeds 3 --tune --tiny" in captions
+    assert "0 of 3 seeds" in text(app, "info") and "0 of 2 regimes" in text(app, "info")
+    headers = [header.value for header in app.header]
+    assert "2. Fine-tune with 50 labels, every arm tuned" in headers and "5. 2006 vs today, every arm tuned" in headers
+
+
+def test_tuned_button_trains_every_arm_on_the_grid_and_says_how_much_gain_survives(trained):
+    app = open_page(PAGE, {"up_tuned": "true"})
+    assert app.toggle(key="up_tuned").value
+    app.button(key="up_tuned_train").click().run()
+    finish(app, "up_tuned")
+    config = tuned.TunedFineTuning(DEFAULT)
+    assert store.Store().finished_seeds(config) == set(SEEDS)
+    assert {"up_tuned_arms_chart", "up_tuned_rates_chart", "up_tuned_gains_chart"} <= set(chart_keys(app))
+    found = tuned.load(config, SEEDS, store.Store())
+    markdown = text(app, "markdown")
+    assert tables.survival_sentence(found) in markdown and "against" in markdown and "single rate 0.001" in markdown
+    metrics = metric_values(app)
+    for arm in pretraining.ARMS:
+        assert metrics[tables.arm_label(arm)] == f"{found.tuned.arm(arm).mean():.2%}"
+    verdicts = text(app, "success", "error", "warning", "info")
+    assert verdicts.count(", every arm tuned.** ") == len(pretraining.PRETRAINED_ARMS)
+    assert "frozen-codes diagnostics (section 3) run at the single rate" in text(app, "caption")
+
+
+def test_tuned_history_trains_both_regimes_on_their_own_grids(trained):
+    app = open_page(PAGE, {"up_tuned": "true"})
+    app.button(key="up_history_tuned_train").click().run()
+    finish(app, "up_history_tuned")
+    assert {"up_history_rates_2006_chart", "up_history_rates_today_chart",
+            "up_history_tuned_chart"} <= set(chart_keys(app))
+    markdown = text(app, "markdown")
+    assert "With every arm tuned (0.03, 0.1, 0.3, 1," in markdown and "single rate 0.1:" in markdown
+    assert "With every arm tuned (0.0003, 0.001, 0.003, 0.01," in markdown
+    for regime in ("2006", "today"):
+        config = tuned.TunedFineTuning(pretraining.experiment(regime, 50, tiny=True))
+        assert store.Store().finished_seeds(config) == set(SEEDS)

@@ -11,21 +11,22 @@ import numpy as np
 import pytest
 
 from core import pretraining, stacked, store
-from core.pretraining import ARMS, FineTuning, Pretraining, Split
+from core.pretraining import ARMS, FineTuning, Pretraining, Split, tables
 from tests.conftest import ROOT
 
 SEEDS = (0, 1, 2)
 
 
 class Spy:
-    """Records every stacked.train call (objective, streams, per_copy) while a block runs."""
+    """Records every stacked.train call (objective, streams, trainable, optimizer, the updates its loop counted)."""
 
     def __init__(self):
         self.calls, self.original = [], stacked.train
 
     def __call__(self, objective, params, trainable, optimizer, data, streams, *args, **kwargs):
-        self.calls.append((objective, np.asarray(streams).copy(), tuple(trainable), optimizer))
-        return self.original(objective, params, trainable, optimizer, data, streams, *args, **kwargs)
+        run = self.original(objective, params, trainable, optimizer, data, streams, *args, **kwargs)
+        self.calls.append((objective, np.asarray(streams).copy(), tuple(trainable), optimizer, run.steps))
+        return run
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +86,7 @@ def test_labelled_subsets_are_balanced_one_per_seed():
 def test_every_arm_of_a_seed_trains_on_that_seeds_subset_with_the_same_batches(book_run):
     config, calls = book_run["config"], book_run["calls"]
     arrays = pretraining.split_arrays(config.pretraining.split)
-    classifier_calls = [(objective, streams) for objective, streams, _, _ in calls
+    classifier_calls = [(objective, streams) for objective, streams, *_ in calls
                         if isinstance(objective, stacked.Classification)]
     assert len(classifier_calls) == 6  # scratch, fine-tune all, frozen (long), standardised, top, raw pixels
     longest = max((streams for _, streams in classifier_calls), key=lambda streams: streams.shape[1])
@@ -100,13 +101,19 @@ def test_every_arm_of_a_seed_trains_on_that_seeds_subset_with_the_same_batches(b
 
 
 def test_arms_are_compared_at_the_same_number_of_updates(book_run):
-    config, results = book_run["config"], book_run["store"]
+    """The stored counts are the updates each copy's compiled loop made (stacked.TrainResult.steps), not the config's
+    numbers: the frozen arm counts its long run's first stretch, the top arm its frozen part plus the unfrozen one."""
+    config, results, calls = book_run["config"], book_run["store"], book_run["calls"]
     rows = results.results(config)
     assert [row.seed for row in rows] == list(SEEDS)
     for row in rows:
         updates = row.result["updates"]
         assert {updates[arm] for arm in ARMS} == {config.updates}
         assert updates["frozen_long"] == updates["frozen_standardized_long"] == config.pitfall_updates
+    # what the loops counted is what their batch streams held: one update per batch, no more, no fewer
+    classifier_runs = [(streams, steps) for objective, streams, _, _, steps in calls
+                       if isinstance(objective, stacked.Classification)]
+    assert all(np.array_equal(steps.sum(axis=1), [streams.shape[1]] * len(SEEDS)) for streams, steps in classifier_runs)
 
 
 def test_rows_and_files_are_stored_and_asking_again_trains_nothing(book_run, monkeypatch):
@@ -194,13 +201,13 @@ def test_greedy_tied_denoising_autoencoder_trains_layer_by_layer(greedy_run):
 
 
 def test_paired_table_names_every_arm_with_an_interval(book_run):
-    lines = pretraining.table_lines(book_run["comparison"])
+    lines = tables.table_lines(book_run["comparison"])
     text = "\n".join(lines)
     for arm in ARMS:
-        assert pretraining.arm_label(arm) in text
+        assert tables.arm_label(arm) in text
     assert "paired gain over scratch" in text and "95% CI" in text
     assert "B on A" not in text and "B from scratch" not in text  # the verdicts name this page's arms
-    summaries = pretraining.paired_summaries(book_run["comparison"])
+    summaries = tables.paired_summaries(book_run["comparison"])
     assert set(summaries) == {"frozen", "frozen_then_top", "fine_tune_all", "raw_pixels"}
     assert summaries["frozen"].n_seeds == len(SEEDS)
 

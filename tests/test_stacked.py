@@ -329,6 +329,16 @@ def test_copies_do_not_influence_each_other(images):
     assert np.array_equal(first.loss[1:], second.loss[1:])
 
 
+def test_train_counts_the_updates_each_copy_made(images):
+    """TrainResult.steps: each copy's compiled loop counts its optimizer updates, per segment (callers report these,
+    not the numbers their config asked for)."""
+    x, y = images
+    params = stacked.initial_params(CLASSIFIER, FEATURES, SEEDS, "classifier")
+    run = stacked.train(stacked.Classification(CLASSIFIER), params, tuple(params), stacked.SGD(0.1), (x, y),
+                        streams_for(len(x), 6), segments=3, learning_rates=(0.1, 0.3))
+    assert run.steps.shape == (len(SEEDS), 3) and run.steps.tolist() == [[2, 2, 2]] * len(SEEDS)
+
+
 @dataclasses.dataclass(frozen=True)
 class SamePair:
     """A Siamese objective written outside core.stacked: one encoder for both images, "same class?" from |e1 - e2|.

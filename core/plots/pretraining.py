@@ -136,3 +136,19 @@ def paired_gains_figure(names, differences, means, lows, highs, title: str) -> g
     figure.update_xaxes(title="gain over scratch (points)")
     figure.update_yaxes(autorange="reversed")
     return styled(figure, title, height=140 + 60 * len(names))
+
+
+def picked_rates_figure(rates, counts, names, title: str) -> go.Figure:
+    """How many seeds picked each candidate learning rate on validation: a group of bars per rate, a bar per row
+    (an arm, or a regime's arm).
+
+    rates: (n_candidates,); counts: (n_rows, n_candidates) seeds; names: (n_rows,)."""
+    labels = [f"{rate:g}" for rate in rates]
+    figure = go.Figure()
+    for index, (name, row) in enumerate(zip(names, np.asarray(counts))):
+        figure.add_trace(go.Bar(x=labels, y=list(row), name=name, marker_color=palette_color(index),
+                                hovertemplate=f"{name}<br>rate %{{x}}: %{{y}} seed(s)<extra></extra>"))
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(title="learning rate picked on validation", type="category")
+    figure.update_yaxes(title="seeds", rangemode="tozero")
+    return styled(figure, title, height=340)

@@ -38,7 +38,10 @@ view of each seed's autoencoder go to an `.npz` file beside it. Asking again run
     config = FineTuning.preset("book", n_labels=100)
     comparison = fine_tune(config, seeds=range(5), store=Store(), progress=terminal_progress())
     comparison.test_accuracy          # (5, 5): seeds x ARMS
-    paired_summaries(comparison)      # {arm: core.stats.PairedSummary of scratch vs arm}
+    tables.paired_summaries(comparison)  # core.pretraining.tables: {arm: PairedSummary of scratch vs arm}
+
+Every arm at the regime's one rate is the book's protocol; core.pretraining.tuned gives every arm the same rate
+grid (extra stacked copies, `train_arms(..., rates=)`), each seed's rate picked on validation.
 """
 
 from __future__ import annotations
@@ -51,8 +54,14 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-from core import data
+from core import data, stacked
+from core import store as store_module
 from core.progress import ProgressCallback, report
+from core.runs import tuning
+from core.runs.seeds import check_seeds, chunks, seeds_text
+from core.runs.seeds import seed_list as checked_seed_list
+from core.stacked import Dense
+from core.store import atomic_path
 
 N_CLASSES = 10
 ARMS = ("scratch", "frozen", "frozen_then_top", "fine_tune_all", "raw_pixels")
@@ -117,8 +126,6 @@ class Pretraining:
     split: Split = Split()  # which images are unlabeled, labelled, validation, test
 
     def __post_init__(self):
-        from core import stacked
-
         if len(self.hidden_units) == 0 or min(self.hidden_units) < 1:
             raise ValueError(f"The encoder needs at least one layer of at least one unit; got {self.hidden_units}.")
         for name in ("activation", "code_activation", "reconstruction_activation"):
@@ -274,16 +281,12 @@ def _check_optimizer(name: str, rates) -> None:
 
 
 def _optimizer(name: str, rate: float):
-    from core import stacked
-
     return stacked.Nadam(rate) if name == "nadam" else stacked.SGD(rate)
 
 
 def seed_list(n_seeds) -> tuple[int, ...]:
-    """Seeds 0..n-1 (the page and the command line use the same ones)."""
-    from core.inputs import whole_number
-
-    return tuple(range(whole_number(n_seeds, MIN_SEEDS, MAX_SEEDS, "seeds")))
+    """Seeds 0..n-1 (the page and the command line use the same ones), 1 to 200 of them."""
+    return checked_seed_list(n_seeds, low=MIN_SEEDS, high=MAX_SEEDS)
 
 
 # ---- data ----
@@ -351,8 +354,6 @@ def labelled_subset(y_reserve: np.ndarray, n_labels: int, seed: int) -> np.ndarr
 
 def encoder_layers(config: Pretraining) -> tuple:
     """layer_1 .. layer_L (the last is the code): what the classifier reuses."""
-    from core.stacked import Dense
-
     last = len(config.hidden_units)
     return tuple(Dense(f"layer_{i}", units, config.code_activation if i == last else config.activation,
                        config.initializer) for i, units in enumerate(config.hidden_units, start=1))
@@ -360,8 +361,6 @@ def encoder_layers(config: Pretraining) -> tuple:
 
 def decoder_layer(config: Pretraining, layer: int):
     """decode_i rebuilds the input of layer_i (pixels for i = 1, else layer_{i-1}'s output)."""
-    from core.stacked import Dense
-
     units = 784 if layer == 1 else config.hidden_units[layer - 2]
     activation = config.reconstruction_activation if layer == 1 else config.activation
     return Dense(f"decode_{layer}", units, activation, config.initializer,
@@ -375,8 +374,6 @@ def autoencoder_layers(config: Pretraining) -> tuple:
 
 def classifier_layers(config: Pretraining) -> tuple:
     """The encoder under a new 10-way output (its linear outputs are the softmax's logits)."""
-    from core.stacked import Dense
-
     return encoder_layers(config) + (Dense("output", N_CLASSES),)
 
 
@@ -402,18 +399,7 @@ class _Stages:
         return callback
 
 
-def _seed_range(seeds) -> str:
-    """"seed 3", "seeds 0-4" (consecutive) or "seeds 1, 4, 7"."""
-    seeds = list(seeds)
-    if len(seeds) == 1:
-        return f"seed {seeds[0]}"
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"seeds {seeds[0]}-{seeds[-1]}"
-    return "seeds " + ", ".join(str(seed) for seed in seeds)
-
-
-def _chunks(items, size: int) -> list:
-    return [items[start:start + size] for start in range(0, len(items), size)]
+_seed_range, _chunks, _check_seeds = seeds_text, chunks, check_seeds  # the names core.auxiliary still uses
 
 
 # ---- pretraining ----
@@ -442,22 +428,15 @@ class PretrainingResult:
 def pretrain(config: Pretraining, seeds, store, progress: Optional[ProgressCallback] = None,
              chunk_size: int = CHUNK_SEEDS) -> PretrainingResult:
     """Every seed's autoencoder: trained (stacked, `chunk_size` seeds at a time) unless stored, then loaded."""
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     missing = _missing_pretraining(config, seeds, store)
     if missing:
         arrays = split_arrays(config.split)
-        chunks = _chunks(missing, chunk_size)
-        stages = _Stages(progress, [len(chunk) for chunk in chunks])
-        for index, chunk in enumerate(chunks):
+        parts = chunks(missing, chunk_size)
+        stages = _Stages(progress, [len(chunk) for chunk in parts])
+        for index, chunk in enumerate(parts):
             _pretrain_chunk(config, arrays, chunk, store, stages.stage(index))
     return load_pretraining(config, seeds, store)
-
-
-def _check_seeds(seeds) -> tuple[int, ...]:
-    seeds = tuple(int(seed) for seed in seeds)
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ValueError(f"Give at least one seed, each once, none negative; got {list(seeds)}.")
-    return seeds
 
 
 def _npz_path(store, config, seed: int, role: str):
@@ -480,15 +459,12 @@ def _phases(config: Pretraining) -> list[tuple]:
 
 def _phase_label(config: Pretraining, index: int, seeds) -> str:
     if not config.greedy:
-        return f"pretraining the whole autoencoder, {_seed_range(seeds)}"
-    return f"pretraining layer {index + 1}/{len(config.hidden_units)}, {_seed_range(seeds)}"
+        return f"pretraining the whole autoencoder, {seeds_text(seeds)}"
+    return f"pretraining layer {index + 1}/{len(config.hidden_units)}, {seeds_text(seeds)}"
 
 
 def _pretrain_chunk(config: Pretraining, arrays: Arrays, seeds, store, progress) -> None:
     """Train the autoencoders of `seeds` together; save each seed's row and .npz file."""
-    from core import stacked
-    from core.store import atomic_path
-
     started = time.perf_counter()
     phases, encoder = _phases(config), encoder_layers(config)
     steps = stacked.steps_per_epoch(len(arrays.x_pool), config.batch_size)
@@ -516,7 +492,7 @@ def _pretrain_chunk(config: Pretraining, arrays: Arrays, seeds, store, progress)
         if index < len(phases) - 1:  # the next layer trains on this layer's frozen codes
             inputs = stacked.outputs(encoder[index:index + 1], run.params, inputs, per_copy)
             valid_inputs = stacked.outputs(encoder[index:index + 1], run.params, valid_inputs, per_copy)
-    stages.stage(len(phases), f"measuring the autoencoders, {_seed_range(seeds)}")(0, 1)
+    stages.stage(len(phases), f"measuring the autoencoders, {seeds_text(seeds)}")(0, 1)
     measures = _measure_autoencoders(config, params, arrays)
     seconds = (time.perf_counter() - started) / len(seeds)
     for copy, seed in enumerate(seeds):
@@ -531,8 +507,6 @@ def _pretrain_chunk(config: Pretraining, arrays: Arrays, seeds, store, progress)
 
 def _measure_autoencoders(config: Pretraining, params: dict, arrays: Arrays) -> dict:
     """Per copy: the numbers a row keeps and the arrays its .npz file keeps."""
-    from core import stacked
-
     encoder = encoder_layers(config)
     dead, activity = [], None
     for layer in encoder:  # validation images up the encoder, one layer at a time
@@ -571,7 +545,7 @@ def _pca_2d(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def stored_seeds(config, seeds, store) -> tuple[int, ...]:
     """The seeds among `seeds` whose results are stored: autoencoders (a Pretraining config, rows and weight files)
     or every arm (a FineTuning config)."""
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     if isinstance(config, Pretraining):
         missing = set(_missing_pretraining(config, seeds, store))
         return tuple(seed for seed in seeds if seed not in missing)
@@ -581,7 +555,7 @@ def stored_seeds(config, seeds, store) -> tuple[int, ...]:
 
 def load_pretraining(config: Pretraining, seeds, store) -> PretrainingResult:
     """The stored autoencoders of `seeds` (all must be stored)."""
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     rows = {row.seed: row.result for row in store.results(config, seeds)}
     files = [np.load(_npz_path(store, config, seed, "autoencoder")) for seed in seeds]
 
@@ -621,8 +595,8 @@ class Comparison:
     n_test: int  # test images
     curves: np.ndarray  # (n_seeds, len(ARMS), curve_points) validation accuracy every `segment` updates
     curve_updates: np.ndarray  # (curve_points,) updates done at each curve point
-    pitfall_accuracy: np.ndarray  # (n_seeds, 2) test accuracy of PITFALL_RUNS
-    pitfall_curves: np.ndarray  # (n_seeds, 2, pitfall_updates / segment) their validation curves
+    pitfall_accuracy: np.ndarray  # (n_seeds, 2) test accuracy of PITFALL_RUNS; (n_seeds, 0) when not run
+    pitfall_curves: np.ndarray  # (n_seeds, 2, pitfall_updates / segment) their validation curves; (n_seeds, 0, 0)
     seconds_per_seed: np.ndarray  # (n_seeds,) fine-tuning time (pretraining not included)
 
     def arm(self, name: str) -> np.ndarray:
@@ -633,71 +607,120 @@ class Comparison:
 def fine_tune(config: FineTuning, seeds, store, progress: Optional[ProgressCallback] = None,
               chunk_size: int = CHUNK_SEEDS) -> Comparison:
     """Every arm for every seed: pretrains missing autoencoders first, runs only seeds not stored, loads all."""
-    from core import store as store_module
-
-    seeds = _check_seeds(seeds)
-    if chunk_size < 1:
-        raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
-    finished = store.finished_seeds(config)
-    missing = [seed for seed in seeds if seed not in finished]
-    if missing:
-        chunks = _chunks(missing, chunk_size)
-        need = [_missing_pretraining(config.pretraining, chunk, store) for chunk in chunks]
-        stages = _Stages(progress, [len(chunk) + 2.0 * len(pending) for chunk, pending in zip(chunks, need)])
-        arrays = split_arrays(config.pretraining.split)
-
-        def run_batch(_config, _missing, on_seed_done):  # chunk by chunk: its autoencoders, then its arms
-            for index, (chunk, pending) in enumerate(zip(chunks, need)):
-                inner = _Stages(stages.stage(index), [2.0 * len(pending), len(chunk)])
-                if pending:
-                    pretrain(config.pretraining, pending, store, inner.stage(0), chunk_size)
-                label = f"{config.n_labels} labels, {_seed_range(chunk)}"
-                for seed, row in _fine_tune_chunk(config, arrays, chunk, store, inner.stage(1, label)).items():
-                    on_seed_done(seed, row)
-
-        store_module.run_missing(store, config, missing, run_batch)
+    train_missing(config, config, seeds, store, _fine_tune_chunk, progress, chunk_size)
     return load_comparison(config, seeds, store)
 
 
-def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress) -> dict:
-    """Train every arm of `seeds` together; returns {seed: row}."""
-    from core import stacked
+def train_missing(stored_as, config: FineTuning, seeds, store, train_chunk, progress: Optional[ProgressCallback] = None,
+                  chunk_size: int = CHUNK_SEEDS) -> None:
+    """Train the seeds of `stored_as` (`config`, or a config built on it) not yet stored, `chunk_size` at a time:
+    each chunk's missing autoencoders, then `train_chunk(stored_as, arrays, chunk, store, progress)` -> {seed: row}."""
+    seeds = check_seeds(seeds)
+    if chunk_size < 1:
+        raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
+    finished = store.finished_seeds(stored_as)
+    missing = [seed for seed in seeds if seed not in finished]
+    if not missing:
+        return
+    parts = chunks(missing, chunk_size)
+    need = [_missing_pretraining(config.pretraining, chunk, store) for chunk in parts]
+    stages = _Stages(progress, [len(chunk) + 2.0 * len(pending) for chunk, pending in zip(parts, need)])
+    arrays = split_arrays(config.pretraining.split)
 
+    def run_batch(_config, _missing, on_seed_done):  # chunk by chunk: its autoencoders, then its arms
+        for index, (chunk, pending) in enumerate(zip(parts, need)):
+            inner = _Stages(stages.stage(index), [2.0 * len(pending), len(chunk)])
+            if pending:
+                pretrain(config.pretraining, pending, store, inner.stage(0), chunk_size)
+            label = f"{config.n_labels} labels, {seeds_text(chunk)}"
+            for seed, row in train_chunk(stored_as, arrays, chunk, store, inner.stage(1, label)).items():
+                on_seed_done(seed, row)
+
+    store_module.run_missing(store, stored_as, missing, run_batch)
+
+
+def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress) -> dict:
+    """Train every arm of `seeds` together, each at the config's own rate; returns {seed: row}."""
+    runs = train_arms(config, arrays, seeds, store, progress)
+    correct = np.rint(runs.accuracy * runs.n_test).astype(int)
+    pitfall_correct = np.rint(runs.pitfall * runs.n_test).astype(int)
+    return {seed: {"test_correct": dict(zip(ARMS, correct[copy].tolist())), "n_test": runs.n_test,
+                   "curves": dict(zip(ARMS, runs.curves[copy])),
+                   "pitfall_correct": dict(zip(PITFALL_RUNS, pitfall_correct[copy].tolist())),
+                   "pitfall_curves": dict(zip(PITFALL_RUNS, runs.pitfall_curves[copy])),
+                   "updates": {name: int(made[copy]) for name, made in runs.updates.items()},
+                   "seconds_per_seed": runs.seconds_per_copy,
+                   "diverged": [name for name, flags in runs.diverged.items() if flags[copy]]}
+            for copy, seed in enumerate(seeds)}
+
+
+@dataclass(frozen=True, eq=False)
+class ArmRuns:
+    """What `train_arms` measured, one row per copy (seed x candidate rate, candidate-major)."""
+
+    accuracy: np.ndarray  # (n_copies, len(ARMS)) test accuracy
+    curves: np.ndarray  # (n_copies, len(ARMS), curve_points) validation accuracy every `segment` updates
+    pitfall: np.ndarray  # (n_copies, 2) PITFALL_RUNS' test accuracy; (n_copies, 0) when skipped
+    pitfall_curves: np.ndarray  # (n_copies, 2, pitfall_updates / segment); (n_copies, 0, 0) when skipped
+    updates: dict  # {arm or pitfall run: (n_copies,) updates its optimizer made, counted by the training loop}
+    diverged: dict  # {arm or pitfall run: (n_copies,) True where the training loss went non-finite}
+    n_test: int  # test images
+    seconds_per_copy: float  # fine-tuning time per copy
+
+
+def train_arms(config: FineTuning, arrays: Arrays, seeds, store, progress, *, rates: Optional[Sequence[float]] = None,
+               pitfalls: bool = True) -> ArmRuns:
+    """Every arm of `seeds` (autoencoders stored) trained together, each seed at every rate of `rates` (default: the
+    config's own), as copies laid out by core.runs.tuning.candidate_copies: copy c * K + i is seed i at rates[c]
+    (the top arm unfreezes at rates[c] x unfrozen_learning_rate / learning_rate). Every copy of a seed draws the same
+    batches. `pitfalls`: also the frozen-codes runs (the frozen arm is then their first `updates`)."""
     started = time.perf_counter()
-    pretrain_config, copies = config.pretraining, len(seeds)
+    rates = (config.learning_rate,) if rates is None else tuple(float(rate) for rate in rates)
+    copy_seeds, copy_rates = tuning.candidate_copies(seeds, rates)
+    top_rates = tuple(config.unfrozen_learning_rate * (rate / config.learning_rate) for rate in copy_rates)
+    pretrain_config, copies = config.pretraining, len(copy_seeds)
     encoder, classifier = encoder_layers(pretrain_config), classifier_layers(pretrain_config)
     depth = len(encoder)
-    pretrained, pool_mean, pool_std = pretrained_params(pretrain_config, seeds, store)
+    per_seed, pool_mean, pool_std = pretrained_params(pretrain_config, seeds, store)
+
+    def tiled(array):  # (K, ...) one per seed -> (copies, ...) one per copy
+        return np.concatenate([array] * len(rates))
+
+    pretrained = {key: tiled(value) for key, value in per_seed.items()}
     subsets = [labelled_subset(arrays.y_reserve, config.n_labels, seed) for seed in seeds]
-    long_streams = np.stack([stacked.batch_stream(seed, "classifier", subset, config.batch_size,
-                                                  config.pitfall_updates) for seed, subset in zip(seeds, subsets)])
-    streams = long_streams[:, :config.updates]
+    long = config.pitfall_updates if pitfalls else config.updates  # the frozen run's length
+    long_streams = tiled(np.stack([stacked.batch_stream(seed, "classifier", subset, config.batch_size, long)
+                                   for seed, subset in zip(seeds, subsets)]))
+    streams = long_streams[:, :config.updates]  # a stream's first updates do not depend on its length
     segment, curve_valid = config.segment, min(CURVE_VALIDATION, len(arrays.y_valid))
     x_curve, y_curve = arrays.x_valid[:curve_valid], arrays.y_valid[:curve_valid]
 
     def labels(y):  # the same labels for every copy, as per-copy data
         return np.broadcast_to(y, (copies, len(y)))
 
-    fresh = stacked.initial_params(classifier, 784, seeds, "classifier")
+    def seed_outputs(layers, x):  # each seed's features once, then one block per copy
+        return tiled(stacked.outputs(layers, per_seed, x)) if layers else np.broadcast_to(x, (copies, *x.shape))
+
+    fresh = stacked.initial_params(classifier, 784, copy_seeds, "classifier")
     output_keys = ("output/kernel", "output/bias")
     pretrained_start = {**{key: pretrained[key] for key in fresh if key not in output_keys},
                         **{key: fresh[key] for key in output_keys}}
     optimizer = _optimizer(config.optimizer, config.learning_rate)
-    n_curve, n_long = config.curve_points, config.pitfall_updates // segment
+    n_curve, n_long = config.curve_points, long // segment
     curves = np.zeros((copies, len(ARMS), n_curve), np.float32)
-    pitfall_curves = np.zeros((copies, len(PITFALL_RUNS), n_long), np.float32)
+    runs_long = PITFALL_RUNS if pitfalls else ("frozen",)
+    long_curves = np.zeros((copies, len(runs_long), n_long), np.float32)
     accuracy = np.zeros((copies, len(ARMS)), np.float32)
-    pitfall = np.zeros((copies, len(PITFALL_RUNS)), np.float32)
-    costs = [3.0, 3.0, 0.5, 0.5, 1.0, 0.5, 0.5]
-    stages = _Stages(progress, costs)
-    updates, nonfinite = {}, {}  # updates each run actually made (the same for all arms: tested); diverged copies
+    pitfall = np.zeros((copies, len(PITFALL_RUNS) if pitfalls else 0), np.float32)
+    stages = _Stages(progress, [3.0, 3.0, 0.5, 0.5 if pitfalls else 0.0, 1.0, 0.5, 0.5])
+    updates, nonfinite = {}, {}  # optimizer updates each copy made, counted by the loop; diverged copies
 
-    def train(name, *args, **kwargs):
-        run = stacked.train(*args, **kwargs)
-        nonfinite[name] = ~np.isfinite(run.loss).all(axis=1)
+    def train(name, *args, learning_rates=copy_rates, **kwargs):
+        run = stacked.train(*args, learning_rates=learning_rates, **kwargs)
+        nonfinite[name], updates[name] = ~np.isfinite(run.loss).all(axis=1), run.steps.sum(axis=1)
         return run
 
-    def curve_of(objective, x, y, target, row, per_copy=False):
+    def curve_of(objective, x, y, target, row, *, per_copy=False):
         def record(index, params):
             target[:, row, index] = stacked.evaluate(objective, params, (x, y), per_copy)[1]
         return record
@@ -712,55 +735,54 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
     for row, (arm, start) in enumerate((("scratch", fresh), ("fine_tune_all", pretrained_start))):
         index = ARMS.index(arm)
         run = train(arm, full, start, tuple(start), optimizer, pixel_data, streams, segments=n_curve,
-                            on_segment=curve_of(full, x_curve, y_curve, curves, index),
-                            progress=stage_progress(row, arm.replace("_", " ")))
+                    on_segment=curve_of(full, x_curve, y_curve, curves, index),
+                    progress=stage_progress(row, arm.replace("_", " ")))
         accuracy[:, index] = stacked.evaluate(full, run.params, (arrays.x_test, arrays.y_test))[1]
-        updates[arm] = streams.shape[1]
 
     # Frozen arms: the encoder's codes are computed once, then only the output layer trains.
     head = stacked.Classification(classifier[-1:])
     head_start = {key: fresh[key] for key in output_keys}
-    codes = {name: stacked.outputs(encoder, pretrained, x) for name, x in
+    codes = {name: seed_outputs(encoder, x) for name, x in
              (("reserve", arrays.x_reserve), ("curve", x_curve), ("test", arrays.x_test))}
     snapshots = {}
-    frozen_curve = curve_of(head, codes["curve"], labels(y_curve), pitfall_curves, 0, per_copy=True)
+    frozen_curve = curve_of(head, codes["curve"], labels(y_curve), long_curves, 0, per_copy=True)
+    frozen_updates = int(config.frozen_share * config.updates)
 
     def frozen_record(index, params):
         frozen_curve(index, params)
-        if (index + 1) * segment in (config.updates, int(config.frozen_share * config.updates)):
+        if (index + 1) * segment in (config.updates, frozen_updates):
             snapshots[(index + 1) * segment] = params
 
-    run = train("frozen_long", head, head_start, output_keys, optimizer, (codes["reserve"], labels(arrays.y_reserve)),
-                        long_streams, segments=n_long, per_copy=True, on_segment=frozen_record,
-                        progress=stage_progress(2, "frozen codes, new output"))
+    run = train(runs_long[0], head, head_start, output_keys, optimizer, (codes["reserve"], labels(arrays.y_reserve)),
+                long_streams, segments=n_long, per_copy=True, on_segment=frozen_record,
+                progress=stage_progress(2, "frozen codes, new output"))
     test_codes = (codes["test"], labels(arrays.y_test))
-    pitfall[:, 0] = stacked.evaluate(head, run.params, test_codes, per_copy=True)[1]
     accuracy[:, ARMS.index("frozen")] = stacked.evaluate(head, snapshots[config.updates], test_codes, True)[1]
-    updates["frozen"], updates["frozen_long"] = config.updates, long_streams.shape[1]  # its first updates
-    curves[:, ARMS.index("frozen")] = pitfall_curves[:, 0, :n_curve]
-
-    scale = np.where(pool_std > 0, pool_std, 1.0)[:, None, :]
-    standardized = {name: (value - pool_mean[:, None, :]) / scale for name, value in codes.items()}
-    run = train("frozen_standardized_long", head, head_start, output_keys, optimizer,
-                        (standardized["reserve"], labels(arrays.y_reserve)), long_streams, segments=n_long,
-                        per_copy=True, on_segment=curve_of(head, standardized["curve"], labels(y_curve),
-                                                           pitfall_curves, 1, per_copy=True),
-                        progress=stage_progress(3, "standardised frozen codes"))
-    pitfall[:, 1] = stacked.evaluate(head, run.params, (standardized["test"], labels(arrays.y_test)), True)[1]
-    updates["frozen_standardized_long"] = long_streams.shape[1]
+    frozen_steps = run.steps
+    updates["frozen"] = frozen_steps[:, :config.updates // segment].sum(axis=1)  # its first updates
+    nonfinite["frozen"] = ~np.isfinite(run.loss[:, :config.updates // segment]).all(axis=1)
+    curves[:, ARMS.index("frozen")] = long_curves[:, 0, :n_curve]
+    if pitfalls:
+        pitfall[:, 0] = stacked.evaluate(head, run.params, test_codes, per_copy=True)[1]
+        scale = tiled(np.where(pool_std > 0, pool_std, 1.0)[:, None, :])
+        standardized = {name: (value - tiled(pool_mean[:, None, :])) / scale for name, value in codes.items()}
+        run = train("frozen_standardized_long", head, head_start, output_keys, optimizer,
+                    (standardized["reserve"], labels(arrays.y_reserve)), long_streams, segments=n_long,
+                    per_copy=True, on_segment=curve_of(head, standardized["curve"], labels(y_curve), long_curves, 1,
+                                                       per_copy=True),
+                    progress=stage_progress(3, "standardised frozen codes"))
+        pitfall[:, 1] = stacked.evaluate(head, run.params, (standardized["test"], labels(arrays.y_test)), True)[1]
 
     # Frozen, then the top layer(s) unfrozen: the frozen part is the frozen arm's first updates exactly.
-    frozen_updates = int(config.frozen_share * config.updates)
     below = depth - config.unfreeze_top
     top = stacked.Classification(classifier[below:])
-    lower = encoder[:below]
-    features = {name: (stacked.outputs(lower, pretrained, x) if below else np.broadcast_to(x, (copies, *x.shape)))
+    features = {name: seed_outputs(encoder[:below], x)
                 for name, x in (("reserve", arrays.x_reserve), ("curve", x_curve), ("test", arrays.x_test))}
     top_start = {**{key: pretrained[key] for key in fresh if key.split("/")[0] in
                     {layer.name for layer in classifier[below:-1]}}, **snapshots[frozen_updates]}
     index = ARMS.index("frozen_then_top")
-    curves[:, index, :frozen_updates // segment] = pitfall_curves[:, 0, :frozen_updates // segment]
     done = frozen_updates // segment
+    curves[:, index, :done] = long_curves[:, 0, :done]
 
     def top_record(segment_index, params):
         curves[:, index, done + segment_index] = stacked.evaluate(top, params, (features["curve"], labels(y_curve)),
@@ -768,34 +790,24 @@ def _fine_tune_chunk(config: FineTuning, arrays: Arrays, seeds, store, progress)
 
     run = train("frozen_then_top", top, top_start, tuple(top_start),
                 _optimizer(config.optimizer, config.unfrozen_learning_rate),
-                        (features["reserve"], labels(arrays.y_reserve)), streams[:, frozen_updates:],
-                        segments=n_curve - done, per_copy=True, on_segment=top_record,
-                        progress=stage_progress(4, f"top {config.unfreeze_top} layer(s) unfrozen"))
+                (features["reserve"], labels(arrays.y_reserve)), streams[:, frozen_updates:], segments=n_curve - done,
+                per_copy=True, on_segment=top_record, learning_rates=top_rates,
+                progress=stage_progress(4, f"top {config.unfreeze_top} layer(s) unfrozen"))
     accuracy[:, index] = stacked.evaluate(top, run.params, (features["test"], labels(arrays.y_test)), True)[1]
-    updates["frozen_then_top"] = frozen_updates + streams[:, frozen_updates:].shape[1]
+    updates["frozen_then_top"] = frozen_steps[:, :done].sum(axis=1) + run.steps.sum(axis=1)
 
     # The floor: a softmax regression on the raw pixels, same optimizer, same batches.
     floor = stacked.Classification(classifier[-1:])
-    floor_start = stacked.initial_params(classifier[-1:], 784, seeds, "raw pixels")
+    floor_start = stacked.initial_params(classifier[-1:], 784, copy_seeds, "raw pixels")
     index = ARMS.index("raw_pixels")
     run = train("raw_pixels", floor, floor_start, tuple(floor_start), optimizer, pixel_data, streams,
-                segments=n_curve,
-                        on_segment=curve_of(floor, x_curve, y_curve, curves, index),
-                        progress=stage_progress(5, "raw-pixel softmax regression"))
+                segments=n_curve, on_segment=curve_of(floor, x_curve, y_curve, curves, index),
+                progress=stage_progress(5, "raw-pixel softmax regression"))
     accuracy[:, index] = stacked.evaluate(floor, run.params, (arrays.x_test, arrays.y_test))[1]
-    updates["raw_pixels"] = streams.shape[1]
     stages.stage(6, "done")(1, 1)
-
-    n_test, seconds = len(arrays.y_test), (time.perf_counter() - started) / copies
-    correct = np.rint(accuracy * n_test).astype(int)
-    pitfall_correct = np.rint(pitfall * n_test).astype(int)
-    return {seed: {"test_correct": dict(zip(ARMS, correct[copy].tolist())), "n_test": n_test,
-                   "curves": dict(zip(ARMS, curves[copy])),
-                   "pitfall_correct": dict(zip(PITFALL_RUNS, pitfall_correct[copy].tolist())),
-                   "pitfall_curves": dict(zip(PITFALL_RUNS, pitfall_curves[copy])),
-                   "updates": updates, "seconds_per_seed": seconds,
-                   "diverged": [name for name, flags in nonfinite.items() if flags[copy]]}
-            for copy, seed in enumerate(seeds)}
+    return ArmRuns(accuracy, curves, pitfall, long_curves[:, :len(PITFALL_RUNS)] if pitfalls else
+                   np.zeros((copies, 0, 0), np.float32), updates, nonfinite, len(arrays.y_test),
+                   (time.perf_counter() - started) / copies)
 
 
 def stored_results(config, seeds, store) -> list[dict]:
@@ -821,92 +833,37 @@ def load_comparison(config: FineTuning, seeds, store) -> Comparison:
         np.array([row["seconds_per_seed"] for row in results]))
 
 
-# ---- statistics and the grid ----
-
-def paired_summaries(comparison: Comparison) -> dict:
-    """{arm: core.stats.PairedSummary} of scratch (first) against each pretrained arm and the raw-pixel floor."""
-    if len(comparison.seeds) < 2:
-        raise ValueError(f"A paired comparison needs at least 2 seeds, got {len(comparison.seeds)}.")
-    scope = f"with {comparison.config.n_labels} labels per seed, on these {comparison.n_test} test images"
-    return {arm: _paired_summary(comparison.arm("scratch"), comparison.arm(arm), comparison.n_test, scope)
-            for arm in PRETRAINED_ARMS + ("raw_pixels",)}
-
-
-# The one call into core.stats: keep it here so a change of its names touches one place.
-def _paired_summary(scratch, other, n_test: int, scope: str):
-    from core import stats
-
-    return stats.summarize(scratch, other, n_test=n_test, scope=scope)
-
-
-def arm_label(arm: str) -> str:
-    return {"scratch": "from scratch", "frozen": "frozen + new output", "frozen_then_top": "frozen, then top unfrozen",
-            "fine_tune_all": "fine-tune all", "raw_pixels": "raw-pixel softmax regression",
-            "frozen_long": "frozen, long", "frozen_standardized_long": "frozen, standardised codes, long"}[arm]
-
-
-def verdict(summary, arm: str) -> str:
-    """core.stats' verdict sentence, naming the arms instead of the transfer page's "B on A" and "B from scratch"."""
-    return summary.verdict.text.replace("B from scratch", "from scratch").replace("B on A", arm_label(arm))
-
-
-def table_lines(comparison: Comparison) -> list[str]:
-    """The paired table the command line prints: mean accuracy per arm, then each gain over scratch."""
-    lines = [f"{comparison.config.describe()}; {len(comparison.seeds)} seeds, {comparison.n_test} test images"]
-    lines.append("  test accuracy, mean over seeds (standard deviation across seeds):")
-    for arm, values in zip(ARMS, comparison.test_accuracy.T):
-        lines.append(f"  {arm_label(arm):40s} {100 * values.mean():6.2f}%  (sd {_sd(values):.2f})")
-    long = f" ({comparison.config.pitfall_updates} updates)"
-    for run, values in zip(PITFALL_RUNS, comparison.pitfall_accuracy.T):
-        lines.append(f"  {arm_label(run) + long:40s} {100 * values.mean():6.2f}%  (sd {_sd(values):.2f})")
-    if len(comparison.seeds) >= 2:
-        lines.append("  paired gain over scratch, points (95% CI), wins/ties/losses:")
-        for arm, summary in paired_summaries(comparison).items():
-            mean = summary.mean_difference
-            lines.append(f"  {arm_label(arm):40s} {mean.value:+6.2f} ({mean.low:+.2f} to {mean.high:+.2f})  "
-                         f"{summary.wins}/{summary.ties}/{summary.losses}")
-            lines.append(f"    {verdict(summary, arm)}")
-    return lines
-
-
-def _sd(values: np.ndarray) -> float:
-    return float(100 * values.std(ddof=1)) if len(values) > 1 else 0.0
-
+# ---- the grid ----
 
 def run_grid(regimes: Sequence[str], label_counts: Sequence[int], seeds, store,
-             progress: Optional[ProgressCallback] = None, tiny: bool = False,
+             progress: Optional[ProgressCallback] = None, *, tiny: bool = False,
              chunk_size: int = CHUNK_SEEDS) -> dict:
     """{(regime, n_labels): Comparison} for every regime and label count (each regime pretrains once)."""
     configs = [(regime, n_labels, (FineTuning.tiny(regime, n_labels) if tiny else
                                    FineTuning.preset(regime, n_labels))) for regime in regimes
                for n_labels in label_counts]
-    seeds = _check_seeds(seeds)
+    return run_configs(configs, seeds, store, fine_tune, progress, chunk_size)
+
+
+def run_configs(configs: Sequence[tuple], seeds, store, run, progress: Optional[ProgressCallback] = None,
+                chunk_size: int = CHUNK_SEEDS) -> dict:
+    """{(regime, n_labels): run(config, seeds, store, progress, chunk_size)} for (regime, n_labels, config) triples
+    whose configs have a `.pretraining` autoencoder (a regime's first label count also pretrains it: about twice
+    the arms' time)."""
+    seeds = check_seeds(seeds)
     pending = {regime: len(_missing_pretraining(config.pretraining, seeds, store)) / len(seeds)
                for regime, _, config in configs}
-    costs = []  # a regime's first label count also pretrains its autoencoders (about twice the arms' time)
-    for regime, _, _ in configs:
-        costs.append(1.0 + 2.0 * pending.pop(regime, 0.0))
-    stages = _Stages(progress, costs)
-    results = {}
-    for index, (regime, n_labels, config) in enumerate(configs):
-        stage = stages.stage(index, f"{regime} regime")
-        results[(regime, n_labels)] = fine_tune(config, seeds, store, stage, chunk_size)
-    return results
+    stages = _Stages(progress, [1.0 + 2.0 * pending.pop(regime, 0.0) for regime, _, _ in configs])
+    return {(regime, n_labels): run(config, seeds, store, stages.stage(index, f"{regime} regime"), chunk_size)
+            for index, (regime, n_labels, config) in enumerate(configs)}
 
 
 def run_label_counts(config: FineTuning, label_counts: Sequence[int], seeds, store,
                      progress: Optional[ProgressCallback] = None, chunk_size: int = CHUNK_SEEDS) -> dict:
     """{n_labels: Comparison} of one config at each label count (its autoencoders are trained once, shared)."""
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     configs = [dataclasses.replace(config, n_labels=n_labels) for n_labels in label_counts]
     pending = len(_missing_pretraining(config.pretraining, seeds, store)) / len(seeds)
     stages = _Stages(progress, [1.0 + 2.0 * pending] + [1.0] * (len(configs) - 1))
     return {each.n_labels: fine_tune(each, seeds, store, stages.stage(index, f"{each.n_labels} labels"), chunk_size)
             for index, each in enumerate(configs)}
-
-
-def job_key(config, seeds) -> tuple:
-    """The core.jobs key of one training: the same config and seeds are one shared job."""
-    from core.store import config_key
-
-    return ("pretraining", config_key(config), tuple(int(seed) for seed in seeds))
