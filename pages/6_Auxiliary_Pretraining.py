@@ -1,5 +1,7 @@
-"""Logic: core/auxiliary.py (statistics: core/stats.py, results: core/store.py) · figures: core/plots/auxiliary.py ·
-tests: tests/test_auxiliary.py, tests/test_page_auxiliary.py, tests/test_browser_auxiliary.py.
+"""Logic: core/auxiliary/ (statistics: core/auxiliary/summary.py and core/stats.py, the headline arm:
+core/auxiliary/selection.py, every arm tuned: core/auxiliary/tuned.py, results: core/store.py) · figures:
+core/plots/auxiliary.py · tests: tests/test_auxiliary.py, tests/test_auxiliary_tuned.py, tests/test_page_auxiliary.py,
+tests/test_browser_auxiliary.py.
 
 Pretraining on an auxiliary task: a same/different (Siamese) net, a masked-image net, then every source's
 encoder reused with few labels against training from scratch, paired by seed. Every training is a button
@@ -10,11 +12,14 @@ import numpy as np
 import streamlit as st
 
 from core import auxiliary, cost, store
+from core.auxiliary import selection, summary, table, tuned
 from core.data import CLASS_NAMES
 from core.plots import auxiliary as auxiliary_plots
+from core.runs import tuning
 from ui.charts import show
 from ui.frame import page_frame
 from ui.jobs import training_ui
+from ui.links import linked
 from ui.presets import tiny_caption, tiny_mode
 from ui.sidebar import fashion_mnist_or_stop
 
@@ -22,21 +27,22 @@ page_frame(__file__)
 
 MODE_LABELS = {"fine_tune": "fine-tuned throughout", "frozen": "frozen (only the new output trains)",
                "frozen_then_unfrozen": "frozen, then unfrozen at a lower rate"}
+BOXES = {"success": st.success, "error": st.error, "warning": st.warning, "info": st.info}
 
 
 # The settings every section shares, bound to the URL; returns the comparison's base config and its seeds.
 def settings_ui() -> tuple[auxiliary.Reuse, tuple[int, ...], tuple[int, ...]]:
     left, middle, right = st.columns([3, 2, 2])
     first, second = left.columns(2)
-    negative = first.selectbox("Target: label 0", CLASS_NAMES, index=0, key="aux_negative", bind="query-params")
-    positive = second.selectbox("Target: label 1", CLASS_NAMES, index=2, key="aux_positive", bind="query-params")
-    n_seeds = middle.number_input("Seeds", min_value=0, max_value=200, value=2 if tiny_mode() else 3, step=1,
-                                  key="aux_seeds", bind="query-params")
-    patch = right.radio("Masked patch (pixels)", auxiliary.PATCH_SIZES, index=1, horizontal=True, key="aux_patch",
-                        bind="query-params")
+    negative = linked(first.selectbox, "Target: label 0", key="aux_negative", options=CLASS_NAMES, index=0)
+    positive = linked(second.selectbox, "Target: label 1", key="aux_positive", options=CLASS_NAMES, index=2)
+    n_seeds = linked(middle.number_input, "Seeds", key="aux_seeds", min_value=0, max_value=200,
+                     value=2 if tiny_mode() else 3, step=1)
+    patch = linked(right.radio, "Masked patch (pixels)", key="aux_patch", options=auxiliary.PATCH_SIZES, index=1,
+                   horizontal=True)
     counts = auxiliary.TINY_LABEL_COUNTS if tiny_mode() else auxiliary.LABEL_COUNTS
-    labels = st.multiselect("Labelled target images per seed", counts, default=list(counts), key="aux_labels",
-                            bind="query-params")
+    labels = linked(st.multiselect, "Labelled target images per seed", key="aux_labels", options=counts,
+                    default=list(counts))
     try:
         pair = (CLASS_NAMES.index(negative), CLASS_NAMES.index(positive))
         common = auxiliary.Common.tiny(pair) if tiny_mode() else auxiliary.Common(pair)
@@ -157,10 +163,13 @@ def reuse_section(base: auxiliary.Reuse, seeds, label_counts, results) -> None:
         f"against the same net **from scratch**: every arm {base.updates} updates on the same batches for a seed, "
         "each seed its own sources and its own labelled images, so arms are compared seed by seed."
     )
-    configs = [base.with_labels(count) for count in label_counts]
+    comparison = protocol_ui(base)
+    configs = [comparison.with_labels(count) for count in label_counts]
     missing = sum(len(set(seeds) - results.finished_seeds(config)) for config in configs)
-    training = training_ui("aux_reuse", auxiliary.job_key("reuse", base, seeds) + (label_counts,),
-                           lambda progress: auxiliary.run_grid(base, label_counts, seeds, store.Store(), progress),
+    is_tuned = isinstance(comparison, tuned.TunedReuse)
+    train = tuned.run_tuned_grid if is_tuned else auxiliary.run_grid
+    training = training_ui("aux_reuse", auxiliary.job_key("reuse", comparison, seeds) + (label_counts,),
+                           lambda progress: train(comparison, label_counts, seeds, store.Store(), progress),
                            label="The comparison", button=f"Train the comparison ({missing} missing seed runs)",
                            offer=missing > 0, primary=True, cost=cost.auxiliary_reuse(configs, seeds, results))
     if training.pending:
@@ -172,12 +181,29 @@ def reuse_section(base: auxiliary.Reuse, seeds, label_counts, results) -> None:
         if not done:
             return
     grid = {config.n_labels: auxiliary.load_reuse(config, seeds, results) for config in done}
-    reuse_results(grid, seeds)
+    searches = ({config.n_labels: tuned.load_searches(config, seeds, results) for config in done} if is_tuned
+                else None)
+    reuse_results(grid, seeds, searches)
 
 
-def reuse_results(grid: dict, seeds) -> None:
-    mode = st.radio("Reuse mode in the chart", list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True,
-                    key="aux_mode")
+# The protocol beside the comparison's settings: the book's untuned arms, or every arm searched over one grid.
+def protocol_ui(base: auxiliary.Reuse):
+    if not linked(st.toggle, "Every arm tuned (same grid, picked on validation)", key="aux_tuned", value=False):
+        st.caption(f"Untuned: the book's protocol, every arm Nadam {base.learning_rate:g}, frozen then unfrozen at "
+                   f"{base.unfrozen_learning_rate:g} after unfreezing. An arm that would do better at another rate "
+                   "loses here for a reason that has nothing to do with its pretraining.")
+        return base
+    comparison = tuned.TunedReuse(base)
+    st.caption(f"Every arm, scratch included, trains once per rate of the same grid (Nadam "
+               f"{tuning.rates_text(comparison.rates)}; frozen then unfrozen keeps the ratio "
+               f"{base.unfrozen_learning_rate / base.learning_rate:g} after unfreezing), and each seed keeps the rate "
+               "with the best accuracy on the target pair's validation images, never the test images.")
+    return comparison
+
+
+def reuse_results(grid: dict, seeds, searches) -> None:
+    mode = linked(st.radio, "Reuse mode in the chart", key="aux_mode", options=list(MODE_LABELS),
+                  format_func=MODE_LABELS.get, horizontal=True)
     counts = sorted(grid)
     lines = {"from scratch": np.stack([grid[count].arm("scratch") for count in counts], axis=1)}
     for source in auxiliary.SOURCES:
@@ -186,26 +212,47 @@ def reuse_results(grid: dict, seeds) -> None:
     if len(seeds) < 2:
         st.info("Paired statistics need at least 2 seeds.", icon=":material/info:")
         return
-    st.subheader("Paired gains over scratch")
-    st.dataframe(auxiliary.table_rows(grid), hide_index=True)
-    count = st.selectbox("Gains at", counts, index=len(counts) - 1, format_func=lambda n: f"{n} labels",
-                         key="aux_gain_count")
-    summaries = auxiliary.summaries(grid[count])
-    arms = list(summaries)
+    st.subheader(f"Paired gains over scratch: all {len(summary.REUSE_ARMS)} arms")
+    st.caption(f"Verdicts are corrected for comparing {len(summary.REUSE_ARMS)} arms ({summary.CORRECTION}): "
+               "reliable means the mean gain's 95% t-interval excludes 0 and the Holm-adjusted signed-rank p is "
+               "below 0.05 on the same side. The uncorrected verdict judges each arm as if it were the only one.")
+    st.dataframe(table.table_rows(grid, searches), hide_index=True)
+    count = linked(st.selectbox, "Gains at", key="aux_gain_count", options=counts, index=len(counts) - 1,
+                   format_func=lambda n: f"{n} labels")
+    found = summary.summaries(grid[count])
+    arms = list(found)
     show(auxiliary_plots.paired_gains_figure(
-        [auxiliary.arm_label(arm) for arm in arms], [summaries[arm].differences for arm in arms],
-        [summaries[arm].mean_difference.value for arm in arms], [summaries[arm].mean_difference.low for arm in arms],
-        [summaries[arm].mean_difference.high for arm in arms], f"Gain over scratch with {count} labels"),
+        [auxiliary.arm_label(arm) for arm in arms], [found[arm].differences for arm in arms],
+        [found[arm].mean_difference.value for arm in arms], [found[arm].mean_difference.low for arm in arms],
+        [found[arm].mean_difference.high for arm in arms], f"Gain over scratch with {count} labels"),
         key="aux_gains_chart")
-    best = max(arms, key=lambda arm: summaries[arm].mean_difference.value)
-    verdict = summaries[best].verdict
-    box = st.success if verdict.kind == "reliable" and verdict.direction > 0 else \
-        st.warning if verdict.kind in ("tentative", "mixed") else st.info
-    box(f"Largest mean gain with {count} labels: **{auxiliary.arm_label(best)}**. "
-        f"{auxiliary.verdict_text(summaries[best], best)}")
-    caveat = summaries[best].coverage_caveat
+    headline_ui(grid[count])
+    if searches is not None:
+        picked_ui(searches[count], count)
+
+
+# The one arm the page names: picked on validation from the 12, its test verdict corrected for the 12.
+def headline_ui(result: auxiliary.ReuseResult) -> None:
+    best = selection.headline(result)
+    if best is None:
+        st.info("No arm is named best: these rows were stored before the lab kept validation scores, and the best "
+                "arm may only be picked on validation, never on the test set. Every arm's verdict is in the table.",
+                icon=":material/info:")
+        return
+    tone, text = selection.headline_box(best)
+    BOXES[tone](text)
+    caveat = best.test.summary.coverage_caveat
     if caveat:
         st.caption(caveat)
+
+
+# Which rate each arm's seeds picked: a rate at the grid's edge says the grid may be too narrow for that arm.
+def picked_ui(searches: dict, count: int) -> None:
+    names = [auxiliary.arm_label(arm) for arm in auxiliary.ARMS]
+    rates = searches[auxiliary.ARMS[0]].rates
+    show(auxiliary_plots.picked_rates_figure(names, rates, tuned.picked_counts(searches)), key="aux_picked_chart")
+    st.caption(f"With {count} labels: how many seeds picked each rate, arm by arm (on validation). A pick at the "
+               "edge of the grid means a wider grid might have found better still.")
 
 
 st.title("Pretraining on an auxiliary task")

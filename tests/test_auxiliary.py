@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from core import auxiliary, pretraining, stacked, store
-from core.auxiliary import ARMS, Common, Reuse
+from core import auxiliary, pretraining, stacked, stats, store
+from core.auxiliary import ARMS, Common, Reuse, summary, table
+from tests.auxiliary_support import arm_histories, spy_on_training
 from tests.conftest import ROOT
 
 SEEDS = (0, 1)
@@ -16,13 +17,16 @@ SEEDS = (0, 1)
 
 @pytest.fixture(scope="session")
 def tiny_run(fashion_mnist, tmp_path_factory):
-    """The tiny comparison (every source, every arm) for two seeds in its own store, progress recorded."""
+    """The tiny comparison (every source, every arm) for two seeds in its own store, progress and every
+    stacked.train call recorded."""
     folder = tmp_path_factory.mktemp("auxiliary")
     results = store.Store(folder / store.DB_NAME)
     config, messages = Reuse.tiny(), []
-    result = auxiliary.reuse(config, SEEDS, results, lambda done, total, message: messages.append((done, total,
-                                                                                                   message)))
-    return {"config": config, "store": results, "folder": folder, "result": result, "messages": messages}
+    with spy_on_training() as calls:
+        result = auxiliary.reuse(config, SEEDS, results, lambda done, total, message: messages.append((done, total,
+                                                                                                       message)))
+    return {"config": config, "store": results, "folder": folder, "result": result, "messages": messages,
+            "calls": calls}
 
 
 # ---- pairs ----
@@ -152,12 +156,40 @@ def test_masked_objective_sees_the_image_with_its_patch_set_to_zero():
 
 # ---- the stored comparison ----
 
-def test_every_arm_is_stored_per_seed_at_equal_updates_and_asking_again_trains_nothing(tiny_run, monkeypatch):
+def test_every_arm_trains_equal_updates_on_its_seeds_batches_as_the_training_calls_show(tiny_run):
+    """Counted from what stacked.train was given, not from the config or the row: each arm of each seed is one
+    copy, `updates` updates in all (frozen_then_unfrozen: the frozen copy's first `frozen_updates`, then the rest
+    unfrozen at the lower rate), every arm of a seed on the very same batches (paired by seed)."""
+    config = tiny_run["config"]
+    histories = arm_histories(tiny_run["calls"], config, SEEDS, tiny_run["store"])
+    assert set(histories) == {(arm, seed) for arm in ARMS for seed in SEEDS}
+    for (arm, seed), copies in histories.items():
+        assert len(copies) == 1, (arm, seed)  # untuned: one copy per arm and seed
+        (history,) = copies
+        assert sum(stretch[0] for stretch in history) == config.updates, (arm, seed, history)
+        if arm.endswith("frozen_then_unfrozen"):
+            assert [(updates, rate, what) for updates, rate, what, _ in history] == [
+                (config.frozen_updates, config.learning_rate, "output"),
+                (config.updates - config.frozen_updates, config.unfrozen_learning_rate, "all")]
+        else:
+            assert [(rate, what) for _, rate, what, _ in history] == [
+                (config.learning_rate, "output" if arm.endswith(":frozen") else "all")]
+    for seed in SEEDS:
+        batches = {arm: np.concatenate([stretch[3] for stretch in histories[(arm, seed)][0]]) for arm in ARMS}
+        assert all(np.array_equal(batches["scratch"], rows) for rows in batches.values())
+    assert not np.array_equal(*[np.concatenate([s[3] for s in histories[("scratch", seed)][0]]) for seed in SEEDS])
+
+
+def test_every_arm_is_stored_per_seed_and_asking_again_trains_nothing(tiny_run, monkeypatch):
     config, results, result = tiny_run["config"], tiny_run["store"], tiny_run["result"]
     assert result.accuracy.shape == (len(SEEDS), len(ARMS))
     assert ((result.accuracy >= 0) & (result.accuracy <= 1)).all()
-    rows = results.results(config)
-    assert [row.seed for row in rows] == list(SEEDS) and {row.result["updates"] for row in rows} == {config.updates}
+    assert [row.seed for row in results.results(config)] == list(SEEDS)
+    arrays = auxiliary.source_data(config.common)
+    x_valid, y_valid = auxiliary.target_validation(arrays, config.common.target_pair)
+    assert len(y_valid) == np.isin(arrays.y_valid, config.common.target_pair).sum() and set(y_valid) == {0, 1}
+    correct = np.round(result.validation * len(y_valid))  # validation scores are counts of those images
+    np.testing.assert_allclose(result.validation * len(y_valid), correct, atol=1e-9)
     for source in auxiliary.AUXILIARY_SOURCES:
         assert results.finished_seeds(config.source(source)) == set(SEEDS)
     assert results.finished_seeds(config.common.encoder) == set(SEEDS)  # the unsupervised page's autoencoder rows
@@ -191,19 +223,32 @@ def test_reuse_copies_the_sources_weights_and_training_leaves_them_unchanged(tin
 
 
 def test_paired_summaries_give_every_arm_an_interval_and_a_verdict_naming_it(tiny_run):
-    summaries = auxiliary.summaries(tiny_run["result"])
+    summaries = summary.summaries(tiny_run["result"])
     assert set(summaries) == set(ARMS[1:])
-    for arm, summary in summaries.items():
-        assert summary.n_seeds == len(SEEDS) and summary.verdict.kind in ("reliable", "tentative", "mixed", "none")
-        text = auxiliary.verdict_text(summary, arm)
-        assert "B on A" not in text
-    rows = auxiliary.table_rows({20: tiny_run["result"]})
+    for arm, found in summaries.items():
+        assert found.n_seeds == len(SEEDS) and found.verdict.kind in ("reliable", "tentative", "mixed", "none")
+        assert "B on A" not in summary.verdict_text(found, arm)
+    rows = table.table_rows({20: tiny_run["result"]})
     assert len(rows) == len(ARMS) and all("gain (points)" in row for row in rows[1:])
-    for row, arm in zip(rows[1:], ARMS[1:]):  # a verdict's word carries its direction, never "reliable" alone
-        verdict = summaries[arm].verdict
-        assert row["verdict"] == verdict.kind + {1: " gain", -1: " loss"}.get(verdict.direction, "")
     np.testing.assert_allclose(rows[1]["gain (points)"], round(100 * np.mean(
         tiny_run["result"].arm(ARMS[1]) - tiny_run["result"].arm("scratch")), 2), atol=0.011)
+
+
+@pytest.mark.parametrize("kind, direction, word", [
+    ("reliable", 1, "reliable gain"), ("reliable", -1, "reliable loss"), ("tentative", 1, "tentative gain"),
+    ("tentative", -1, "tentative loss"), ("mixed", 0, "mixed"), ("none", 0, "none"),
+])
+def test_verdict_word_carries_the_direction_never_reliable_alone(kind, direction, word):
+    assert summary.verdict_word(stats.Verdict(kind, direction, "")) == word
+
+
+def test_verdict_words_of_real_differences():
+    """Seeds that all gain about a point: a reliable gain; all losing: a reliable loss; a tie: none."""
+    gains = np.array([1.1, 0.9, 1.3, 0.8, 1.0, 1.2, 0.95, 1.05, 1.15, 0.85])
+    alternating = gains * np.tile([1, -1], 5)
+    for differences, word in ((gains, "reliable gain"), (-gains, "reliable loss"), (alternating, "none")):
+        mean, ranks = stats.mean_difference_estimate(differences), stats.wilcoxon_test(differences)
+        assert summary.verdict_word(stats.verdict(differences, mean, ranks)) == word
 
 
 def test_progress_only_moves_forward_and_names_the_stages(tiny_run):

@@ -62,8 +62,10 @@ def test_4_reuse_button_trains_the_comparison_and_a_new_session_reads_it_from_th
     for count in auxiliary.TINY_LABEL_COUNTS:
         assert store.Store().finished_seeds(BASE.with_labels(count)) == set(SEEDS)
     assert {"aux_labels_chart", "aux_gains_chart"} <= set(chart_keys(app))
-    assert "Largest mean gain with 20 labels" in text(app)
-    assert app.dataframe
+    boxes = text(app, "success", "error", "warning", "info")
+    assert "labels, picked from 12 arms" in boxes and "with 20 labels" in boxes and "Largest mean gain" not in boxes
+    assert len(app.dataframe[0].value) == len(auxiliary.ARMS) * len(auxiliary.TINY_LABEL_COUNTS)
+    assert "Untuned: the book's protocol" in text(app, "caption") and "aux_picked_chart" not in chart_keys(app)
 
     other = open_page(PAGE)
     assert "aux_reuse_train" not in {button.key for button in other.button}
@@ -75,7 +77,8 @@ def test_5_reuse_controls_redraw_from_the_store():
     app.radio(key="aux_mode").set_value("frozen").run()
     app.selectbox(key="aux_gain_count").set_value(10).run()
     assert not errors(app)
-    assert "Largest mean gain with 10 labels" in text(app)
+    boxes = text(app, "success", "error", "warning", "info")
+    assert "with 10 labels" in boxes and "picked from 12 arms" in boxes
     app.multiselect(key="aux_labels").set_value([20]).run()
     assert "aux_labels_chart" in chart_keys(app) and not errors(app)
 

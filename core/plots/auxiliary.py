@@ -65,3 +65,17 @@ def paired_gains_figure(names, differences, means, lows, highs, title: str) -> g
     """Each seed's gain over scratch per arm and the mean with its 95% interval (see core.plots.pretraining)."""
     return pretraining_plots.paired_gains_figure(names, differences, means, lows, highs, title)
 
+
+
+def picked_rates_figure(names, rates, counts) -> go.Figure:
+    """How many seeds each arm's search picked each rate for, on validation: one row per arm, one column per rate.
+
+    names: (n_arms,); rates: (n_candidates,) the grid every arm searched; counts: (n_arms, n_candidates) seeds."""
+    counts = np.asarray(counts, int)
+    columns = [f"{rate:g}" for rate in rates]
+    figure = go.Figure(go.Heatmap(z=counts, x=columns, y=list(names), text=counts, texttemplate="%{text}",
+                                  colorscale="Blues", zmin=0, zmax=max(1, int(counts.max(initial=0))), showscale=False,
+                                  hovertemplate="%{y}<br>rate %{x}: %{z} seeds<extra></extra>"))
+    figure.update_xaxes(title="Nadam learning rate (picked on validation)", type="category")
+    figure.update_yaxes(autorange="reversed")
+    return styled(figure, "Rates picked per arm (seeds)", height=140 + 26 * len(counts))

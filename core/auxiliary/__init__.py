@@ -15,8 +15,9 @@ Every auxiliary net trains for as many updates as the autoencoder (its epochs ov
 
 Images and their roles come from core.pretraining.Split: the unlabeled pool (sources train here; the
 siamese and supervised sources use only its non-target images, with their labels), the labelled reserve
-(each seed's few target labels), validation (held-out pairs, masked-image examples), test (only the
-final target accuracy). The target task is a class pair; each seed draws n_labels / 2 images per class.
+(each seed's few target labels), validation (held-out pairs, masked-image examples; its target-pair images
+score every arm, to pick rates and the headline arm), test (only the final target accuracy). The target task is
+a class pair; each seed draws n_labels / 2 images per class.
 
 Reuse arms, every one `updates` Nadam updates on the same batches for a seed (paired by seed):
 scratch; for each source, frozen (only the new output trains), frozen_then_unfrozen (frozen for
@@ -26,7 +27,11 @@ gives) and fine_tune (every layer from the start). Seeds and arms train together
     config = Reuse(n_labels=200)
     result = reuse(config, seeds=range(10), store=Store())   # sources pretrained (and stored) first
     result.accuracy                                          # (10, len(ARMS)) test accuracy
-    summaries(result)                                        # {arm: core.stats.PairedSummary vs scratch}
+    result.validation                                        # (10, len(ARMS)) on the pair's validation images
+
+Submodules: `summary` (paired statistics; the 12 arms' verdicts Holm-corrected), `selection` (the headline arm,
+picked on validation), `table` (the page's and command line's table), `tuned` (TunedReuse: every arm searched
+over one grid of rates, each seed's rate picked on validation).
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ from typing import ClassVar, Optional, Sequence
 import numpy as np
 
 from core import data, pretraining, stacked
-from core.progress import ProgressCallback, report
+from core.progress import ProgressCallback, Stages, report
+from core.runs import seeds as runs_seeds
+from core.runs import tuning
+from core.runs.projection import pca_2d
+from core.runs.seeds import check_seeds, chunks, seeds_text
 
 SIDE = 28  # images are SIDE x SIDE pixels
 SOURCES = ("supervised", "autoencoder", "siamese", "masked")
@@ -205,8 +214,8 @@ class SourceData:
 
 
 def source_data(common: Common, splits: Optional[data.BookSplits] = None) -> SourceData:
-    return _cached_data(common.target_pair, common.encoder.split) if splits is None else \
-        _cut(common.target_pair, common.encoder.split, splits)
+    return (_cached_data(common.target_pair, common.encoder.split) if splits is None else
+            _cut(common.target_pair, common.encoder.split, splits))
 
 
 @functools.lru_cache(maxsize=2)
@@ -394,17 +403,17 @@ def pretrain_source(config, seeds, store, progress: Optional[ProgressCallback] =
     """Train (stacked, `chunk_size` seeds at a time) every seed of one source not stored yet; rows and .npz files."""
     from core.store import atomic_path
 
-    seeds = pretraining._check_seeds(seeds)
+    seeds = check_seeds(seeds)
     if isinstance(config, pretraining.Pretraining):
         pretraining.pretrain(config, seeds, store, progress, chunk_size)
         return
     missing = _missing(config, seeds, store)
-    chunks = pretraining._chunks(missing, chunk_size)
-    stages = pretraining._Stages(progress, [len(chunk) for chunk in chunks] or [1])
+    pieces = chunks(missing, chunk_size)
+    stages = Stages(progress, [len(chunk) for chunk in pieces] or [1])
     trainer = {Supervised: _supervised_chunk, Siamese: _siamese_chunk, Masked: _masked_chunk}[type(config)]
-    for index, chunk in enumerate(chunks):
+    for index, chunk in enumerate(pieces):
         started = time.perf_counter()
-        stage = stages.stage(index, f"{type(config).__name__.lower()} source, {pretraining._seed_range(chunk)}")
+        stage = stages.callback(index, f"{type(config).__name__.lower()} source, {seeds_text(chunk)}")
         stage(0, 1, "drawing data, compiling")  # the first stretch's report comes only after its compile
         params, rows, arrays = trainer(config, chunk, stage)
         seconds = (time.perf_counter() - started) / len(chunk)
@@ -475,7 +484,7 @@ def _siamese_chunk(config: Siamese, seeds, progress):
     distances = np.linalg.norm(first - second, axis=-1)  # (K, m) Euclidean distance of the embeddings
     target = np.flatnonzero(np.isin(arrays.y_valid, common.target_pair))[:N_EMBEDDED]
     embedded = stacked.outputs(encoder, run.params, arrays.x_valid[target])
-    projections, shares = zip(*[pretraining._pca_2d(codes) for codes in embedded])
+    projections, shares = zip(*[pca_2d(codes) for codes in embedded])
     return run.params, {"pair_accuracy": accuracy, "train_loss": run.loss}, {
         "distances": distances.astype(np.float32), "pca": np.stack(projections), "pca_variance": np.stack(shares)}
 
@@ -575,35 +584,37 @@ def masked_view(config: Masked, seeds, store, progress=None) -> MaskedView:
 
 @dataclass(frozen=True, eq=False)
 class ReuseResult:
-    config: Reuse
+    config: Reuse  # or a core.auxiliary.tuned.TunedReuse (the same arms, each seed at its validation-picked rate)
     seeds: tuple[int, ...]
     accuracy: np.ndarray  # (n_seeds, len(ARMS)) test accuracy on the target pair's test images
     n_test: int
     seconds_per_seed: np.ndarray  # (n_seeds,) the reuse arms only (sources not included)
+    validation: Optional[np.ndarray] = None  # (n_seeds, len(ARMS)) on its validation images; None: rows predate it
 
     def arm(self, name: str) -> np.ndarray:
         return self.accuracy[:, ARMS.index(name)]
 
 
 def reuse(config: Reuse, seeds, store, progress: Optional[ProgressCallback] = None,
-          chunk_size: int = CHUNK_SEEDS) -> ReuseResult:
-    """Every arm for every seed: pretrains missing sources first, runs only seeds not stored, loads all."""
+          chunk_size: int = CHUNK_SEEDS, trainer=None) -> ReuseResult:
+    """Every arm for every seed: pretrains missing sources first, runs only seeds not stored, loads all.
+    `trainer(config, seeds, store, progress) -> {seed: row}` trains one chunk (default: the untuned arms)."""
     from core import store as store_module
 
-    seeds = pretraining._check_seeds(seeds)
+    seeds = check_seeds(seeds)
     missing = [seed for seed in seeds if seed not in store.finished_seeds(config)]
     if missing:
-        stages = pretraining._Stages(progress, [2.0] * len(SOURCES) + [1.0])
+        stages = Stages(progress, [2.0] * len(SOURCES) + [1.0])
         for index, source in enumerate(SOURCES):
-            pretrain_source(config.source(source), missing, store, stages.stage(index, f"pretraining: {source}"),
+            pretrain_source(config.source(source), missing, store, stages.callback(index, f"pretraining: {source}"),
                             chunk_size)
 
         def run_batch(_config, pending, on_seed_done):
-            chunks = pretraining._chunks(pending, chunk_size)
-            inner = pretraining._Stages(stages.stage(len(SOURCES), "reuse"), [len(chunk) for chunk in chunks])
-            for index, chunk in enumerate(chunks):
-                label = f"{config.n_labels} labels, {pretraining._seed_range(chunk)}"
-                for seed, row in _reuse_chunk(config, chunk, store, inner.stage(index, label)).items():
+            pieces = chunks(pending, chunk_size)
+            inner = Stages(stages.callback(len(SOURCES), "reuse"), [len(piece) for piece in pieces])
+            for index, piece in enumerate(pieces):
+                label = f"{config.n_labels} labels, {seeds_text(piece)}"
+                for seed, row in (trainer or _reuse_chunk)(config, piece, store, inner.callback(index, label)).items():
                     on_seed_done(seed, row)
 
         store_module.run_missing(store, config, missing, run_batch)
@@ -621,10 +632,33 @@ def reuse_start(fresh: dict, encoder: dict) -> dict:
     return {key: np.array(encoder[key] if key in encoder else value, copy=True) for key, value in fresh.items()}
 
 
-def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
-    """Every arm of `seeds` in three stacked runs: fine-tune (scratch too), frozen, then unfrozen; {seed: row}."""
+def target_validation(arrays: SourceData, target_pair) -> tuple[np.ndarray, np.ndarray]:
+    """The target pair's images of the book's validation split (never test images): x (n, 784), y (n,) 0 / 1."""
+    keep = np.isin(arrays.y_valid, target_pair)
+    return arrays.x_valid[keep], (arrays.y_valid[keep] == target_pair[1]).astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class ArmScores:
+    """Every arm of a chunk of seeds at every candidate rate, each (n_seeds, n_candidates) per arm."""
+
+    rates: tuple[float, ...]  # (n_candidates,) fine-tuning and frozen rates; unfrozen at rate * the config's ratio
+    validation: dict  # {arm: accuracy on the target pair's validation images after the last update}
+    test: dict  # {arm: accuracy on its test images}
+    diverged: dict  # {arm: True where the training loss went non-finite}
+    n_valid: int
+    n_test: int
+    seconds_per_seed: float
+
+
+def train_arms(config: Reuse, seeds, store, progress=None, rates: Optional[Sequence[float]] = None) -> ArmScores:
+    """Every arm of `seeds` at every rate of `rates` (default: the config's one rate) in three stacked runs:
+    fine-tune (scratch too), frozen, then unfrozen; the candidates are extra copies (core.runs.tuning's layout)."""
     started = time.perf_counter()
     common, copies = config.common, len(seeds)
+    rates = (config.learning_rate,) if rates is None else tuple(float(rate) for rate in rates)
+    block = len(rates) * copies  # copies of one arm: candidate-major, then seed
+    copy_rates = np.asarray(tuning.candidate_copies(seeds, rates)[1])
     arrays = source_data(common)
     layers = target_layers(common)
     objective = stacked.Classification(layers)
@@ -634,28 +668,33 @@ def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
     streams = np.stack([stacked.batch_stream(seed, "target", subset, common.batch_size, config.updates)
                         for seed, subset in zip(seeds, subsets)])
     target_data = (arrays.x_reserve, arrays.y_reserve)
-    test = (arrays.x_test, arrays.y_test)
+    valid, test = target_validation(arrays, common.target_pair), (arrays.x_test, arrays.y_test)
     output_keys = ("output/kernel", "output/bias")
-    stages = pretraining._Stages(progress, [5.0, 4.0, 4.0])
-    accuracy, diverged = {}, {}
+    stages = Stages(progress, [5.0, 4.0, 4.0])
+    scores = {"validation": {}, "test": {}, "diverged": {}}
 
     def record(arms, run):
-        scores = stacked.evaluate(objective, run.params, test)[1]
-        finite = np.isfinite(run.loss).all(axis=1)
+        measured = {"validation": stacked.evaluate(objective, run.params, valid)[1],
+                    "test": stacked.evaluate(objective, run.params, test)[1], "diverged": ~np.isfinite(run.loss).all(1)}
         for position, arm in enumerate(arms):
-            accuracy[arm] = scores[position * copies:(position + 1) * copies]
-            diverged[arm] = ~finite[position * copies:(position + 1) * copies]
+            for name, values in measured.items():
+                scores[name][arm] = tuning.by_candidate(values[position * block:(position + 1) * block], copies)
 
-    def step_progress(index, label):
-        stage = stages.stage(index, label)
-        return lambda done, total, _: stage(done, total, f"{done}/{total}")
+    def run_arms(arms, start, trainable, stream, arm_rates, index, label, **options):
+        stage = stages.callback(index, label)
+        return stacked.train(objective, start, trainable, _nadam(config.learning_rate), target_data,
+                             np.tile(stream, (len(arms) * len(rates), 1, 1)), **options,
+                             learning_rates=np.tile(arm_rates, len(arms)),
+                             progress=lambda done, total, _: stage(done, total, f"{done}/{total}"))
+
+    def each_rate(params: list) -> dict:
+        return _tile([start for start in params for _ in rates])
 
     # Every layer trains: scratch and each source's fine-tune arm, one stacked run, the same batches per seed.
-    tuned = ["scratch"] + [f"{source}:fine_tune" for source in SOURCES]
-    run = stacked.train(objective, _tile([fresh] + [starts[source] for source in SOURCES]), tuple(fresh),
-                        _nadam(config.learning_rate), target_data, np.tile(streams, (len(tuned), 1, 1)),
-                        segments=_segments(config.updates), progress=step_progress(0, "fine-tuning and scratch"))
-    record(tuned, run)
+    every_layer = ["scratch"] + [f"{source}:fine_tune" for source in SOURCES]
+    record(every_layer, run_arms(every_layer, each_rate([fresh] + [starts[source] for source in SOURCES]),
+                                 tuple(fresh), streams, copy_rates, 0, "fine-tuning and scratch",
+                                 segments=_segments(config.updates)))
 
     # Frozen encoders: only the new output trains; a snapshot at the end of the frozen stretch seeds the next run.
     frozen = [f"{source}:frozen" for source in SOURCES]
@@ -666,102 +705,57 @@ def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
         if (index + 1) * cut == config.frozen_updates:
             snapshots["frozen"] = params
 
-    run = stacked.train(objective, _tile([starts[source] for source in SOURCES]), output_keys,
-                        _nadam(config.learning_rate), target_data, np.tile(streams, (len(frozen), 1, 1)),
-                        segments=config.updates // cut, on_segment=keep, progress=step_progress(1, "frozen encoders"))
-    record(frozen, run)
+    record(frozen, run_arms(frozen, each_rate([starts[source] for source in SOURCES]), output_keys, streams,
+                            copy_rates, 1, "frozen encoders", segments=config.updates // cut, on_segment=keep))
 
-    # Then every layer unfrozen at the lower rate for the rest of the updates (a fresh optimizer).
+    # Then every layer unfrozen at the lower rate (each candidate's rate times the same ratio), a fresh optimizer.
     unfrozen = [f"{source}:frozen_then_unfrozen" for source in SOURCES]
     rest = streams[:, config.frozen_updates:]
-    run = stacked.train(objective, snapshots["frozen"], tuple(fresh), _nadam(config.unfrozen_learning_rate),
-                        target_data, np.tile(rest, (len(unfrozen), 1, 1)), segments=_segments(rest.shape[1]),
-                        progress=step_progress(2, "unfrozen at the lower rate"))
-    record(unfrozen, run)
+    lower = config.unfrozen_learning_rate * (copy_rates / config.learning_rate)  # exactly the config's at its rate
+    record(unfrozen, run_arms(unfrozen, snapshots["frozen"], tuple(fresh), rest, lower, 2,
+                              "unfrozen at the lower rate", segments=_segments(rest.shape[1])))
+    diverged = {arm: flags > 0 for arm, flags in scores["diverged"].items()}
+    return ArmScores(rates, scores["validation"], scores["test"], diverged, len(valid[1]),
+                     len(arrays.y_test), (time.perf_counter() - started) / copies)
 
-    n_test, seconds = len(arrays.y_test), (time.perf_counter() - started) / copies
-    return {seed: {"test_correct": {arm: int(round(float(accuracy[arm][copy]) * n_test)) for arm in ARMS},
-                   "n_test": n_test, "updates": config.updates, "seconds_per_seed": seconds,
-                   "diverged": [arm for arm in ARMS if diverged[arm][copy]]}
+
+def correct_counts(accuracy: dict, n_images: int, copy: int, picks: Optional[dict] = None) -> dict:
+    """{arm: images right} of one copy, from {arm: (n_seeds, n_candidates)} accuracies, at each arm's picked
+    candidate (`picks` {arm: index}; default the first); None where the accuracy is not finite."""
+    values = {arm: float(accuracy[arm][copy, (picks or {}).get(arm, 0)]) for arm in ARMS}
+    return {arm: int(round(value * n_images)) if math.isfinite(value) else None for arm, value in values.items()}
+
+
+def _reuse_chunk(config: Reuse, seeds, store, progress) -> dict:
+    """The untuned arms of `seeds` (every arm at the config's rates): {seed: row}."""
+    scores = train_arms(config, seeds, store, progress)
+    return {seed: {"test_correct": correct_counts(scores.test, scores.n_test, copy), "n_test": scores.n_test,
+                   "valid_correct": correct_counts(scores.validation, scores.n_valid, copy),
+                   "n_valid": scores.n_valid, "updates": config.updates, "seconds_per_seed": scores.seconds_per_seed,
+                   "diverged": [arm for arm in ARMS if scores.diverged[arm][copy, 0]]}
             for copy, seed in enumerate(seeds)}
 
 
 def load_reuse(config: Reuse, seeds, store) -> ReuseResult:
-    """The stored rows of `seeds` as arrays (all must be stored)."""
+    """The stored rows of `seeds` as arrays (all must be stored); `validation` only if every row has it."""
     results = pretraining.stored_results(config, seeds, store)
     n_test = results[0]["n_test"]
     correct = np.array([[row["test_correct"][arm] for arm in ARMS] for row in results])
+    validation = None if not all("valid_correct" in row for row in results) else np.array(
+        [[np.nan if row["valid_correct"][arm] is None else row["valid_correct"][arm] / row["n_valid"]
+          for arm in ARMS] for row in results])
     return ReuseResult(config, tuple(seeds), correct / n_test, n_test,
-                       np.array([row["seconds_per_seed"] for row in results]))
+                       np.array([row["seconds_per_seed"] for row in results]), validation)
 
 
 def run_grid(base: Reuse, label_counts: Sequence[int], seeds, store, progress: Optional[ProgressCallback] = None,
-             chunk_size: int = CHUNK_SEEDS) -> dict:
+             chunk_size: int = CHUNK_SEEDS, trainer=None) -> dict:
     """{n_labels: ReuseResult}: the sources are pretrained once (first count), every count reuses them."""
-    stages = pretraining._Stages(progress, [3.0] + [1.0] * (len(label_counts) - 1))
-    return {n_labels: reuse(base.with_labels(n_labels), seeds, store, stages.stage(index, f"{n_labels} labels"),
-                            chunk_size) for index, n_labels in enumerate(label_counts)}
-
-
-# ---- statistics ----
-
-def summaries(result: ReuseResult) -> dict:
-    """{arm: core.stats.PairedSummary} of scratch (first) against every reuse arm, paired by seed."""
-    from core import stats
-
-    if len(result.seeds) < 2:
-        raise ValueError(f"A paired comparison needs at least 2 seeds, got {len(result.seeds)}.")
-    scope = f"with {result.config.n_labels} labels, over these seeds' sources and subsets"
-    return {arm: stats.summarize(result.arm("scratch"), result.arm(arm), n_test=result.n_test, scope=scope)
-            for arm in ARMS[1:]}
-
-
-def verdict_text(summary, arm: str) -> str:
-    """core.stats' verdict sentence, naming the arm instead of the transfer page's "B on A"/"B from scratch"."""
-    return summary.verdict.text.replace("B on A", arm_label(arm)).replace("B from scratch", "from scratch")
-
-
-def table_rows(results: dict) -> list[dict]:
-    """One row per (label count, arm): mean accuracy, paired gain over scratch with its 95% CI, verdict kind."""
-    rows = []
-    for n_labels, result in results.items():
-        gains = summaries(result) if len(result.seeds) >= 2 else {}
-        for arm in ARMS:
-            values = result.arm(arm)
-            row = {"labels": n_labels, "arm": arm_label(arm), "accuracy %": round(100 * float(values.mean()), 2),
-                   "sd": round(100 * float(values.std(ddof=1)), 2) if len(values) > 1 else 0.0}
-            if arm in gains:
-                mean = gains[arm].mean_difference
-                row.update({"gain (points)": round(mean.value, 2), "95% CI low": round(mean.low, 2),
-                            "95% CI high": round(mean.high, 2),
-                            "wins/ties/losses": f"{gains[arm].wins}/{gains[arm].ties}/{gains[arm].losses}",
-                            "verdict": _verdict_word(gains[arm].verdict)})
-            rows.append(row)
-    return rows
-
-
-def _verdict_word(verdict) -> str:
-    """"reliable loss", "tentative gain", "mixed", "none": the kind and, when it has one, the direction."""
-    direction = {1: " gain", -1: " loss"}.get(verdict.direction, "")
-    return verdict.kind + direction
-
-
-def table_lines(results: dict) -> list[str]:
-    """The comparison table the command line prints."""
-    first = next(iter(results.values()))
-    lines = [f"{first.config.describe()}; {len(first.seeds)} seeds, {first.n_test} test images"]
-    header = f"{'labels':>6}  {'arm':40s} {'accuracy':>9} {'sd':>5}  {'gain (95% CI)':>24}  w/t/l    verdict"
-    lines.append(header)
-    for row in table_rows(results):
-        gain = (f"{row['gain (points)']:+6.2f} ({row['95% CI low']:+.2f} to {row['95% CI high']:+.2f})"
-                if "gain (points)" in row else "")
-        lines.append(f"{row['labels']:>6}  {row['arm']:40s} {row['accuracy %']:8.2f}% {row['sd']:5.2f}  {gain:>24}  "
-                     f"{row.get('wins/ties/losses', ''):8s} {row.get('verdict', '')}")
-    return lines
+    stages = Stages(progress, [3.0] + [1.0] * (len(label_counts) - 1))
+    return {n_labels: reuse(base.with_labels(n_labels), seeds, store, stages.callback(index, f"{n_labels} labels"),
+                            chunk_size, trainer) for index, n_labels in enumerate(label_counts)}
 
 
 def job_key(kind: str, config, seeds) -> tuple:
     """The core.jobs key of one training: the same config and seeds are one shared job."""
-    from core.store import config_key
-
-    return ("auxiliary", kind, config_key(config), tuple(int(seed) for seed in seeds))
+    return runs_seeds.job_key("auxiliary", kind, config, seeds)
