@@ -67,28 +67,21 @@ MAX_MODULE_LINES = 500
 # Modules still over the limit, each with the most lines it may have: the list may only shrink (a module that
 # splits or shrinks is taken off, or its ceiling lowered); no module joins it.
 OVERSIZED_MODULES = {
-    "core/auxiliary.py": 767, "core/batchnorm.py": 553, "core/bn_training.py": 664, "core/pretraining.py": 912,
-    "core/reuse.py": 556, "core/stacked.py": 670, "core/stats.py": 669, "core/transfer.py": 892,
+    "core/auxiliary/__init__.py": 761, "core/batchnorm.py": 553, "core/bn_training.py": 664,
+    "core/pretraining/__init__.py": 869, "core/stacked.py": 670, "core/stats.py": 669, "core/transfer/__init__.py": 877,
 }
 # Import cycles that remain (imports inside functions included); no new one may appear, and these may only shrink.
 KNOWN_CYCLES = [
     {"core.engine.api", "core.engine.run"},
     {"core.cluster", "core.jobs", "core.reuse", "core.transfer"},
 ]
-# `_private` names still taken from another module; the list may only shrink.
-KNOWN_PRIVATE_USES = {
-    "core.auxiliary -> core.pretraining._Stages", "core.auxiliary -> core.pretraining._check_seeds",
-    "core.auxiliary -> core.pretraining._chunks", "core.auxiliary -> core.pretraining._pca_2d",
-    "core.auxiliary -> core.pretraining._seed_range",
-    "core.plots.auxiliary -> core.plots.pretraining._mosaic", "core.plots.auxiliary -> core.plots.pretraining._picture",
-    "core.reuse -> core.transfer._chunks",
-}
+# `_private` names still taken from another module: none left; keep it so.
+KNOWN_PRIVATE_USES: set[str] = set()
 # Boolean parameters that can still be passed by position; the list may only shrink.
 KNOWN_POSITIONAL_FLAGS = {
-    "core.pretraining.curve_of(per_copy)", "core.pretraining.run_grid(tiny)", "core.stacked._specs(rows_open)",
-    "core.stacked.evaluate(per_copy)", "core.stacked.forward(logits)", "core.stacked.keras_model(softmax_output)",
-    "core.stacked.outputs(per_copy)", "core.stacked.train(per_copy)", "core.transfer.reuse_for_b(clone)",
-    "core.transfer.train_b_on_a(clone)",
+    "core.stacked._specs(rows_open)", "core.stacked.evaluate(per_copy)", "core.stacked.forward(logits)",
+    "core.stacked.keras_model(softmax_output)", "core.stacked.outputs(per_copy)", "core.stacked.train(per_copy)",
+    "core.transfer.reuse_for_b(clone)", "core.transfer.train_b_on_a(clone)",
 }
 
 

@@ -45,10 +45,10 @@ def embedding_figure(projection, labels, names) -> go.Figure:
 def masked_examples_figure(masked_inputs, predictions, originals) -> go.Figure:
     """Three rows of images (n, 28, 28) each: what the net saw, what it filled in, the truth."""
     rows = [np.asarray(images, float) for images in (masked_inputs, np.clip(predictions, 0, 1), originals)]
-    tiled = pretraining_plots._mosaic(np.concatenate(rows), len(rows[0]))
+    tiled = pretraining_plots.mosaic(np.concatenate(rows), len(rows[0]))
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
                                   hoverongaps=False, hovertemplate="pixel value %{z:.2f}<extra></extra>"))
-    figure = pretraining_plots._picture(figure)
+    figure = pretraining_plots.picture(figure)
     return styled(figure, "Masked, predicted, truth", height=380)
 
 

@@ -11,7 +11,7 @@ from core.plots.style import PALETTE, band_traces, palette_color, styled
 GAP = 2  # pixels of blank space between tiles of a mosaic
 
 
-def _mosaic(images: np.ndarray, columns: int) -> np.ndarray:
+def mosaic(images: np.ndarray, columns: int) -> np.ndarray:
     """images (n, h, w) -> one (rows * (h + GAP) - GAP, columns * (w + GAP) - GAP) array, NaN between tiles."""
     n, height, width = images.shape
     rows = -(-n // columns)
@@ -22,7 +22,7 @@ def _mosaic(images: np.ndarray, columns: int) -> np.ndarray:
     return tiled
 
 
-def _picture(figure: go.Figure) -> go.Figure:
+def picture(figure: go.Figure) -> go.Figure:
     figure.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False)
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     return figure
@@ -31,10 +31,10 @@ def _picture(figure: go.Figure) -> go.Figure:
 def reconstructions_figure(originals, reconstructions) -> go.Figure:
     """Test images (n, 28, 28) on the top row, the autoencoder's reconstructions (n, 28, 28) under them, in grey."""
     originals, rebuilt = np.asarray(originals, float), np.clip(np.asarray(reconstructions, float), 0, 1)
-    tiled = _mosaic(np.concatenate([originals, rebuilt]), len(originals))
+    tiled = mosaic(np.concatenate([originals, rebuilt]), len(originals))
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
                                   hoverongaps=False, hovertemplate="pixel value %{z:.2f}<extra></extra>"))
-    return styled(_picture(figure), "Test images and reconstructions", height=300)
+    return styled(picture(figure), "Test images and reconstructions", height=300)
 
 
 def filters_figure(filters, columns: int = 10) -> go.Figure:
@@ -43,12 +43,12 @@ def filters_figure(filters, columns: int = 10) -> go.Figure:
     filters = np.asarray(filters, float)
     scale = np.abs(filters).reshape(len(filters), -1).max(axis=1)
     scaled = filters / np.where(scale > 0, scale, 1.0)[:, None, None]
-    tiled = _mosaic(scaled, min(columns, len(filters)))
+    tiled = mosaic(scaled, min(columns, len(filters)))
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="RdBu", reversescale=True, zmid=0, zmin=-1, zmax=1,
                                   hoverongaps=False, colorbar=dict(title=dict(text="weight / max", side="right")),
                                   hovertemplate="weight / filter's max %{z:.2f}<extra></extra>"))
     rows = -(-len(filters) // min(columns, len(filters)))
-    return styled(_picture(figure), f"First-layer filters ({len(filters)} units)", height=120 + 60 * rows)
+    return styled(picture(figure), f"First-layer filters ({len(filters)} units)", height=120 + 60 * rows)
 
 
 def pretraining_curves_figure(val_mse, phase_names) -> go.Figure:
