@@ -1,5 +1,5 @@
-"""Figures of the reuse explorer (transfer page): the gain over (reused, unfrozen) layers per training size, and
-the best cell against the training size."""
+"""Figures of the reuse explorer (transfer page): the gain over (reused, unfrozen) layers per training size, the
+best cell against the training size, and B from scratch at each rate of its search against tuned."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def gain_heatmaps(sizes, mean, low, high, n_seeds: int, best, rate_label: str) -
     layers, columns u = unfrozen layers; the 95% CI on hover; the best cell on validation marked.
 
     sizes: (n_sizes,); mean, low, high: (n_sizes, n_hidden, n_hidden + 1), NaN where u > r; best: (n_sizes, 2)
-    the (r, u) chosen on validation accuracy (or None per size to mark nothing).
+    the (r, u) chosen on validation accuracy, None for a size whose best cell is at another rate (or None).
     """
     mean, low, high = (np.asarray(values, float) for values in (mean, low, high))
     n_hidden = mean.shape[1]
@@ -24,6 +24,7 @@ def gain_heatmaps(sizes, mean, low, high, n_seeds: int, best, rate_label: str) -
     finite = np.abs(mean[np.isfinite(mean)])
     limit = max(1.0, float(finite.max())) if finite.size else 1.0
     rows, columns = np.arange(1, n_hidden + 1), np.arange(n_hidden + 1)
+    starred = False  # the legend names the star once, at the first size that has one
     for index, size in enumerate(sizes):
         hover = np.full(mean[index].shape, "", dtype=object)
         for r in rows:
@@ -42,11 +43,12 @@ def gain_heatmaps(sizes, mean, low, high, n_seeds: int, best, rate_label: str) -
             # in the cell's top-right corner, beside its number rather than over it
             figure.add_trace(go.Scatter(x=[u + 0.32], y=[r + 0.3], mode="markers", marker=dict(symbol="star", size=13,
                                         color="gold", line=dict(color="black", width=1)),
-                                        name="best on validation", showlegend=index == 0, legendgroup="best",
+                                        name="best on validation", showlegend=not starred, legendgroup="best",
                                         hoverinfo="skip"), row=1, col=index + 1)
+            starred = True
         figure.update_xaxes(title="unfrozen u", tickvals=columns, row=1, col=index + 1)
     figure.update_yaxes(title="reused r", tickvals=rows, row=1, col=1)
-    return styled(figure, f"Gain over scratch, {rate_label}", height=420)
+    return styled(figure, f"Gain over tuned scratch, {rate_label}", height=420)
 
 
 def best_cell_chart(sizes, best_reused, best_unfrozen, gain, low, high, recipe_gain, recipe_low, recipe_high,
@@ -75,3 +77,29 @@ def best_cell_chart(sizes, best_reused, best_unfrozen, gain, low, high, recipe_g
     figure.update_yaxes(title="gain (points)", row=1, col=1)
     figure.update_yaxes(title="layers", dtick=1, rangemode="tozero", row=2, col=1)
     return styled(figure, "Best reuse per amount of data", height=560)
+
+
+def scratch_rates_chart(sizes, rates, mean, low, high, tuned, tuned_low, tuned_high, names: dict) -> go.Figure:
+    """B from scratch's mean test accuracy (%) with its 95% CI against the training size (log axis): one line per
+    candidate rate (every seed at that rate) and one tuned per seed on validation.
+
+    sizes: (n_sizes,); rates: (n_rates,); mean, low, high: (n_sizes, n_rates); tuned, tuned_low, tuned_high:
+    (n_sizes,); names: {rate: what it is, e.g. "the cells' rate"} for the rates worth naming in the legend.
+    """
+    sizes = np.asarray(sizes, float)
+    mean, low, high = (np.asarray(values, float) for values in (mean, low, high))
+    figure = go.Figure()
+    series = [(f"at {rate:g}" + (f" ({names[rate]})" if rate in names else ""), mean[:, index], low[:, index],
+               high[:, index], PALETTE[(index + 1) % len(PALETTE)], 2) for index, rate in enumerate(rates)]
+    series.append(("tuned per seed on validation", np.asarray(tuned, float), np.asarray(tuned_low, float),
+                   np.asarray(tuned_high, float), PALETTE[7], 4))
+    for number, (name, values, lows, highs, color, width) in enumerate(series):
+        shift = 1.04 ** (number - (len(series) - 1) / 2)  # side by side on the log axis, so the bars do not overlap
+        figure.add_trace(go.Scatter(
+            x=sizes * shift, y=values, name=name, mode="lines+markers", line=dict(color=color, width=width),
+            error_y=dict(type="data", symmetric=False, array=highs - values, arrayminus=values - lows),
+            customdata=sizes, hovertemplate="n = %{customdata:,}: %{y:.2f}%<extra>" + name + "</extra>"))
+    figure.update_xaxes(type="log", tickvals=sizes, ticktext=[f"{size:,.0f}" for size in sizes],
+                        title="task-B training images (n)")
+    figure.update_yaxes(title="B from scratch, test accuracy (%)")
+    return styled(figure, "B from scratch at each rate", height=460)

@@ -1,0 +1,193 @@
+"""The chapter's rules of thumb as paired comparisons over the stored seeds, each with what its own interval and
+signed-rank test say.
+
+Every comparison is like with like: "unfreeze one or two" and "more data, unfreeze more" use cells that
+unfreeze at the frozen phase's own rate (against cells at that same rate); "reduce the rate" compares each
+reduced-rate cell with the same cell at the same rate, 10x and 100x apart. A status is exactly one of STATUSES:
+"holds" and "contradicted" only when the lab's one meaning of reliable holds (core.stats.reliable_direction:
+the mean's 95% t-interval excludes 0 *and* the signed-rank test agrees), in favour of the rule or against it;
+"no reliable difference" otherwise; "too few seeds" (fewer than RELIABLE_MIN_SEEDS, where no signed-rank
+p-value can reach 0.05) and "needs two sizes" where the comparison cannot be made. Every text ends with its
+scope: this pair, this model A, this many epochs, these sizes, these seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from core import data, reuse, stats, transfer
+
+HOLDS, CONTRADICTED, NO_DIFFERENCE = "holds", "contradicted", "no reliable difference"
+TOO_FEW_SEEDS, NEEDS_TWO_SIZES = "too few seeds", "needs two sizes"
+STATUSES = (HOLDS, CONTRADICTED, NO_DIFFERENCE, TOO_FEW_SEEDS, NEEDS_TWO_SIZES)
+RELIABLE_MIN_SEEDS = 6  # with 5 or fewer seeds the exact signed-rank p is at least 2/32 > 0.05: nothing is reliable
+
+UNFREEZE_ONE_OR_TWO = "Freeze the reused layers, then unfreeze the top one or two"
+MORE_DATA_MORE_LAYERS = "The more data, the more layers to unfreeze"
+REDUCE_THE_RATE = "Reduce the learning rate when you unfreeze"
+DROP_THE_TOP = "With little data, drop the top layers and freeze the rest"
+LITTLE_DATA = "Reuse helps most with little data"
+RULES = (UNFREEZE_ONE_OR_TWO, MORE_DATA_MORE_LAYERS, REDUCE_THE_RATE, DROP_THE_TOP, LITTLE_DATA)
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """One comparison a rule of thumb stands for, and what its interval and test say."""
+
+    rule: str  # the chapter's advice, in a few words (one of RULES)
+    status: str  # one of STATUSES
+    text: str  # plain sentences with the numbers, ending with the scope
+    size: Optional[int] = None  # the training size it speaks about; None when it compares sizes
+    variant: str = ""  # which version of the rule, e.g. "10x lower" for the rate rule
+
+    @property
+    def where(self) -> str:
+        return "across sizes" if self.size is None else f"n = {self.size:,}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A paired comparison's numbers: differences (n_seeds,) in points, their mean's interval, the signed-rank
+    test and the status they allow."""
+
+    differences: np.ndarray
+    mean: stats.Estimate
+    test: stats.WilcoxonResult
+    status: str
+
+    @property
+    def text(self) -> str:
+        p = "no test" if self.test.p_value is None else f"signed-rank p = {self.test.p_value:.2g}"
+        return f"{self.mean.value:+.2f} points (95% CI {self.mean.low:+.2f} to {self.mean.high:+.2f}; {p})"
+
+
+def finding(differences) -> Finding:
+    """What (n_seeds,) paired differences in points say, in the lab's one meaning of reliable."""
+    d = np.asarray(differences, dtype=float)
+    if len(d) < RELIABLE_MIN_SEEDS:
+        status = TOO_FEW_SEEDS
+    else:
+        status = {1: HOLDS, -1: CONTRADICTED, 0: NO_DIFFERENCE}[stats.reliable_direction(d)]
+    return Finding(d, stats.mean_difference_estimate(d), stats.wilcoxon_test(d), status)
+
+
+def scope(summary, sizes) -> str:
+    """The closing words of every verdict: what was fixed, so what the verdict speaks for."""
+    negative, positive = summary.protocol.b_classes
+    shown = ", ".join(f"{size:,}" for size in sizes)
+    return (f" Scope: this pair ({data.CLASS_NAMES[positive]} vs {data.CLASS_NAMES[negative]}), this model A (seed "
+            f"{transfer.MODEL_A_SEED}), {summary.protocol.total_b_epochs} epochs, n = {shown}, "
+            f"{len(summary.seeds)} seeds.")
+
+
+def gap(summary, size: int, first: reuse.Cell, second: reuse.Cell) -> np.ndarray:
+    """(n_seeds,) test accuracy of `first` minus `second` at one size, points, paired by seed."""
+    return 100 * (summary.result(size, first).test - summary.result(size, second).test)
+
+
+def chosen_on_validation(summary, size: int, cells) -> reuse.Cell:
+    """The cell with the highest mean validation accuracy (ties: the first given)."""
+    cells = list(cells)
+    scores = [summary.result(size, cell).validation.mean() for cell in cells]
+    return cells[int(np.argmax(scores))]
+
+
+def rule_verdicts(summary) -> tuple[RuleVerdict, ...]:
+    """Every rule's verdicts on a reuse.summary.GridSummary: per size where the rule speaks of one size, per
+    reduction for the rate rule, across sizes where it compares them."""
+    return (*unfreeze_one_or_two(summary), more_data_more_layers(summary), *reduce_the_rate(summary),
+            *drop_the_top(summary), little_data(summary))
+
+
+def unfreeze_one_or_two(summary) -> list[RuleVerdict]:
+    """Reuse all layers; unfreeze the top 1 or 2 (picked on validation) at the same rate vs keep all frozen."""
+    top, verdicts = len(summary.protocol.hidden_units), []
+    frozen = reuse.Cell(top, 0)
+    tries = [reuse.Cell(top, u) for u in (1, 2) if u <= top]
+    for size in summary.sizes:
+        chosen = chosen_on_validation(summary, size, tries)
+        found = finding(gap(summary, size, chosen, frozen))
+        others = "".join(f" Unfreezing {cell.unfrozen} instead: {finding(gap(summary, size, cell, frozen)).text}."
+                         for cell in tries if cell != chosen)
+        picked = f"; picked on validation over unfreezing {' or '.join(str(c.unfrozen) for c in tries if c != chosen)}"
+        verdicts.append(RuleVerdict(UNFREEZE_ONE_OR_TWO, found.status, (
+            f"All {top} layers reused: unfreezing the top {chosen.unfrozen} after the frozen epochs, at the same rate "
+            f"({summary.protocol.frozen_rate:g}{picked if len(tries) > 1 else ''}), rather than keeping them frozen: "
+            f"{found.text} of test accuracy.{others}" + scope(summary, [size])), size))
+    return verdicts
+
+
+def more_data_more_layers(summary) -> RuleVerdict:
+    """How much more unfreezing all layers (rather than none, same rate) gains at the largest size than at the
+    smallest; the status follows that interval only."""
+    top, sizes = len(summary.protocol.hidden_units), summary.sizes
+    if len(sizes) < 2:
+        return RuleVerdict(MORE_DATA_MORE_LAYERS, NEEDS_TWO_SIZES, "Needs at least two training sizes."
+                           + scope(summary, sizes))
+    small, large = sizes[0], sizes[-1]
+    gain = {size: gap(summary, size, reuse.Cell(top, top), reuse.Cell(top, 0)) for size in (small, large)}
+    found = finding(gain[large] - gain[small])
+    same_rate = [cell for cell in summary.cells_of(sizes[0]) if cell.reduction == 1]
+    best_u = [chosen_on_validation(summary, size, same_rate).unfrozen for size in sizes]
+    return RuleVerdict(MORE_DATA_MORE_LAYERS, found.status, (
+        f"Unfreezing all {top} reused layers rather than none, both at the same rate, gains {found.text} more at "
+        f"n = {large:,} than at n = {small:,} (paired by seed). For information, not the verdict: the best "
+        f"same-rate cell on validation unfreezes u = {', '.join(map(str, best_u))} at n = "
+        f"{', '.join(f'{size:,}' for size in sizes)}." + scope(summary, (small, large))))
+
+
+def reduce_the_rate(summary) -> list[RuleVerdict]:
+    """Per reduction and size: every cell that unfreezes, at the reduced rate vs the same cell at the same rate,
+    averaged over those cells per seed (the status), and counted cell by cell."""
+    verdicts, protocol = [], summary.protocol
+    for reduction in summary.rate_reductions:
+        reduced = [cell for cell in summary.cells_of(summary.sizes[0]) if cell.reduction == reduction]
+        for size in summary.sizes:
+            per_cell = [gap(summary, size, cell, reuse.Cell(cell.reused, cell.unfrozen)) for cell in reduced]
+            found = finding(np.mean(per_cell, axis=0))
+            directions = [stats.reliable_direction(d) if len(d) >= RELIABLE_MIN_SEEDS else 0 for d in per_cell]
+            counts = {sign: directions.count(sign) for sign in (1, -1, 0)}
+            verdicts.append(RuleVerdict(REDUCE_THE_RATE, found.status, (
+                f"Unfreezing at a {reduction:g}x lower rate ({protocol.frozen_rate / reduction:g} instead of "
+                f"{protocol.frozen_rate:g}), each of the {len(reduced)} cells that unfreeze against the same cell at "
+                f"the same rate, averaged per seed: {found.text}. Cell by cell (each tested on its own): reliably "
+                f"better in {counts[1]}, reliably worse in {counts[-1]}, no reliable difference in {counts[0]}. "
+                f"Every cell trains {protocol.unfrozen_epochs} epochs after unfreezing, so at a lower rate it also "
+                "trains less: a loss may mean too few epochs for that rate, not a worse rate."
+                + scope(summary, [size])), size, f"{reduction:g}x lower"))
+    return verdicts
+
+
+def drop_the_top(summary) -> list[RuleVerdict]:
+    """At the smallest size: the best number of frozen layers below all (picked on validation) vs all frozen."""
+    top, size = len(summary.protocol.hidden_units), summary.sizes[0]
+    if top < 2:
+        return []
+    dropped = chosen_on_validation(summary, size, [reuse.Cell(r, 0) for r in range(top - 1, 0, -1)])
+    found = finding(gap(summary, size, dropped, reuse.Cell(top, 0)))
+    layers = "layer" if dropped.reused == 1 else "layers"
+    return [RuleVerdict(DROP_THE_TOP, found.status, (
+        f"Reusing {dropped.reused} frozen {layers} (the best number below {top} on validation) rather than all {top} "
+        f"frozen: {found.text} of test accuracy." + scope(summary, [size])), size)]
+
+
+def little_data(summary) -> RuleVerdict:
+    """The best cell's gain over tuned B from scratch at the smallest size minus at the largest."""
+    sizes = summary.sizes
+    best = {size: summary.result(size, summary.best[size]) for size in sizes}
+    gains = "; ".join(f"n = {size:,}: {best[size].cell.label}, {finding(best[size].differences).text}"
+                      for size in sizes)
+    intro = (f"Gain of the best cell over B from scratch tuned per seed on validation ({gains}). Each best cell is "
+             f"picked among {len(summary.cells_of(sizes[0]))} on validation accuracy, not on the test set, so its "
+             "test gain is not inflated by the choice and a plain interval is honest.")
+    if len(sizes) < 2:
+        return RuleVerdict(LITTLE_DATA, NEEDS_TWO_SIZES, intro + " Comparing sizes needs at least two."
+                           + scope(summary, sizes))
+    small, large = sizes[0], sizes[-1]
+    found = finding(best[small].differences - best[large].differences)
+    return RuleVerdict(LITTLE_DATA, found.status, (
+        f"{intro} The gain is {found.text} larger at n = {small:,} than at n = {large:,} (paired by seed)."
+        + scope(summary, (small, large))))
