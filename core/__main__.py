@@ -77,6 +77,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     use_ray(args.ray)
     from core import cluster, data, stats, transfer
     from core.progress import terminal_progress
+    from core.runs import tuning
+    from core.transfer import fair
 
     try:
         protocol = transfer.get_protocol(args.protocol, args.pair)
@@ -89,8 +91,16 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         return 2
     config = transfer.ComparisonConfig(protocol, vary_subset=not args.fixed_subset, vary_a=args.vary_a)
     pairs = list(transfer.ALL_PAIRS) if args.all_pairs else list(args.pairs or [protocol.b_classes])
-    print(f"protocol {protocol.name}, {len(seeds)} seeds; {config.describe()}")
+    rates = args.tune_grid or (tuning.DEFAULT_RATES if args.tune else None)
+    if rates is not None and cluster.address():
+        print(f"error: --tune: {fair.LOCAL_ONLY}; unset LAB_RAY_ADDRESS (or leave out --ray) to run it here.",
+              file=sys.stderr)
+        return 2
+    tuned = None if rates is None else fair.FairComparison(config, rates)
+    print(f"protocol {protocol.name}, {len(seeds)} seeds; {(tuned or config).describe()}")
     print(f"results store: {results.path}")
+    if tuned is not None:
+        return _transfer_tuned(tuned, pairs, seeds, results, args.chunk)
     if cluster.address():  # every pair's units on the Ray cluster at once
         return _transfer_on_cluster(config, pairs, seeds, results, args.chunk)
     started = time.perf_counter()
@@ -106,6 +116,42 @@ def cmd_transfer(args: argparse.Namespace) -> int:
                   f"{time.perf_counter() - started:.1f} s")
             print("\n".join(stats.summary_lines(transfer.summarize_rows(
                 rows, scope=config.with_pair(pair).verdict_scope()))))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def tune_grid(text: str) -> tuple[float, ...]:
+    """`--tune-grid 0.001,0.01,0.1`: the learning rates every arm searches (implies --tune)."""
+    from core.runs import tuning
+
+    try:
+        return tuning.parse_rates(text)
+    except ValueError as error:  # argparse would print only "invalid value"
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _transfer_tuned(config, pairs, seeds, results, chunk: int) -> int:
+    """`transfer --tune`: every arm searches the same grid (core.transfer.fair, on this machine); per pair, the
+    book's untuned arms from the same runs first, then the rates picked, and last the tuned arms' statistics."""
+    from core import data
+    from core.progress import terminal_progress
+    from core.transfer import fair
+
+    started = time.perf_counter()
+    several = len(pairs) > 1
+    try:
+        if several:  # every pair's model A first, stacked across pairs, then each pair's searches
+            fair.run_fair_pairs(config, seeds, results, pairs, terminal_progress(), chunk_size=chunk)
+        for pair in pairs:
+            pair_config = config.with_pair(pair)
+            rows = fair.run_fair(pair_config, seeds, results, None if several else terminal_progress(),
+                                 chunk_size=chunk)
+            negative, positive = pair
+            print(f"\ntask B: {data.CLASS_NAMES[positive]} ({positive}) vs {data.CLASS_NAMES[negative]} ({negative}); "
+                  f"{time.perf_counter() - started:.1f} s")
+            print("\n".join(fair.summary_lines(fair.summarize_fair(pair_config, rows))))
     except KeyboardInterrupt:
         print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
         return 130
@@ -131,7 +177,7 @@ def cmd_reuse(args: argparse.Namespace) -> int:
         protocol = transfer.get_protocol(args.protocol, args.pair)
         seeds = reuse.seed_list(args.seeds)
         sizes = reuse.sizes_for(protocol, args.sizes)
-        reuse.ReuseGrid(protocol, sizes[0], args.rate_reduction)  # checks the reduction
+        reductions = reuse.check_reductions(args.rate_reduction)
         results = store_with_data()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
         print(f"error: {error}", file=sys.stderr)
@@ -139,13 +185,15 @@ def cmd_reuse(args: argparse.Namespace) -> int:
     negative, positive = protocol.b_classes
     print(f"protocol {protocol.name}, task B: {data.CLASS_NAMES[positive]} vs {data.CLASS_NAMES[negative]}; sizes "
           f"{', '.join(f'{size:,}' for size in sizes)}; {len(seeds)} seeds; unfrozen rate {protocol.frozen_rate:g} "
-          f"or {protocol.frozen_rate / args.rate_reduction:g}")
+          f"or {' or '.join(f'{protocol.frozen_rate / reduction:g}' for reduction in reductions)}; B from scratch at "
+          f"{', '.join(f'{rate:g}' for rate in reuse.ReuseGrid(protocol, sizes[0], reductions).scratch_grid)}, "
+          "tuned per seed on validation")
     print(f"results store: {results.path}")
     if cluster.address() and not say_cluster():
         return 2
     started = time.perf_counter()
     try:
-        reuse.run_grid(protocol, sizes, seeds, results, terminal_progress(), rate_reduction=args.rate_reduction,
+        reuse.run_grid(protocol, sizes, seeds, results, terminal_progress(), rate_reductions=reductions,
                        chunk_size=args.chunk)
     except KeyboardInterrupt:
         print("\ninterrupted: the finished seeds are stored; run the same command to resume.", file=sys.stderr)
@@ -154,11 +202,11 @@ def cmd_reuse(args: argparse.Namespace) -> int:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
     print(f"\n{time.perf_counter() - started:.1f} s")
-    summary = reuse.summarize_grid(protocol, sizes, seeds, results, rate_reduction=args.rate_reduction)
+    summary = reuse.summarize_grid(protocol, sizes, seeds, results, rate_reductions=reductions)
     print("\n".join(reuse.summary_lines(summary)))
     if args.csv:
         with open(args.csv, "w", encoding="utf-8") as file:
-            file.write(reuse.grid_csv(protocol, sizes, results, rate_reduction=args.rate_reduction))
+            file.write(reuse.grid_csv(protocol, sizes, results, rate_reductions=reductions))
         print(f"rows written to {args.csv}")
     return 0
 
@@ -190,8 +238,10 @@ def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
 
 
 def cmd_auxiliary(args: argparse.Namespace) -> int:
-    """Every pretraining source (supervised, autoencoder, same/different, masked) vs scratch with few labels."""
+    """Every pretraining source (supervised, autoencoder, same/different, masked) vs scratch with few labels; with
+    --tune, every arm searches one grid of Nadam rates, each seed's rate picked on validation."""
     from core import auxiliary, data
+    from core.auxiliary import table, tuned
     from core.progress import terminal_progress
 
     try:
@@ -201,6 +251,8 @@ def cmd_auxiliary(args: argparse.Namespace) -> int:
         common = auxiliary.Common.tiny(args.pair) if args.tiny else auxiliary.Common(args.pair)
         base = (auxiliary.Reuse.tiny(common=common, patch=args.patch) if args.tiny else
                 auxiliary.Reuse(common, patch=args.patch))
+        if args.tune or args.tune_grid:
+            base = tuned.TunedReuse(base, args.tune_grid or tuned.RATES)
         configs = [base.with_labels(n_labels) for n_labels in args.labels]  # checks every count before training
         results = store_with_data()
     except (ValueError, data.DataError) as error:  # StoreError is a ValueError too
@@ -208,15 +260,25 @@ def cmd_auxiliary(args: argparse.Namespace) -> int:
         return 2
     print(f"{len(seeds)} seeds; results store: {results.path}")
     started = time.perf_counter()
+    counts = [config.n_labels for config in configs]
     try:
-        grid = auxiliary.run_grid(base, [config.n_labels for config in configs], seeds, results, terminal_progress(),
-                                  chunk_size=args.chunk)
+        if isinstance(base, tuned.TunedReuse):
+            grid = tuned.run_tuned_grid(base, counts, seeds, results, terminal_progress(), chunk_size=args.chunk)
+        else:
+            grid = auxiliary.run_grid(base, counts, seeds, results, terminal_progress(), chunk_size=args.chunk)
     except KeyboardInterrupt:
         print("\ninterrupted: finished seeds are stored; run the same command to resume.", file=sys.stderr)
         return 130
     print(f"{time.perf_counter() - started:.1f} s")
-    print("\n".join(auxiliary.table_lines(grid)))
+    searches = None
+    if isinstance(base, tuned.TunedReuse):
+        searches = {config.n_labels: tuned.load_searches(config, seeds, results) for config in configs}
+    print("\n".join(table.table_lines(grid, searches)))
+    for n_labels, found in (searches or {}).items():
+        print(f"\n{n_labels} labels: " + "\n".join(tuned.picked_lines(found)))
     return 0
+
+
 def cmd_results(args: argparse.Namespace) -> int:
     """Export the results store to one file, or import such a file (warm start: runs computed elsewhere)."""
     from core import store, store_archive
@@ -282,15 +344,24 @@ def parse_list(kind):
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    """Unsupervised pretraining vs training from scratch, paired by seed, filling the results store the page reads."""
+    """Unsupervised pretraining vs training from scratch, paired by seed, filling the results store the page reads;
+    with --tune, every arm searches one rate grid, each seed's rate picked on validation."""
     from core import data, pretraining
+    from core.pretraining import tables, tuned
     from core.progress import terminal_progress
+    from core.runs import tuning
 
     try:
         seeds = pretraining.seed_list(args.seeds)
-        configs = [(regime, n_labels, pretraining.FineTuning.tiny(regime, n_labels) if args.tiny else
-                    pretraining.FineTuning.preset(regime, n_labels))
-                   for regime in args.regime for n_labels in args.labels]
+        grid = tuning.parse_rates(args.tune_grid) if args.tune_grid else ()
+        if grid and not args.tune:
+            raise ValueError("--tune-grid needs --tune.")
+        configs = []
+        for regime in args.regime:
+            for n_labels in args.labels:
+                config = (pretraining.FineTuning.tiny(regime, n_labels) if args.tiny else
+                          pretraining.FineTuning.preset(regime, n_labels))
+                configs.append((regime, n_labels, tuned.TunedFineTuning(config, grid) if args.tune else config))
         if not configs:
             raise ValueError("Give at least one regime and one label count.")
         results = store_with_data()
@@ -298,18 +369,28 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"{len(seeds)} seeds; results store: {results.path}")
+    found = {}
     for regime, n_labels, config in configs:
         started = time.perf_counter()
         print(f"\n{regime} regime{' (tiny)' if args.tiny else ''}: {config.pretraining.describe()}")
         try:
-            comparison = pretraining.fine_tune(config, seeds, results, terminal_progress(), chunk_size=args.chunk)
+            if args.tune:
+                found[(regime, n_labels)] = tuned.fine_tune(config, seeds, results, terminal_progress(),
+                                                            chunk_copies=args.chunk)
+            else:
+                comparison = pretraining.fine_tune(config, seeds, results, terminal_progress(), chunk_size=args.chunk)
         except KeyboardInterrupt:
             done = len(results.finished_seeds(config) & set(seeds))
             print(f"\ninterrupted: {done} finished seeds of this comparison are stored; run the same command to "
                   f"resume.", file=sys.stderr)
             return 130
         print(f"{time.perf_counter() - started:.1f} s")
-        print("\n".join(pretraining.table_lines(comparison)))
+        print("\n".join(tables.tuned_table_lines(found[(regime, n_labels)]) if args.tune else
+                        tables.table_lines(comparison)))
+    if args.tune and len(seeds) >= 2:
+        print("\nHow much of fine-tune all's gain survives a tuned scratch net:")
+        for (regime, n_labels), each in found.items():
+            print(f"- {regime}, {n_labels} labels: {tables.survival_sentence(each)}")
     return 0
 
 
@@ -333,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--ray", metavar="ADDRESS", default=None,
                           help="train on a Ray cluster (auto, ray://head:10001, host:6379); the same as "
                                "LAB_RAY_ADDRESS; the results store stays on this machine")
+    transfer.add_argument("--tune", action="store_true",
+                          help="a fair baseline: every arm searches the same learning rates, picked per seed on "
+                               "validation (B on A: its frozen rate, the unfrozen one scaled with it); prints the "
+                               "book's untuned arms from the same runs first; on this machine only")
+    transfer.add_argument("--tune-grid", type=tune_grid, default=None, metavar="RATES",
+                          help="the rates --tune searches, e.g. 0.001,0.003,0.01,0.03 (the default); implies --tune")
     transfer.set_defaults(run=cmd_transfer)
     auxiliary = commands.add_parser("auxiliary", help="pretraining on an auxiliary task (same/different pairs, "
                                                       "masked images) vs every other source, few labels, many seeds")
@@ -343,7 +430,14 @@ def build_parser() -> argparse.ArgumentParser:
     auxiliary.add_argument("--patch", type=int, default=14, help="the masked source's patch side, pixels (default 14)")
     auxiliary.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
     auxiliary.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
-    auxiliary.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained together (default 10)")
+    auxiliary.add_argument("--chunk", type=chunk_size, default=10,
+                           help="seeds trained together (default 10); with --tune, seeds x candidate rates per arm")
+    auxiliary.add_argument("--tune", action="store_true",
+                           help="every arm (scratch, each source x mode) searches the same grid of Nadam rates, each "
+                                "seed's rate picked on the target pair's validation images (default: the book's "
+                                "untuned protocol, every arm at 1e-3)")
+    auxiliary.add_argument("--tune-grid", type=tune_grid, default=None, metavar="RATES",
+                           help="the rates --tune searches (default 0.0003,0.001,0.003,0.01); implies --tune")
     auxiliary.set_defaults(run=cmd_auxiliary)
     results = commands.add_parser("results", help="move finished runs between results stores (warm start)")
     results.add_argument("action", choices=("export", "import"),
@@ -364,7 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="labelled images per seed, balanced, e.g. 100,500,1000,5000 (default 100)")
     pretrain.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to 200 (default 10)")
     pretrain.add_argument("--tiny", action="store_true", help="the tiny preset used by tests (seconds, not minutes)")
-    pretrain.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained together (default 10)")
+    pretrain.add_argument("--chunk", type=chunk_size, default=10,
+                          help="seeds trained together (default 10); with --tune, seeds x candidate rates")
+    pretrain.add_argument("--tune", action="store_true",
+                          help="every arm searches one learning-rate grid, each seed's rate picked on validation "
+                               "(Nadam: 0.0003,0.001,0.003,0.01; plain SGD, 2006: 0.03,0.1,0.3,1)")
+    pretrain.add_argument("--tune-grid", default="",
+                          help="with --tune: one grid for every regime instead, e.g. 0.03,0.1,0.3,1 (it must hold "
+                               "each regime's own rate)")
     pretrain.set_defaults(run=cmd_pretrain)
     reuse = commands.add_parser("reuse", help="how many layers to reuse and unfreeze, per training size (fills the "
                                               "results store)")
@@ -374,8 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     reuse.add_argument("--sizes", type=parse_sizes, default=(50, 200, 1000, 5000),
                        help="task-B training sizes (default 50,200,1000,5000)")
     reuse.add_argument("--seeds", type=int, default=10, help="number of seeds, 3 to 100 (default 10)")
-    reuse.add_argument("--rate-reduction", type=float, default=10.0,
-                       help="the lower rate after unfreezing is the frozen phase's divided by this (default 10)")
+    reuse.add_argument("--rate-reduction", default="10,100",
+                       help="the lower rates after unfreezing: the frozen phase's divided by each, comma-separated "
+                            "(default 10,100: 10x lower and the book's 100x); every cell also runs at the same rate")
     reuse.add_argument("--chunk", type=chunk_size, default=10, help="seeds trained per engine call (default 10)")
     reuse.add_argument("--csv", default=None, help="also write every stored row of the grid to this CSV file")
     reuse.add_argument("--ray", metavar="ADDRESS", default=None,

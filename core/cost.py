@@ -16,7 +16,7 @@ the results store count only what is missing: stored seeds and saved model A fil
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Optional
 
 INPUT_PIXELS = 28 * 28  # Fashion-MNIST images, flattened
@@ -166,21 +166,44 @@ def transfer_pairs(config, seeds, store=None, pairs: Optional[Iterable] = None) 
     return model_a(config.protocol, n_models) + b_runs(config.protocol, n_seeds)
 
 
-def reuse_grid(protocol, sizes, seeds, store=None) -> Cost:
-    """The reuse explorer (core.reuse.run_grid): per training size, every (reused, unfrozen, rate) cell and B
-    from scratch for the seeds the store lacks (each counted at the full B net's size, an upper bound), and
-    the model A (seed 42) if it is not saved."""
+def transfer_fair(config, seeds, store=None) -> Cost:
+    """The fair comparison (core.transfer.fair.run_fair, a FairComparison): for each seed the store lacks, every
+    candidate rate of both arms as one more copy (and the book's arm when the grid lacks its rate), so a grid of
+    k rates costs k times the untuned comparison's B runs; plus the models A not saved yet."""
+    missing = [int(seed) for seed in seeds]
+    if store is not None:
+        finished = store.finished_seeds(config)
+        missing = [seed for seed in missing if seed not in finished]
+    if not missing:
+        return Cost()
+    protocol = config.comparison.protocol
+    _, _, b_valid, b_test = _task_sizes(protocol)
+    parameters = mlp_parameters(protocol.hidden_units, 1)
+    arms = zip(("B from scratch", "B on A"), config.copies_per_seed(), (protocol.b_epochs, protocol.total_b_epochs))
+    parts = tuple(CostPart(f"{what}, {_count(copies, 'rate')} x {_count(len(missing), 'seed')}", parameters,
+                           copies * len(missing), protocol.n_b_train, epochs, evaluated=b_valid * epochs + b_test)
+                  for what, copies, epochs in arms)
+    return model_a(protocol, _missing_models_a(config.comparison, missing, store)) + Cost(parts)
+
+
+def reuse_grid(protocol, sizes, seeds, store=None, *, rate_reductions=None) -> Cost:
+    """The reuse explorer (core.reuse.run_grid): per training size, for the seeds the store lacks, every (reused,
+    unfrozen, rate) cell and every candidate rate of B from scratch's search, each one copy per seed (counted at
+    the full B net's size, an upper bound; validation and test images evaluated once, after the last epoch), and
+    the model A (seed 42) if it is not saved. `rate_reductions`: the grid's (None: core.reuse's default)."""
     from core import reuse, transfer
 
     _, _, b_valid, b_test = _task_sizes(protocol)
-    runs, parts = len(reuse.grid_cells(len(protocol.hidden_units))) + 1, []
-    for size in sizes:
-        grid = reuse.ReuseGrid(protocol, int(size))
+    reductions = reuse.DEFAULT_REDUCTIONS if rate_reductions is None else rate_reductions
+    parts = []
+    for grid in reuse.grids(protocol, sizes, reductions):
         missing = len(set(int(seed) for seed in seeds) - (store.finished_seeds(grid) if store is not None else set()))
         if missing:
-            parts.append(CostPart(f"n = {int(size):,}: {runs} runs x {_count(missing, 'seed')}",
-                                  mlp_parameters(protocol.hidden_units, 1), runs * missing, int(size),
-                                  protocol.total_b_epochs, evaluated=b_valid * protocol.total_b_epochs + b_test))
+            cells, candidates = len(grid.cells), len(grid.scratch_grid)
+            what = f"n = {grid.n_train:,}: {cells} cells and B from scratch at {_count(candidates, 'rate')}"
+            parts.append(CostPart(f"{what} x {_count(missing, 'seed')}", mlp_parameters(protocol.hidden_units, 1),
+                                  (cells + candidates) * missing, grid.n_train, protocol.total_b_epochs,
+                                  evaluated=b_valid + b_test))
     if not parts:
         return Cost()
     a_key = transfer.ModelAConfig.of(protocol)
@@ -306,15 +329,26 @@ def fine_tuning(config, n_seeds: int) -> Cost:
     ))
 
 
+def tuned_fine_tuning(config, n_seeds: int) -> Cost:
+    """core.pretraining.tuned.fine_tune for `n_seeds` seeds not yet stored: every arm of the config's FineTuning
+    once per candidate rate (candidates multiply the arms' cost), without the frozen-codes runs."""
+    candidates = len(config.rates)
+    arms = fine_tuning(config.fine_tuning, n_seeds).parts[:2]  # the four arms on the encoder's net, the floor
+    return Cost(tuple(replace(part, what=f"{part.what}, x {candidates} candidate rates",
+                              copies=part.copies * candidates) for part in arms))
+
+
 def pretraining_runs(autoencoder, seeds, store, fine_tunings=()) -> Cost:
     """What a pretraining page button still has to train: the autoencoders of `seeds` not in the store, then
-    each FineTuning config's seeds not in the store (core.pretraining.fine_tune pretrains what is missing first)."""
+    each config's seeds not in the store (core.pretraining.fine_tune pretrains what is missing first): a
+    FineTuning, or a TunedFineTuning (its `rates` grid, every arm tuned)."""
     from core import pretraining
 
     seeds = tuple(seeds)
     cost = autoencoders(autoencoder, len(seeds) - len(pretraining.stored_seeds(autoencoder, seeds, store)))
     for config in fine_tunings:
-        cost += fine_tuning(config, len(seeds) - len(pretraining.stored_seeds(config, seeds, store)))
+        estimate = tuned_fine_tuning if hasattr(config, "rates") else fine_tuning
+        cost += estimate(config, len(seeds) - len(pretraining.stored_seeds(config, seeds, store)))
     return cost
 
 
@@ -350,7 +384,9 @@ def auxiliary_source(config, n_seeds: int) -> Cost:
 
 def auxiliary_reuse(configs, seeds, store) -> Cost:
     """core.auxiliary.run_grid / reuse for the configs (one per label count): each source's missing seeds once,
-    then every arm (scratch and source x mode) at `updates` batches for each config's missing seeds."""
+    then every arm (scratch and source x mode) at `updates` batches for each config's missing seeds, once per
+    candidate rate when the config tunes (a core.auxiliary.tuned.TunedReuse: its `rates`), each copy scored on the
+    target pair's validation and test images."""
     from core import auxiliary
 
     configs, seeds = list(configs), [int(seed) for seed in seeds]
@@ -365,11 +401,15 @@ def auxiliary_reuse(configs, seeds, store) -> Cost:
         else:
             cost += auxiliary_source(source, missing)
     encoder = first.common.encoder
-    classifier = _encoder_parameters(encoder) + encoder.hidden_units[-1] + 1
+    classifier = _encoder_parameters(encoder) + 2 * encoder.hidden_units[-1] + 2  # the encoder and a 2-way output
+    _, validation, test = _pool_sizes(encoder.split)
+    evaluated = round(2 * CLASS_SHARE * (validation + test))  # the target pair's validation and test images
     for config in configs:
         missing = len(set(seeds) - store.finished_seeds(config))
+        candidates = len(getattr(config, "rates", ())) or 1
         if missing:
-            cost += Cost((CostPart(f"{len(auxiliary.ARMS)} arms with {config.n_labels} labels, "
-                                   f"{_count(missing, 'seed')}", classifier, len(auxiliary.ARMS) * missing,
-                                   config.updates * config.common.batch_size, 1),))
+            tuned = f" x {candidates} rates" if candidates > 1 else ""
+            cost += Cost((CostPart(f"{len(auxiliary.ARMS)} arms{tuned} with {config.n_labels} labels, "
+                                   f"{_count(missing, 'seed')}", classifier, len(auxiliary.ARMS) * candidates * missing,
+                                   config.updates * config.common.batch_size, 1, evaluated=evaluated),))
     return cost

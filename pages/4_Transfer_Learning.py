@@ -1,6 +1,8 @@
-"""Logic: core/transfer.py (statistics: core/stats.py, results: core/store.py) · figures: core/plots/transfer.py ·
-tests: tests/test_transfer.py, tests/test_transfer_comparison.py, tests/test_page_transfer.py,
-tests/test_browser_transfer.py.
+"""Logic: core/transfer/ (the fair baseline: core/transfer/fair.py, drawn by ui/fair.py; statistics: core/stats.py,
+results: core/store.py) · figures: core/plots/transfer.py · tests: tests/test_transfer.py,
+tests/test_transfer_comparison.py, tests/test_transfer_fair.py, tests/test_page_transfer.py,
+tests/test_browser_transfer.py. The reuse explorer (section 6): core/reuse/, drawn by ui/reuse_explorer.py, tests:
+tests/test_reuse.py, tests/test_reuse_rules.py.
 
 Transfer learning: the book's single run, then the same comparison over many seeds, told honestly. Every
 training is a button press through core.jobs (ui.jobs.training_ui); finished runs land in the results
@@ -11,17 +13,18 @@ import dataclasses
 
 import streamlit as st
 
-from core import cost, reuse, store, transfer
+from core import cost, transfer
 from core.data import CLASS_NAMES
-from core.plots import reuse as reuse_plots
 from core.plots import transfer as transfer_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
+from ui.fair import fair_section
 from ui.feedback import checked
 from ui.frame import page_frame
 from ui.jobs import training_ui
 from ui.links import linked
 from ui.presets import tiny_caption, tiny_mode
+from ui.reuse_explorer import reuse_section
 from ui.sidebar import fashion_mnist_or_stop, results_store_or_stop, store_downloads
 
 page_frame(__file__)
@@ -88,8 +91,8 @@ def verdict_ui(verdict) -> None:
 
 # Each paired statistic with its interval, and what those intervals are worth at this many seeds.
 def statistics_ui(summary) -> None:
-    mean, iqm, share, wilcoxon = summary.mean_difference, summary.interquartile_mean, summary.win_share, \
-        summary.wilcoxon
+    mean, iqm, share, wilcoxon = (summary.mean_difference, summary.interquartile_mean, summary.win_share,
+                                  summary.wilcoxon)
     centre = st.columns(3)
     centre[0].metric("Mean difference (points)", f"{mean.value:+.2f}", help="B on A minus B from scratch, averaged")
     centre[0].caption(f"95% CI {mean.low:+.2f} to {mean.high:+.2f} (t-interval)")
@@ -326,99 +329,6 @@ def downloads_section(config, seeds, results, name: str) -> None:
                f"{'' if config.vary_subset else ' --fixed-subset'}{' --vary-a' if config.vary_a else ''}`.")
 
 
-# 6. Which rules of thumb hold: the reuse grid's settings (sizes, seeds), bound to the URL with the section's prefix.
-def reuse_settings_ui() -> tuple[tuple[int, ...], int]:
-    choices = reuse.TINY_SIZES if tiny_mode() else reuse.DEFAULT_SIZES
-    default = reuse.TINY_SIZES if tiny_mode() else reuse.PAGE_DEFAULT_SIZES
-    left, right = st.columns([3, 1])
-    sizes = left.multiselect("Task-B training images per seed (n)", choices, default=list(default),
-                             format_func=lambda size: f"{size:,}", key="tl_reuse_sizes", bind="query-params")
-    n_seeds = right.number_input(f"Seeds ({reuse.MIN_SEEDS} to {reuse.MAX_SEEDS})", min_value=0, max_value=10_000,
-                                 value=3 if tiny_mode() else reuse.DEFAULT_SEEDS, step=1, key="tl_reuse_seeds",
-                                 bind="query-params")
-    return tuple(int(size) for size in sizes), int(n_seeds)
-
-
-# 6. Which rules of thumb hold: the grid of reused x unfrozen layers per training size, trained on demand, then
-# the heatmaps, the best cell per size and a verdict per rule.
-@st.fragment
-def reuse_section(protocol, results) -> None:
-    st.header("6. Which rules of thumb hold? Layers to reuse and to unfreeze")
-    st.markdown(
-        "The chapter's advice, tested: reuse model A's first **r** hidden layers (dropping the ones above) under a "
-        f"fresh output, train {protocol.frozen_epochs} epochs with all of them frozen, then unfreeze the top "
-        f"**u** (u = 0: stay frozen) for {protocol.unfrozen_epochs} more, at a "
-        f"{reuse.ReuseGrid(protocol, 1).rate_reduction:g}x lower learning rate or the same one. Every cell is "
-        "compared with B from scratch on the same images and seed.")
-    sizes, n_seeds = reuse_settings_ui()
-    try:
-        seeds = reuse.seed_list(n_seeds)
-        sizes = reuse.sizes_for(protocol, sizes)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
-        return
-    missing = sum(len(set(seeds) - results.finished_seeds(reuse.ReuseGrid(protocol, size))) for size in sizes)
-    note = st.empty()
-    training = training_ui("tl_reuse", reuse.job_key(protocol, sizes, seeds),
-                           lambda progress: reuse.run_grid(protocol, sizes, seeds, results, progress),
-                           label="Reuse grid", button=f"Train the {missing} missing seed-sizes of the grid",
-                           offer=missing > 0, primary=True, cost=cost.reuse_grid(protocol, sizes, seeds, results))
-    if missing and not training.pending:
-        note.info(f"{len(sizes) * len(seeds) - missing} of {len(sizes) * len(seeds)} (size, seed) rows are in the "
-                  "results store. " + ("" if tiny_mode() else reuse.time_hint(sizes, len(seeds))),
-                  icon=":material/database:")
-    summary = reuse_summary_of(protocol, sizes, seeds, results)
-    if summary is None:
-        return
-    if summary.sizes != sizes or len(summary.seeds) < len(seeds):
-        st.warning(f"Showing the {len(summary.seeds)} seeds stored for n = "
-                   f"{', '.join(f'{size:,}' for size in summary.sizes)}.")
-    rate = st.segmented_control("Rate after unfreezing", ["lower", "same"], default="lower", key="tl_reuse_rate",
-                                format_func=lambda choice: f"{summary.rate_reduction:g}x lower" if choice == "lower"
-                                else "same as frozen", required=True)
-    maps = [summary.heatmap(size, rate) for size in summary.sizes]
-    best = [(summary.best[size].reused, summary.best[size].unfrozen) for size in summary.sizes]
-    show(reuse_plots.gain_heatmaps(summary.sizes, [m[0] for m in maps], [m[1] for m in maps], [m[2] for m in maps],
-                                   len(summary.seeds), best, "lower rate" if rate == "lower" else "same rate"),
-         key="tl_reuse_heatmaps")
-    st.caption("Hover a cell for its 95% CI (t-interval over the paired seeds); the star marks the cell with the "
-               "best validation accuracy, chosen without looking at the test set. " + mean_interval_note(
-                   len(summary.seeds)))
-    top = len(protocol.hidden_units)
-    recipe = reuse.Cell(top, top, "lower")
-    gains = [summary.result(size, summary.best[size]).gain for size in summary.sizes]
-    recipes = [summary.result(size, recipe).gain for size in summary.sizes]
-    show(reuse_plots.best_cell_chart(summary.sizes, [b[0] for b in best], [b[1] for b in best],
-                                     [g.value for g in gains], [g.low for g in gains], [g.high for g in gains],
-                                     [g.value for g in recipes], [g.low for g in recipes], [g.high for g in recipes],
-                                     f"reuse and unfreeze all {top} (lower rate)"), key="tl_reuse_best_chart")
-    st.subheader("The rules of thumb on this data")
-    st.caption(f"Each verdict compares cells paired by seed over {len(summary.seeds)} seeds, for this model A "
-               f"(seed {transfer.MODEL_A_SEED}) and this test set; \"holds\" means reliably (95% interval) in "
-               "the rule's favour at every size it speaks about.")
-    for verdict in summary.verdicts:
-        box = {"holds": st.success, "partly holds": st.warning}.get(verdict.status, st.info)
-        box(f"**{verdict.rule}: {verdict.status}.** {verdict.text}")
-    st.download_button("Download the grid's rows (CSV)", lambda: reuse.grid_csv(protocol, sizes, results),
-                       file_name=f"reuse-{protocol.name}-{protocol.b_classes[0]}-{protocol.b_classes[1]}.csv",
-                       mime="text/csv", key="tl_reuse_download", icon=":material/download:")
-    st.caption(f"The command line fills the same store: `python -m core reuse --protocol {protocol.name} --pair "
-               f"{protocol.b_classes[0]},{protocol.b_classes[1]} --sizes {','.join(str(size) for size in sizes)} "
-               f"--seeds {len(seeds)}`.")
-
-
-# The grid's statistics, cached per stored rows (reruns redraw, they do not recompute).
-def reuse_summary_of(protocol, sizes, seeds, results):
-    stamps = tuple(tuple(row.finished_at for row in results.results(reuse.ReuseGrid(protocol, size), seeds))
-                   for size in sizes)
-    return _reuse_summary(protocol, sizes, seeds, stamps, str(results.path))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _reuse_summary(protocol, sizes, seeds, stamps, path: str):
-    return reuse.summarize_grid(protocol, sizes, seeds, store.Store(path))
-
-
 st.title("Transfer learning")
 st.markdown(
     "One lucky run, then many seeds. The chapter reuses a net trained on eight Fashion-MNIST classes (task A) for "
@@ -432,8 +342,9 @@ single_run_section(protocol, results)
 pitfall_section(protocol, results)
 config, seeds, summary = comparison_section(protocol, results)
 misread_default_section(config, seeds, results)
+fair_section(config, seeds, results, verdict_ui=verdict_ui, statistics_ui=statistics_ui)
 seed_shopping_section(summary)
 pairs_section(config, seeds, results)
 downloads_section(config, seeds, results, name)
-reuse_section(config.protocol, results)
+reuse_section(config.protocol, results, interval_note=mean_interval_note)
 book_vs_keras_ui("transfer")

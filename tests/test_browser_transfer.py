@@ -24,16 +24,16 @@ def test_tiny_reuse_grid_runs_end_to_end(page, server_url):
     assert page.get_by_text("Reduce the learning rate when you unfreeze").count() >= 1
     assert page.get_by_text("Best reuse per amount of data").count() >= 1
     heatmaps = page.locator(".st-key-tl_reuse_heatmaps")
-    assert "Gain over scratch, lower rate" in heatmaps.inner_text()
-    page.locator(".st-key-tl_reuse_rate").get_by_text("same as frozen", exact=True).click()
-    page.get_by_text("Gain over scratch, same rate").first.wait_for(timeout=60_000)
+    assert "Gain over tuned scratch, same rate" in heatmaps.inner_text()
+    page.locator(".st-key-tl_reuse_rate").get_by_text("100x lower", exact=True).click()
+    page.get_by_text("Gain over tuned scratch, 100x lower rate").first.wait_for(timeout=60_000)
     wait_for_idle(page)
     assert page.locator(EXCEPTION).count() == 0
     with page.expect_download() as download:
         page.locator(".st-key-tl_reuse_download button").click()
     assert download.value.suggested_filename == "reuse-tiny-5-6.csv"
     rows = Path(download.value.path()).read_text().splitlines()
-    assert len(rows) == 7 and "result.r2_u1_lower_test_accuracy" in rows[0]  # header, 2 sizes x 3 seeds
+    assert len(rows) == 7 and "result.r2_u1_div100_test_accuracy" in rows[0]  # header, 2 sizes x 3 seeds
 
 
 def test_reuse_sizes_choose_the_rows_to_train(page, server_url):

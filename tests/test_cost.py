@@ -122,6 +122,23 @@ def test_pretraining_runs_count_only_what_is_missing(tmp_path):
     assert len(both.parts) == 7  # the autoencoders once, then each label count's runs
 
 
+def test_tuned_pretraining_multiplies_the_arms_by_the_candidates_and_skips_the_diagnostics(tmp_path):
+    from core import pretraining
+    from core.pretraining import tuned
+
+    results = store.Store(tmp_path / "results.sqlite")
+    config = tuned.TunedFineTuning.tiny()
+    untuned = cost.fine_tuning(config.fine_tuning, 3)
+    found = cost.pretraining_runs(config.pretraining, [0, 1, 2], results, [config])
+    assert len(found.parts) == 2 + len(cost.autoencoders(config.pretraining, 3).parts)  # no frozen-codes runs
+    arms = cost.tuned_fine_tuning(config, 3)
+    assert [part.copies for part in arms.parts] == [4 * 4 * 3, 4 * 3]  # 4 arms x 4 rates x 3 seeds; the floor
+    assert arms.total == pytest.approx(len(config.rates) * sum(part.value for part in untuned.parts[:2]))
+    assert "x 4 candidate rates" in arms.parts[0].what
+    assert cost.tuned_fine_tuning(config, 0).total == 0
+    assert pretraining.stored_seeds(config, [0, 1, 2], results) == ()
+
+
 def test_auxiliary_sources_and_reuse_count_what_is_missing(tmp_path):
     """Siamese: encoder (784-100-30) plus its 31-weight head; every missing seed of every source and arm counts."""
     from core import auxiliary
@@ -137,3 +154,56 @@ def test_auxiliary_sources_and_reuse_count_what_is_missing(tmp_path):
     grid = cost.auxiliary_reuse([config, config.with_labels(50)], [0, 1, 2], results)
     assert len(grid.parts) == 4 + 2  # four sources, then the arms of each label count
     assert grid.parts[-1].copies == len(auxiliary.ARMS) * 3
+    assert grid.parts[-1].parameters == 784 * 100 + 100 + 100 * 30 + 30 + 30 * 2 + 2  # encoder and 2-way output
+    assert grid.parts[-1].evaluated == 1000 + 2000  # the pair's validation (2 x 500) and test (2 x 1,000) images
+
+
+def test_tuned_auxiliary_reuse_trains_every_arm_once_per_candidate_rate(tmp_path):
+    """Every arm searches the grid: copies = arms x candidates x missing seeds; stored seeds count nothing."""
+    from core import auxiliary
+    from core.auxiliary import tuned
+
+    results = store.Store(tmp_path / "results.sqlite")
+    config = tuned.TunedReuse(auxiliary.Reuse(), (1e-3, 3e-3, 1e-2))
+    untuned = cost.auxiliary_reuse([config.reuse], [0, 1], results)
+    searched = cost.auxiliary_reuse([config], [0, 1], results)
+    assert searched.parts[-1].copies == len(auxiliary.ARMS) * 3 * 2 and "x 3 rates" in searched.parts[-1].what
+    assert searched.parts[-1].value == 3 * untuned.parts[-1].value
+    assert searched.parts[:-1] == untuned.parts[:-1]  # the same sources
+    results.save(config, 0, {"test_correct": {}})
+    assert cost.auxiliary_reuse([config], [0, 1], results).parts[-1].copies == len(auxiliary.ARMS) * 3
+
+
+def test_the_fair_comparison_costs_its_candidates_and_counts_only_what_is_missing(tmp_path):
+    from core.transfer import fair
+
+    book = transfer.ComparisonConfig(transfer.get_protocol("book"))
+    untuned = cost.transfer_comparison(book, range(20))
+    a_part, b_part = untuned.parts
+    for rates, copies in (((0.001, 0.003, 0.01, 0.03), 4), ((0.003, 0.03), 3), ((0.001, 0.01), 2)):
+        tuned = cost.transfer_fair(fair.FairComparison(book, rates), range(20))
+        assert tuned.parts[0] == a_part  # the same model A
+        assert sum(part.value for part in tuned.parts[1:]) == pytest.approx(copies * b_part.value)
+    assert [part.copies for part in cost.transfer_fair(fair.FairComparison(book), range(20)).parts] == [1, 80, 80]
+    results = store.Store(tmp_path / "results.sqlite")
+    config = fair.FairComparison.tiny()
+    results.save(config, 0, {"scratch_test_accuracy": 0.9})
+    results.save(config.comparison, 1, {"scratch_test_accuracy": 0.9})  # the untuned row does not count
+    assert [part.copies for part in cost.transfer_fair(config, range(3), results).parts] == [1, 8, 8]
+    assert cost.transfer_fair(config, [0], results).describe() == "nothing left to train"
+
+
+def test_reuse_grid_counts_every_cell_and_scratch_candidate(tmp_path):
+    """Per missing seed of the tiny reuse grid: 11 cells (r = 1, 2; u = 0..r; u > 0 at the same rate, 10x and 100x
+    lower) and B from scratch at 4 rates, each a copy of the full B net; a stored seed costs nothing."""
+    from core import reuse
+
+    tiny, results = transfer.PROTOCOLS["tiny"], store.Store(tmp_path / "results.sqlite")
+    results.save(reuse.ReuseGrid(tiny, 60), 2, {"n_test": 1})
+    estimate = cost.reuse_grid(tiny, (20, 60), range(3), results)
+    parts = [part for part in estimate.parts if part.what.startswith("n = ")]
+    assert [part.copies for part in parts] == [(11 + 4) * 3, (11 + 4) * 2]  # seed 2 of n = 60 is stored
+    assert [part.images for part in parts] == [20, 60]
+    assert "11 cells and B from scratch at 4 rates x 3 seeds" in parts[0].what
+    assert parts[0].parameters == cost.mlp_parameters((32, 16), 1) and parts[0].epochs == 3
+    assert cost.reuse_grid(tiny, (20,), range(3), results, rate_reductions=(10,)).parts[-1].copies == (8 + 4) * 3

@@ -182,13 +182,18 @@ def test_reuse_section_trains_the_tiny_grid_and_shows_heatmaps_best_cells_and_ve
     assert "0 of 6 (size, seed) rows are in the results store" in text(app, "info")
     app.button(key="tl_reuse_train").click().run()
     finish(app, "tl_reuse")
-    assert {"tl_reuse_heatmaps", "tl_reuse_best_chart"} <= set(chart_keys(app))
+    assert {"tl_reuse_scratch", "tl_reuse_heatmaps", "tl_reuse_best_chart"} <= set(chart_keys(app))
     verdicts = text(app, "success") + text(app, "warning") + text(app, "info")
     for rule in ("Freeze the reused layers, then unfreeze the top one or two", "The more data, the more layers to "
-                 "unfreeze", "Reduce the learning rate when you unfreeze", "Reuse helps most with little data"):
+                 "unfreeze", "Reduce the learning rate when you unfreeze (100x lower)", "Reuse helps most with little "
+                 "data"):
         assert rule in verdicts
+    assert "too few seeds" in verdicts and "Scope: this pair (Shirt vs Sandal), this model A (seed 42)" in verdicts
+    baseline = next(frame.value for frame in app.dataframe if "rates picked (seeds)" in frame.value.columns)
+    assert list(baseline["n"]) == ["20", "60"] and "tuned minus at the protocol's 0.001" in baseline.columns
     assert "python -m core reuse --protocol tiny --pair 5,6 --sizes 20,60 --seeds 3" in text(app, "caption")
-    app.segmented_control(key="tl_reuse_rate").set_value("same").run()
+    assert app.segmented_control(key="tl_reuse_rate").options == ["same as frozen", "10x lower", "100x lower"]
+    app.segmented_control(key="tl_reuse_rate").set_value("div100").run()
     assert not app.exception and "tl_reuse_heatmaps" in chart_keys(app)
     assert "tl_reuse_train" not in {button.key for button in app.button}  # every row is stored
     download = next(button for button in app.get("download_button") if button.proto.id.endswith("tl_reuse_download"))
@@ -205,3 +210,29 @@ def test_reuse_settings_are_checked_and_come_from_the_url():
     assert "Train the 4 missing seed-sizes of the grid" in [button.label for button in app.button]
     app.multiselect(key="tl_reuse_sizes").set_value([]).run()
     assert "Choose at least one" in text(app, "error")
+
+
+def test_fair_baseline_trains_on_demand_and_shows_every_arms_verdict_and_picked_rates():
+    from core.transfer import fair
+
+    config = fair.FairComparison(DEFAULT)
+    app = open_page(PAGE)
+    assert "A fair baseline: every arm gets the same learning-rate search" in [header.value for header in app.subheader]
+    assert "reproduction, not the fair test" in text(app, "warning")
+    assert "0.001, 0.003, 0.01, 0.03" in text(app, "markdown")  # the grid
+    assert not store.Store().finished_seeds(config)  # rendering trained nothing
+    app.button(key="tl_fair_train").click().run()
+    finish(app, "tl_fair")
+    assert store.Store().finished_seeds(config) == set(SEEDS)
+    assert not store.Store().finished_seeds(DEFAULT)  # the book's own rows are a separate run
+    labels = text(app, "markdown")
+    for label in ("vs B from scratch at 0.001 (the book's)", "vs B from scratch at 0.01 (B on A's frozen rate)",
+                  "B on A, tuned vs B from scratch, tuned**: the fair test"):
+        assert label in labels
+    assert "| B from scratch, tuned |" in labels and "| B on A, tuned |" in labels
+    verdicts = text(app, "success", "error", "warning", "info")
+    assert verdicts.count("3 seeds") >= 4 and "rates searched over 0.001, 0.003, 0.01, 0.03" in verdicts
+    assert {"tl_fair_gains_chart", "tl_fair_picked_chart"} <= set(chart_keys(app))
+    assert "Rates picked on validation, seeds per rate: B from scratch 0.001:" in text(app, "caption")
+    assert "--seeds 3 --tune" in text(app, "caption")
+    assert "tl_fair_train" not in {button.key for button in app.button}
