@@ -69,9 +69,11 @@ DIFFERENCES: tuple[Difference, ...] = (
                "(since TF 2.0)",
                TEXT_CORRECTION),
     Difference("sgd_default_lr", ("transfer",),
-               "`optimizer=\"sgd\"` for the frozen phase, with the comment \"the default lr is 1e-3\"",
-               "SGD's default learning rate is **0.01**, so the comment is wrong: the text's frozen phase "
-               "trains at 0.01, ten times the rate the comment suggests (the lab's \"book\" protocol does too)",
+               "`optimizer=\"sgd\"` for the frozen phase, with the comment \"the default lr is 1e-3\" (early "
+               "printings; later ones read 1e-2)",
+               "SGD's default learning rate is **0.01**, so the early printings' comment is wrong: the text's "
+               "frozen phase trains at 0.01, ten times the rate that comment suggests (the lab's \"book\" "
+               "protocol does too)",
                TEXT_CORRECTION),
     Difference("save_format", ("transfer",),
                "`model.save(\"my_model_A.h5\")`",

@@ -243,7 +243,8 @@ def comparison_training_ui(config, seeds, results, missing: int) -> None:
         note.info(f"{len(seeds) - missing} of {len(seeds)} seeds are in the results store.", icon=":material/database:")
 
 
-# 2, continued: the book's comment says optimizer="sgd" means 1e-3; it means 0.01. Same seeds, both readings.
+# 2, continued: the book's comment (early printings) says optimizer="sgd" means 1e-3; it means 0.01. Same seeds,
+# both readings.
 @st.fragment
 def misread_default_section(config, seeds, results) -> None:
     protocol = config.protocol
@@ -253,7 +254,8 @@ def misread_default_section(config, seeds, results) -> None:
     comment_config = dataclasses.replace(config, protocol=comment)
     st.subheader("One misread default")
     st.markdown("The book compiles the frozen phase with `optimizer=\"sgd\"`: SGD's default learning rate, "
-                f"**{protocol.frozen_rate:g}**. Its own comment says the default is {comment.frozen_rate:g}. At "
+                f"**{protocol.frozen_rate:g}**. Its comment, in early printings, says the default is "
+                f"{comment.frozen_rate:g} (later printings read 1e-2). At "
                 f"{comment.frozen_rate:g} the new output layer barely moves in the {protocol.frozen_epochs} frozen "
                 "epochs. The same seeds, both readings:")
     text_label, comment_label = f"the text's code ({protocol.frozen_rate:g})", f"its comment ({comment.frozen_rate:g})"
