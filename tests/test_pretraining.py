@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core import pretraining, stacked, store
-from core.pretraining import ARMS, FineTuning, Pretraining, Split, tables
+from core.pretraining import ARMS, FineTuning, Pretraining, Split, autoencoders, fine_tuning, tables
 from tests.conftest import ROOT
 
 SEEDS = (0, 1, 2)
@@ -123,13 +123,13 @@ def test_rows_and_files_are_stored_and_asking_again_trains_nothing(book_run, mon
     row = results.results(config)[0].result
     assert set(row) >= {"test_correct", "n_test", "curves", "pitfall_correct", "pitfall_curves", "updates"}
     assert len(results.results(config.pretraining)[0].result["code_std"]) == config.pretraining.hidden_units[-1]
-    assert pretraining._npz_path(results, config.pretraining, 0, "autoencoder").exists()
+    assert autoencoders._npz_path(results, config.pretraining, 0, "autoencoder").exists()
 
     def fail(*args, **kwargs):
         raise AssertionError("nothing should be trained again")
 
-    monkeypatch.setattr(pretraining, "_fine_tune_chunk", fail)
-    monkeypatch.setattr(pretraining, "_pretrain_chunk", fail)
+    monkeypatch.setattr(fine_tuning, "_fine_tune_chunk", fail)
+    monkeypatch.setattr(autoencoders, "_pretrain_chunk", fail)
     again = pretraining.fine_tune(config, SEEDS, results)
     assert np.array_equal(again.test_accuracy, comparison.test_accuracy)
     assert "test_correct" in results.to_csv(config)
@@ -138,7 +138,7 @@ def test_rows_and_files_are_stored_and_asking_again_trains_nothing(book_run, mon
 def test_more_seeds_train_only_the_new_ones_and_an_interrupted_run_keeps_its_finished_chunks(book_run, monkeypatch):
     config, results = book_run["config"], book_run["store"]
     trained = []
-    original = pretraining._fine_tune_chunk
+    original = fine_tuning._fine_tune_chunk
 
     def record(config, arrays, seeds, store, progress):
         trained.append(tuple(seeds))
@@ -148,7 +148,7 @@ def test_more_seeds_train_only_the_new_ones_and_an_interrupted_run_keeps_its_fin
         if "seed 4" in message:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(pretraining, "_fine_tune_chunk", record)
+    monkeypatch.setattr(fine_tuning, "_fine_tune_chunk", record)
     with pytest.raises(KeyboardInterrupt):
         pretraining.fine_tune(config, range(5), results, interrupt_on_seed_4, chunk_size=1)
     assert results.finished_seeds(config) == {0, 1, 2, 3}
@@ -185,7 +185,7 @@ def test_progress_names_the_phase_and_the_seeds_and_only_moves_forward(book_run)
     messages = book_run["messages"]
     texts = [message for _, _, message in messages]
     assert "pretraining the whole autoencoder, seeds 0-2, epoch 1/2" in texts
-    assert "50 labels, seeds 0-2, scratch, updates 10/20" in texts
+    assert "50 labels, seeds 0-2: scratch, updates 10/20" in texts
     done = [done for done, _, _ in messages]
     assert done == sorted(done) and done[-1] == messages[-1][1]
 

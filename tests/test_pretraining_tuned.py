@@ -138,7 +138,7 @@ def synthetic_runs(config, n_seeds):
 
 def test_the_pick_follows_validation_even_where_the_test_set_would_pick_otherwise(monkeypatch, tmp_path):
     config, seeds = TunedFineTuning.tiny(), (7, 8)
-    monkeypatch.setattr(pretraining, "train_arms", lambda *args, **kwargs: synthetic_runs(config, len(seeds)))
+    monkeypatch.setattr(tuned, "train_arms", lambda *args, **kwargs: synthetic_runs(config, len(seeds)))
     rows = tuned._tuned_chunk(config, None, seeds, None, None)
     results = store.Store(tmp_path / store.DB_NAME)
     for seed, row in rows.items():

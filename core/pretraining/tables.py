@@ -13,7 +13,8 @@ from typing import Optional
 import numpy as np
 
 from core import stats
-from core.pretraining import ARMS, PITFALL_RUNS, PRETRAINED_ARMS, Comparison
+from core.pretraining.configs import ARMS, PITFALL_RUNS, PRETRAINED_ARMS
+from core.pretraining.fine_tuning import Comparison
 from core.runs import tuning
 
 ARM_LABELS = {"scratch": "from scratch", "frozen": "frozen + new output",

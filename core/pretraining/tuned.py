@@ -35,8 +35,9 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-from core import pretraining
-from core.pretraining import ARMS, CHUNK_SEEDS, Comparison, FineTuning
+from core.pretraining.arrays import Arrays
+from core.pretraining.configs import ARMS, CHUNK_SEEDS, FineTuning, Pretraining
+from core.pretraining.fine_tuning import Comparison, run_configs, stored_results, train_arms, train_missing
 from core.progress import ProgressCallback
 from core.runs import tuning
 
@@ -77,7 +78,7 @@ class TunedFineTuning:
         return cls(FineTuning.tiny(regime, n_labels), tuple(rates))
 
     @property
-    def pretraining(self) -> pretraining.Pretraining:
+    def pretraining(self) -> Pretraining:
         return self.fine_tuning.pretraining
 
     @property
@@ -121,14 +122,14 @@ def fine_tune(config: TunedFineTuning, seeds, store, progress: Optional[Progress
     chunk_copies: seeds x candidates trained together (at least one seed), which bounds memory as CHUNK_SEEDS
     does for the untuned comparison."""
     chunk_size = max(1, chunk_copies // len(config.rates))
-    pretraining.train_missing(config, config.fine_tuning, seeds, store, _tuned_chunk, progress, chunk_size)
+    train_missing(config, config.fine_tuning, seeds, store, _tuned_chunk, progress, chunk_size)
     return load(config, seeds, store)
 
 
-def _tuned_chunk(config: TunedFineTuning, arrays: pretraining.Arrays, seeds, store, progress) -> dict:
+def _tuned_chunk(config: TunedFineTuning, arrays: Arrays, seeds, store, progress) -> dict:
     """Every arm of `seeds` at every candidate rate, in one stacked run per arm; returns {seed: row}."""
     rates, n_seeds = config.rates, len(seeds)
-    runs = pretraining.train_arms(config.fine_tuning, arrays, seeds, store, progress, rates=rates, pitfalls=False)
+    runs = train_arms(config.fine_tuning, arrays, seeds, store, progress, rates=rates, pitfalls=False)
     curves = runs.curves.reshape(len(rates), n_seeds, len(ARMS), -1)  # candidate-major copies
     rows = {seed: {"test_correct": {}, "n_test": runs.n_test, "curves": {}, "search": {}, "updates": {},
                    "seconds_per_seed": runs.seconds_per_copy * len(rates),
@@ -152,7 +153,7 @@ def _tuned_chunk(config: TunedFineTuning, arrays: pretraining.Arrays, seeds, sto
 def load(config: TunedFineTuning, seeds, store) -> TunedComparison:
     """The stored rows of `seeds` (all must be stored): every search, the tuned arms and the single-rate arms."""
     seeds = tuple(seeds)
-    results = pretraining.stored_results(config, seeds, store)
+    results = stored_results(config, seeds, store)
     n_test, base = results[0]["n_test"], config.fine_tuning
     searches = {}
     for arm in ARMS:  # test accuracy as stored counts over n_test, exactly as the untuned rows give it
@@ -181,4 +182,4 @@ def run_grid(regimes: Sequence[str], label_counts: Sequence[int], seeds, store,
     grid unless `rates` names one grid for all (it must hold every regime's own rate)."""
     configs = [(regime, n_labels, (TunedFineTuning.tiny if tiny else TunedFineTuning.preset)(regime, n_labels, rates))
                for regime in regimes for n_labels in label_counts]
-    return pretraining.run_configs(configs, seeds, store, fine_tune, progress, chunk_copies)
+    return run_configs(configs, seeds, store, fine_tune, progress, chunk_copies)
