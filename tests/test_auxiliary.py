@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from core import auxiliary, pretraining, stacked, stats, store
-from core.auxiliary import ARMS, Common, Reuse, summary, table
+from core.auxiliary import ARMS, Common, Reuse, reuse_arms, sources, summary, table
+from core.pretraining import autoencoders
 from tests.auxiliary_support import arm_histories, spy_on_training
 from tests.conftest import ROOT
 
@@ -197,9 +198,10 @@ def test_every_arm_is_stored_per_seed_and_asking_again_trains_nothing(tiny_run, 
     def fail(*args, **kwargs):
         raise AssertionError("nothing should be trained again")
 
-    for name in ("_reuse_chunk", "_siamese_chunk", "_masked_chunk", "_supervised_chunk"):
-        monkeypatch.setattr(auxiliary, name, fail)
-    monkeypatch.setattr(pretraining, "_pretrain_chunk", fail)
+    monkeypatch.setattr(reuse_arms, "_reuse_chunk", fail)
+    for name in ("_siamese_chunk", "_masked_chunk", "_supervised_chunk"):
+        monkeypatch.setattr(sources, name, fail)
+    monkeypatch.setattr(autoencoders, "_pretrain_chunk", fail)
     assert np.array_equal(auxiliary.reuse(config, SEEDS, results).accuracy, result.accuracy)
 
 

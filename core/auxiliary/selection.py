@@ -16,7 +16,8 @@ from typing import Optional
 
 import numpy as np
 
-from core.auxiliary import ARMS, ReuseResult, arm_label
+from core.auxiliary.configs import ARMS, arm_label
+from core.auxiliary.reuse_arms import ReuseResult
 from core.auxiliary.summary import ArmVerdict, arm_verdicts
 
 

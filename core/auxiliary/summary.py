@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import stats
-from core.auxiliary import ARMS, ReuseResult, arm_label
+from core.auxiliary.configs import ARMS, arm_label
+from core.auxiliary.reuse_arms import ReuseResult
 
 REUSE_ARMS = ARMS[1:]  # the 12 arms compared with scratch
 CORRECTION = "Holm, on the signed-rank p-values"  # what the corrected verdicts adjust, for captions

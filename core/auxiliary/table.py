@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from core.auxiliary import ARMS, arm_label
+from core.auxiliary.configs import ARMS, arm_label
 from core.auxiliary.selection import headline, headline_box, validation_gains
 from core.auxiliary.summary import CORRECTION, arm_verdicts, verdict_word
 from core.runs import tuning

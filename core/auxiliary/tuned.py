@@ -3,10 +3,10 @@ rate picked on the target pair's validation images (the book's validation split,
 
 The book's protocol gives every arm Nadam 1e-3; an arm that would do better at another rate then loses for a
 reason that has nothing to do with its pretraining. Here every arm trains once per candidate rate, as extra
-stacked copies of the same three runs (core.auxiliary.train_arms); frozen_then_unfrozen keeps the book
+stacked copies of the same three runs (core.auxiliary.reuse_arms.train_arms); frozen_then_unfrozen keeps the book
 protocol's ratio (unfrozen at rate x unfrozen_learning_rate / learning_rate). A stored row keeps, per arm, every
 candidate's validation and test accuracy (core.runs.tuning.Search.row) and, under the names
-core.auxiliary.load_reuse reads, the test and validation counts at the picked rate, so the untuned protocol's
+core.auxiliary.reuse_arms.load_reuse reads, the test and validation counts at the picked rate, so the untuned protocol's
 statistics and the headline's selection read tuned rows unchanged.
 
     config = TunedReuse(Reuse(n_labels=200))
@@ -22,8 +22,9 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-from core import auxiliary, pretraining
-from core.auxiliary import ARMS, CHUNK_SEEDS, Reuse, arm_label
+from core import pretraining
+from core.auxiliary.configs import ARMS, CHUNK_SEEDS, Common, Reuse, arm_label
+from core.auxiliary.reuse_arms import ReuseResult, correct_counts, reuse, run_grid, train_arms
 from core.progress import ProgressCallback
 from core.runs import tuning
 
@@ -46,7 +47,7 @@ class TunedReuse:
         return cls(Reuse.tiny(n_labels, **changes), tuple(rates))
 
     @property
-    def common(self) -> auxiliary.Common:
+    def common(self) -> Common:
         return self.reuse.common
 
     @property
@@ -75,7 +76,7 @@ def tuned_chunk(config: TunedReuse, seeds, store, progress) -> dict:
     Row: test_correct / valid_correct {arm: images right at the picked rate}, n_test, n_valid,
     search {arm: Search.row}, seconds_per_seed, diverged (arms whose picked copy's loss went non-finite).
     A candidate whose loss went non-finite has no validation score, so it is never picked while another has one."""
-    scores = auxiliary.train_arms(config.reuse, seeds, store, progress, config.rates)
+    scores = train_arms(config.reuse, seeds, store, progress, config.rates)
     searches = {arm: tuning.Search(scores.rates, np.where(scores.diverged[arm], np.nan, scores.validation[arm]),
                                    scores.test[arm]) for arm in ARMS}
     picks = {arm: search.picks for arm, search in searches.items()}
@@ -83,8 +84,8 @@ def tuned_chunk(config: TunedReuse, seeds, store, progress) -> dict:
     validation = {arm: search.validation for arm, search in searches.items()}
     for copy, seed in enumerate(seeds):
         chosen = {arm: int(picks[arm][copy]) for arm in ARMS}
-        rows[seed] = {"test_correct": auxiliary.correct_counts(scores.test, scores.n_test, copy, chosen),
-                      "valid_correct": auxiliary.correct_counts(validation, scores.n_valid, copy, chosen),
+        rows[seed] = {"test_correct": correct_counts(scores.test, scores.n_test, copy, chosen),
+                      "valid_correct": correct_counts(validation, scores.n_valid, copy, chosen),
                       "n_test": scores.n_test, "n_valid": scores.n_valid,
                       "search": {arm: searches[arm].row(copy) for arm in ARMS},
                       "seconds_per_seed": scores.seconds_per_seed,
@@ -93,16 +94,16 @@ def tuned_chunk(config: TunedReuse, seeds, store, progress) -> dict:
 
 
 def reuse_tuned(config: TunedReuse, seeds, store, progress: Optional[ProgressCallback] = None,
-                chunk_size: int = CHUNK_SEEDS) -> auxiliary.ReuseResult:
+                chunk_size: int = CHUNK_SEEDS) -> ReuseResult:
     """core.auxiliary.reuse with every arm tuned: sources pretrained first (shared with the untuned protocol),
     only seeds not stored trained, all loaded (accuracy at each seed's validation-picked rate)."""
-    return auxiliary.reuse(config, seeds, store, progress, chunk_size, trainer=tuned_chunk)
+    return reuse(config, seeds, store, progress, chunk_size, trainer=tuned_chunk)
 
 
 def run_tuned_grid(base: TunedReuse, label_counts: Sequence[int], seeds, store,
                    progress: Optional[ProgressCallback] = None, chunk_size: int = CHUNK_SEEDS) -> dict:
     """{n_labels: ReuseResult} of the tuned comparison; the sources are pretrained once."""
-    return auxiliary.run_grid(base, label_counts, seeds, store, progress, chunk_size, trainer=tuned_chunk)
+    return run_grid(base, label_counts, seeds, store, progress, chunk_size, trainer=tuned_chunk)
 
 
 def load_searches(config: TunedReuse, seeds, store) -> dict:
