@@ -39,7 +39,7 @@ def main(argv=None) -> None:
                         help="time section 1's seeds stacked (engine) against one Keras fit per seed")
     args = parser.parse_args(argv)
 
-    from core import bn_training
+    from core.batchnorm import training as bn_training
     from core.data import load_book_splits
 
     load_book_splits()
@@ -88,14 +88,14 @@ def main(argv=None) -> None:
 
 def compare_with_keras(config) -> None:
     """Section 1's BN variant over its seeds: stacked in one graph (engine) against one Keras fit per seed."""
-    from core import bn_training
+    from core.batchnorm import seed_runs
 
     train_config, seeds = config.train_config("after"), tuple(range(config.n_seeds))
     print(f"\n== section 1, BN variant, {len(seeds)} seeds: stacked engine against one Keras fit per seed "
           f"(second of two calls each; load average {os.getloadavg()[0]:.1f})")
     seconds, trainers = {}, {}  # Keras reuses one traced model across calls, as section 3 does
-    for name, function in (("engine, seeds stacked", bn_training.train_seeds),
-                           ("Keras, seed by seed", functools.partial(bn_training.keras_seeds, trainers=trainers))):
+    for name, function in (("engine, seeds stacked", seed_runs.train_seeds),
+                           ("Keras, seed by seed", functools.partial(seed_runs.keras_seeds, trainers=trainers))):
         function(train_config, seeds)  # warm-up: tracing and compilation
         _, seconds[name] = timed(name, function, train_config, seeds)
     print(f"Keras / engine wall time: x{seconds['Keras, seed by seed'] / seconds['engine, seeds stacked']:.2f}")

@@ -1,4 +1,4 @@
-"""Logic: core/batchnorm.py · figures: core/plots/batchnorm.py · tests: tests/test_batchnorm.py,
+"""Logic: core/batchnorm/ · figures: core/plots/batchnorm.py · tests: tests/test_batchnorm.py,
 tests/test_page_batchnorm.py, tests/test_browser_batchnorm.py.
 
 Batch Normalization: momentum, axis, parameters, training vs inference, each computed live. Nothing here

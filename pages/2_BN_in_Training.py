@@ -1,4 +1,5 @@
-"""Logic: core/bn_training.py (folding: core/batchnorm_fold.py) · figures: core/plots/bn_training.py ·
+"""Logic: core/batchnorm/training.py (one setting over seeds: core/batchnorm/seed_runs.py, folding:
+core/batchnorm/fold.py) · figures: core/plots/bn_training.py ·
 tests: tests/test_bn_training.py, tests/test_page_bn_training.py, tests/test_browser_bn_training.py.
 
 BN in training: test the chapter's claims about Batch Normalization during training, over several seeds.
@@ -11,7 +12,9 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from core import bn_training, cost
+from core import cost
+from core.batchnorm import seed_runs
+from core.batchnorm import training as bn_training
 from core.plots import bn_training as bn_training_plots
 from ui.callout import book_vs_keras_ui
 from ui.charts import show
@@ -71,16 +74,16 @@ def trained_result_ui(name: str, config, label: str):
 
 # The seed count every section offers (in the URL, like every setting on this page), checked under its box.
 def seeds_ui(name: str, default: int, container) -> int | None:
-    seeds = linked(container.number_input, f"seeds (1 to {bn_training.MAX_SEEDS})", key=f"bnt_{name}_seeds",
+    seeds = linked(container.number_input, f"seeds (1 to {seed_runs.MAX_SEEDS})", key=f"bnt_{name}_seeds",
                    value=default, step=1, help="Independent runs (weights and shuffling).")
-    return checked(seeds, bn_training.check_seeds, container=container)
+    return checked(seeds, seed_runs.check_seeds, container=container)
 
 
 # The SGD learning rate of one section, checked under its box.
 def learning_rate_ui(name: str, default: float, container) -> float | None:
     rate = linked(container.number_input, "SGD learning rate", key=f"bnt_{name}_lr", value=default, format="%g",
                   step=0.005)
-    return checked(rate, bn_training.check_learning_rate, container=container)
+    return checked(rate, seed_runs.check_learning_rate, container=container)
 
 
 # 1. Vanishing gradients. Each section is a fragment: its controls and button redraw only that section.
@@ -89,8 +92,8 @@ def vanishing_section() -> None:
     st.header("1. Saturating activations and vanishing gradients")
     defaults = bn_training.VanishingConfig.tiny() if TINY else bn_training.VanishingConfig()
     columns = st.columns(4)
-    depth = checked(linked(columns[0].number_input, f"hidden layers (1 to {bn_training.MAX_DEPTH})", key="bnt_depth",
-                           value=defaults.depth, step=1), bn_training.check_depth, container=columns[0])
+    depth = checked(linked(columns[0].number_input, f"hidden layers (1 to {seed_runs.MAX_DEPTH})", key="bnt_depth",
+                           value=defaults.depth, step=1), seed_runs.check_depth, container=columns[0])
     activation = linked(columns[1].radio, "activation", key="bnt_activation",
                         options=bn_training.SATURATING_ACTIVATIONS, horizontal=True,
                         help="sigmoid is Keras's name for the logistic function.")

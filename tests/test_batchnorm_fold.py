@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from core import models
-from core.batchnorm_fold import batchnorm_affine, fold_batchnorm
-from core.bn_training import randomize_batchnorm
+from core.batchnorm.fold import batchnorm_affine, fold_batchnorm
+from core.batchnorm.training import randomize_batchnorm
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_a_linear_activation_between_bn_and_dense_still_folds():
     import keras
     from keras import layers
 
-    from core.batchnorm_fold import fold_batchnorm
+    from core.batchnorm.fold import fold_batchnorm
 
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((4,)), layers.BatchNormalization(), layers.Activation("linear"),

@@ -1,9 +1,11 @@
-"""core.bn_training: gradient norms against a hand-written forward pass, training bookkeeping, bad input."""
+"""core.batchnorm.training and core.batchnorm.seed_runs: gradient norms against a hand-written forward pass,
+training bookkeeping, bad input."""
 
 import numpy as np
 import pytest
 
-from core import bn_training
+from core.batchnorm import seed_runs
+from core.batchnorm import training as bn_training
 from tests.test_progress import PHASES, assert_honest_progress, record
 
 
@@ -41,7 +43,7 @@ def _tiny_train_config(**changes):
     base = dict(hidden_units=(16, 16), activation="tanh", batch_norm="after", input_batch_norm=True,
                 learning_rate=0.05, epochs=2, batch_size=32, n_train=200, n_valid=100)
     base.update(changes)
-    return bn_training.TrainConfig(**base)
+    return seed_runs.TrainConfig(**base)
 
 
 def _book_subset(fashion_mnist, n_train, n_valid):
@@ -58,12 +60,12 @@ def test_first_step_gradient_norms_match_a_direct_gradient_tape(batch_norm, fash
     config = _tiny_train_config(hidden_units=(12, 10, 8), activation="sigmoid", batch_norm=batch_norm,
                                 input_batch_norm=batch_norm != "none", epochs=1, batch_size=64, n_train=128,
                                 n_valid=64)
-    runs = bn_training.train_seeds(config, (7, 8), gradient_norms=True)
+    runs = seed_runs.train_seeds(config, (7, 8), gradient_norms=True)
     assert runs.first_step_gradient_norms.shape == (2, 4)
     x, y, _, _ = _book_subset(fashion_mnist, 128, 64)
     for copy, seed in enumerate((7, 8)):
         first_batch = engine.batch_order(seed, 0, 128)[:64]  # the batch of seed's first update
-        model = bn_training.build_model(config, seed)  # the initial weights seed's copy starts from
+        model = seed_runs.build_model(config, seed)  # the initial weights seed's copy starts from
         reference = _manual_norms(model, x[first_batch], y[first_batch], batch_norm, batch_norm != "none")
         np.testing.assert_allclose(runs.first_step_gradient_norms[copy], reference, rtol=2e-3, atol=1e-9)
 
@@ -87,13 +89,13 @@ def test_train_seeds_equals_plain_keras_fits_on_the_engines_batch_order(fashion_
 
     config = _tiny_train_config()
     calls = []
-    runs = bn_training.train_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
+    runs = seed_runs.train_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
     assert runs.val_accuracy.shape == runs.train_loss.shape == runs.epoch_seconds.shape == (2, 2)
     assert np.isnan(runs.epoch_seconds).all()  # a stacked epoch is no single model's epoch
     assert calls == [(0, 2), (1, 2), (2, 2)]  # "building the graph", then each epoch
     x, y, x_valid, y_valid = _book_subset(fashion_mnist, 200, 100)
     for copy, seed in enumerate((3, 4)):
-        model = bn_training.build_model(config, seed)
+        model = seed_runs.build_model(config, seed)
         model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.05),
                       metrics=["accuracy"])
         history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
@@ -114,7 +116,7 @@ def test_keras_seeds_matches_a_plain_keras_fit_and_times_every_epoch(fashion_mni
 
     config = _tiny_train_config()
     calls = []
-    runs = bn_training.keras_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
+    runs = seed_runs.keras_seeds(config, (3, 4), lambda done, total, message: calls.append((done, total)))
     assert runs.val_accuracy.shape == runs.epoch_seconds.shape == runs.train_loss.shape == (2, 2)
     assert np.all(runs.epoch_seconds > 0)
     assert calls[-1] == (4, 4) and [done for done, _ in calls] == [0, 1, 2, 3, 4]
@@ -122,12 +124,12 @@ def test_keras_seeds_matches_a_plain_keras_fit_and_times_every_epoch(fashion_mni
     # Plain Keras for seed 4: a fresh model and optimizer, fit on the same batches (the book's splits, first
     # 200 training and 100 validation images, shuffled by seed 4). keras_seeds reuses one compiled model across
     # seeds and runs 16 steps per call; neither may change the numbers.
-    train, valid = bn_training.datasets(fashion_mnist.x_train[5000:5200].astype("float32") / 255.0,
+    train, valid = seed_runs.datasets(fashion_mnist.x_train[5000:5200].astype("float32") / 255.0,
                                        fashion_mnist.y_train[5000:5200],
                                        fashion_mnist.x_train[:100].astype("float32") / 255.0,
                                        fashion_mnist.y_train[:100], batch_size=32, seed=4)
-    model = bn_training.build_model(config, 0)
-    bn_training.reinitialize(model, 4)
+    model = seed_runs.build_model(config, 0)
+    seed_runs.reinitialize(model, 4)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.05),
                   metrics=["accuracy"])
     history = model.fit(train, epochs=2, verbose=0, validation_data=valid, shuffle=False).history
@@ -151,12 +153,12 @@ def test_sweep_and_placement_shapes(fashion_mnist):
 
 def test_reinitialize_draws_seeded_weights_from_each_layers_initializer():
     config = _tiny_train_config(initializer="he_normal")
-    first, second = bn_training.build_model(config, 0), bn_training.build_model(config, 1)
-    bn_training.reinitialize(first, 7)
-    bn_training.reinitialize(second, 7)
+    first, second = seed_runs.build_model(config, 0), seed_runs.build_model(config, 1)
+    seed_runs.reinitialize(first, 7)
+    seed_runs.reinitialize(second, 7)
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)  # same seed, same weights, whatever the build seed was
-    bn_training.reinitialize(second, 8)
+    seed_runs.reinitialize(second, 8)
     kernel = np.asarray(second.layers[2].kernel)  # Flatten, BN, Dense(16): fan_in 784
     assert not np.array_equal(kernel, np.asarray(first.layers[2].kernel))
     assert abs(kernel.std() - np.sqrt(2 / 784)) < 0.2 * np.sqrt(2 / 784)  # He normal (truncated) scale
@@ -167,10 +169,10 @@ def test_reinitialize_draws_seeded_weights_from_each_layers_initializer():
 
 def test_a_shared_trainer_gives_the_same_runs_as_a_fresh_one(fashion_mnist):
     shared = {}
-    bn_training.keras_seeds(_tiny_train_config(initializer="glorot_uniform", epochs=1), (0,), trainers=shared)
+    seed_runs.keras_seeds(_tiny_train_config(initializer="glorot_uniform", epochs=1), (0,), trainers=shared)
     config = _tiny_train_config(initializer="random_normal", learning_rate=0.2, epochs=1)
-    reused = bn_training.keras_seeds(config, (1,), trainers=shared)
-    fresh = bn_training.keras_seeds(config, (1,))
+    reused = seed_runs.keras_seeds(config, (1,), trainers=shared)
+    fresh = seed_runs.keras_seeds(config, (1,))
     np.testing.assert_allclose(reused.train_loss, fresh.train_loss, rtol=1e-5)
     np.testing.assert_allclose(reused.val_loss, fresh.val_loss, rtol=1e-5)
 
@@ -178,7 +180,7 @@ def test_a_shared_trainer_gives_the_same_runs_as_a_fresh_one(fashion_mnist):
 def test_time_to_reach_a_target():
     accuracy = np.array([[0.5, 0.7, 0.9], [0.6, 0.65, 0.68]])
     np.testing.assert_array_equal(bn_training.epochs_to_reach(accuracy, 0.7), [2, np.nan])
-    runs = bn_training.SeedRuns(seeds=(0, 1), train_loss=accuracy, train_accuracy=accuracy, val_loss=accuracy,
+    runs = seed_runs.SeedRuns(seeds=(0, 1), train_loss=accuracy, train_accuracy=accuracy, val_loss=accuracy,
                                val_accuracy=accuracy, epoch_seconds=np.array([[1.0, 2.0, 4.0], [1.0, 1.0, 1.0]]))
     np.testing.assert_array_equal(bn_training.seconds_to_reach(runs, 0.7), [3.0, np.nan])
 
@@ -187,12 +189,12 @@ def test_time_to_reach_a_target():
     (lambda: bn_training.VanishingConfig(depth=0), "Choose 1 to 30 hidden layers"),
     (lambda: bn_training.VanishingConfig(learning_rate=0.0), "positive"),
     (lambda: bn_training.PlacementConfig(learning_rate=-0.01), "positive"),
-    (lambda: bn_training.VanishingConfig(n_seeds=bn_training.MAX_SEEDS + 1), "seeds"),
+    (lambda: bn_training.VanishingConfig(n_seeds=seed_runs.MAX_SEEDS + 1), "seeds"),
     (lambda: bn_training.SweepConfig(learning_rates=()), "No learning rates selected: pick at least one"),
     (lambda: bn_training.SweepConfig(learning_rates=(0.1, -1.0)), "positive"),
     (lambda: bn_training.SweepConfig(initializers=("zeros",)), "initialisers"),
     (lambda: bn_training.VanishingConfig(activation="relu"), "saturating"),
-    (lambda: bn_training.TrainConfig(epochs=0), "at least one epoch"),
+    (lambda: seed_runs.TrainConfig(epochs=0), "at least one epoch"),
     (lambda: bn_training.LatencyConfig(batch_sizes=(0,)), "Batch sizes"),
 ])
 def test_bad_input_is_a_sentence(build, fragment):
@@ -202,7 +204,7 @@ def test_bad_input_is_a_sentence(build, fragment):
 
 def test_train_seeds_refuses_too_many_seeds():
     with pytest.raises(ValueError, match="seeds"):
-        bn_training.train_seeds(_tiny_train_config(), range(bn_training.MAX_SEEDS + 1))
+        seed_runs.train_seeds(_tiny_train_config(), range(seed_runs.MAX_SEEDS + 1))
 
 
 def test_latency_reports_every_variant_and_exact_folding(fashion_mnist):

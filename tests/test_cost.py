@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from core import bn_training, clipping, cost, models, store, transfer
+from core import clipping, cost, models, store, transfer
+from core.batchnorm import training as bn_training
 
 
 @pytest.mark.parametrize("hidden, outputs, batch_norm, input_batch_norm", [

@@ -6,7 +6,9 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import bn_training, jobs
+from core import jobs
+from core.batchnorm import seed_runs
+from core.batchnorm import training as bn_training
 from tests.app_support import chart_keys, errors, finish, no_exception, open_page, text
 from tests.conftest import ROOT
 
@@ -123,7 +125,7 @@ def test_latency_section_measures_and_folds(app):
     ("bnt_depth", 0, "Choose 1 to 30 hidden layers; got 0.", "bnt_deep_train"),
     ("bnt_deep_lr", 0.0, "learning rate must be a positive number", "bnt_deep_train"),
     ("bnt_book_lr", -0.1, "learning rate must be a positive number", "bnt_book_train"),
-    ("bnt_deep_seeds", bn_training.MAX_SEEDS + 1, f"Choose 1 to {bn_training.MAX_SEEDS} seeds; got 9.",
+    ("bnt_deep_seeds", seed_runs.MAX_SEEDS + 1, f"Choose 1 to {seed_runs.MAX_SEEDS} seeds; got 9.",
      "bnt_deep_train"),
     ("bnt_sweep_seeds", 0, "seeds", "bnt_sweep_train"),
     ("bnt_book_epochs", 500, "Choose 1 to 30 epochs; got 500.", "bnt_book_train"),  # typed, not silently 4

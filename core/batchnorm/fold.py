@@ -1,22 +1,7 @@
-"""Fold BatchNormalization layers into neighbouring Dense layers for inference.
-
-At inference a BN layer uses its moving statistics, so it is a fixed affine map per feature:
-    y = x * s + t,  with s = gamma / sqrt(moving_variance + epsilon),  t = beta - moving_mean * s.
-An affine map next to a Dense layer (itself affine before its activation) can be merged into it:
-
-- BN directly after a Dense whose activation is linear (the "BN before the activation" variant,
-  Dense(use_bias=False) -> BN -> Activation): W' = W * s (per output column), b' = b * s + t.
-- BN after a nonlinearity (the book's "BN after the activation"), or BN on the inputs: the affine
-  map acts on the inputs of the NEXT Dense layer: W' = s[:, None] * W, b' = t @ W + b.
-
-Both rewrites are exact algebra; the folded model differs from the original only by float32
-rounding. A BN that is the model's last layer folds too when a linear Dense comes right before it
-(Dense(10) -> BN, or Dense(10) -> BN -> Activation("softmax")): that is the first rewrite.
-Folding is not possible when a nonlinearity stands between the BN and every Dense it could merge
-with: BN -> Activation -> Dense, or a final BN with no linear Dense right before it (e.g.
-Dense(activation="elu") -> BN at the end); nor when BN normalises an axis other than the last, or
-next to layers this module does not know. Each case raises a ValueError that names the layer.
-"""
+"""Fold BatchNormalization layers into neighbouring Dense layers for inference. At inference a BN layer is a fixed
+affine map per feature, which merges exactly into the linear Dense right before it or into the Dense after it;
+where neither is possible (a nonlinearity in between, another axis, an unknown layer) a ValueError names the
+layer. The algebra and the cases: docs/architecture.md, "core/batchnorm"."""
 
 from __future__ import annotations
 
