@@ -10,9 +10,9 @@ Arms, each in a fresh process of its own with its own results store:
     default); its clock starts before TensorFlow is imported, since the cluster's workers import it too;
 (b) Ray: two `ray start --block` processes on this machine, a head and a worker node, one CPU each (the
     same two cores the local arm uses); the arm connects to the head, waits until both nodes are alive,
-    then times `core.cluster.run_comparisons` over the same pairs and seeds: uploading the code, workers
-    importing TensorFlow, scheduling and moving results all count. Starting the nodes is reported apart
-    (a real cluster is already running when the lab uses it).
+    then times `core.transfer.units.run_chunks` (the sweep's units, sent to Ray by core.runs.runner) over the
+    same pairs and seeds: uploading the code, workers importing TensorFlow, scheduling and moving results all
+    count. Starting the nodes is reported apart (a real cluster is already running when the lab uses it).
 The rows of both stores are compared (everything but wall times must be identical) and the Ray arm counts
 the units each node finished. Ends with `ray_overhead_ratio: X` (Ray wall / local wall) and
 `ray_nodes_used: N`.
@@ -81,12 +81,13 @@ def run_arm(arm: str, sweep: Sweep, store_path: str, address: str | None) -> dic
         return {"seconds": time.perf_counter() - started}
     os.environ["LAB_RAY_ADDRESS"] = address
     from core import cluster
+    from core.transfer import units
 
     cluster.connect()
     nodes = cluster.wait_for_nodes(2, timeout=300)
     started = time.perf_counter()  # the nodes are up: from here on it is what a user of the cluster waits for
     per_node = collections.Counter()
-    cluster.run_comparisons(requests, results, chunk_size=sweep.chunk, units_per_node=per_node)
+    units.run_chunks(transfer.comparison_unit, requests, results, chunk_size=sweep.chunk, units_per_node=per_node)
     return {"seconds": time.perf_counter() - started, "units_per_node": dict(per_node),
             "nodes": [node["node"] for node in nodes]}
 

@@ -50,8 +50,8 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 
 def use_ray(address) -> None:
-    """`--ray ADDRESS`: the same as LAB_RAY_ADDRESS, set before anything reads it (core.cluster takes the address
-    from the environment)."""
+    """`--ray ADDRESS`: the same as LAB_RAY_ADDRESS, set before anything reads it (core.runs.backend takes the
+    address from the environment, so the runner sends the units to the cluster)."""
     import os
 
     if address:
@@ -213,16 +213,17 @@ def cmd_reuse(args: argparse.Namespace) -> int:
 
 def _transfer_on_cluster(config, pairs, seeds, results, chunk: int) -> int:
     """Every pair's units submitted at once to the Ray cluster, one bar over all of them, then each pair's verdict."""
-    from core import cluster, data, stats, transfer
+    from core import data, stats, transfer
     from core.progress import terminal_progress
+    from core.transfer import units
 
     if not say_cluster():
         return 2
     configs = [config.with_pair(pair) for pair in pairs]
     started = time.perf_counter()
     try:
-        all_rows = cluster.run_comparisons([(pair_config, seeds) for pair_config in configs], results,
-                                           terminal_progress(), chunk_size=chunk)
+        all_rows = units.run_chunks(transfer.comparison_unit, [(pair_config, seeds) for pair_config in configs],
+                                    results, terminal_progress(), chunk_size=chunk)
     except KeyboardInterrupt:
         print("\ninterrupted: finished units are stored; run the same command to resume.", file=sys.stderr)
         return 130

@@ -1,27 +1,9 @@
-"""Beyond one machine: the lab's many-seed trainings on a Ray cluster, when `LAB_RAY_ADDRESS` is set.
+"""The Ray backend of the runner and the job queue, used when `LAB_RAY_ADDRESS` is set (core.runs.backend).
 
-Without the variable nothing here runs and nothing imports Ray: the local one-at-a-time queue
-(core.jobs) stays the default. With it (`auto`, `ray://head:10001`, `10.0.0.5:6379`):
-
-- `ClusterQueue` is the process's job backend: the same queue, several jobs running at once. A job's
-  trainings that core.transfer and core.reuse split into units go to the cluster; whatever a job trains on
-  the server itself (the concept pages' short demos) takes the server's one local slot, so two of those
-  never share the server's cores.
-- `run_comparisons` splits comparisons and reuse grids into the units the engine already has: model A for a
-  chunk of seeds (`transfer.train_model_a_unit`), both arms for a chunk of seeds (`transfer.comparison_unit`),
-  and every cell of one reuse-grid size with B from scratch for a chunk of seeds (`reuse.grid_unit`; one
-  model A, seed 42, serves them all), submitted as Ray tasks asking for `LAB_RAY_CPUS_PER_UNIT` CPUs
-  (default 1). A chunk waits on its model A inside Ray (the object reference is its argument), so every
-  pair's or size's chunks start as soon as their own A is done. Model A weights already on disk go to the
-  object store once per call (`ray.put`), and each worker loads Fashion-MNIST from its own copy the usual
-  way (core.data), once per process.
-- Results come back to this process, which alone writes the SQLite store and the `.keras` files, so
-  resume, sharing and export/import work unchanged. A unit whose worker dies or that raises is retried
-  (`MAX_RETRIES`); a row is saved only when its unit's result arrives, with the store's INSERT OR IGNORE,
-  so a finished row is never written twice.
-
-Progress is one bar over all units: "units done/total", how many are running, and how many each
-node finished.
+`run_units` runs the units a concept builds (core.runs.backend.Unit) as Ray tasks and hands each result back to
+its `on_result` here, so this process alone writes the store; `ClusterQueue` runs several jobs at once, made the
+process's queue by `install_queue`. Imports no concept; without the variable, nothing imports Ray. Design notes:
+docs/architecture.md ("core/cluster").
 """
 
 from __future__ import annotations
@@ -29,6 +11,7 @@ from __future__ import annotations
 import collections
 import functools
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -36,10 +19,10 @@ from typing import Any, Optional
 
 from core import jobs
 from core.progress import ProgressCallback, report
-from core.runs.seeds import chunks
-from core.store import check_seed
+from core.runs import backend
 
-ADDRESS_VARIABLE = "LAB_RAY_ADDRESS"
+ADDRESS_VARIABLE = backend.ADDRESS_VARIABLE
+address = backend.address  # the cluster the lab uses, or None (the units run here)
 CPUS_VARIABLE = "LAB_RAY_CPUS_PER_UNIT"
 MAX_RETRIES = 3  # attempts after the first, for a unit whose worker died or that raised
 POLL_SECONDS = 0.5  # how often a waiting job reports progress (and so notices a cancel)
@@ -49,11 +32,7 @@ EXCLUDES = [".venv", ".git", "artifacts", "docs", ".pytest_cache", "**/__pycache
 
 _LOCAL_SLOT = threading.Semaphore(1)  # one training at a time on the server itself
 _HOLDS_LOCAL_SLOT = threading.local()
-
-
-def address() -> Optional[str]:
-    """The cluster the lab uses, or None (the local queue)."""
-    return os.environ.get(ADDRESS_VARIABLE) or None
+_INSTALL_LOCK = threading.Lock()
 
 
 def cpus_per_unit() -> float:
@@ -83,61 +62,25 @@ def runtime_env() -> dict:
     return {"working_dir": str(ROOT), "excludes": EXCLUDES}
 
 
-@functools.lru_cache(maxsize=1)
-def _remote_unit():
-    ray = connect()
-
-    @ray.remote(max_retries=MAX_RETRIES, retry_exceptions=True)
-    def lab_unit(kind: str, *arguments):
-        return run_unit(kind, *arguments)
-
-    return lab_unit
+def run_unit(function, *arguments) -> tuple:
+    """What a worker runs for one unit: (`function(*arguments)`, the node it ran on)."""
+    return function(*arguments), node_name(socket.gethostname())
 
 
-def run_unit(kind: str, *arguments) -> dict:
-    """What a worker runs for one unit: ("model_a", protocol, seeds), ("comparison", config, seeds, *a_parts) or
-    ("grid", reuse grid, seeds, *a_parts), each a_part a model A result ({"seeds", "weights"}) covering the
-    chunk's model A seeds. Plain results, nothing saved; `node` says where it ran."""
-    import socket
-
-    from core import reuse, transfer
-
-    if kind == "model_a":
-        protocol, seeds = arguments
-        result = transfer.train_model_a_unit(protocol, seeds)
-    elif kind == "comparison":
-        config, seeds, *a_parts = arguments
-        a_weights = _stack_a([config.a_seed(seed) for seed in seeds], a_parts)
-        result = {"rows": transfer.comparison_unit(config, seeds, a_weights)}
-    elif kind == "grid":  # every cell of one reuse-grid size and B from scratch; one model A serves every seed
-        grid, seeds, *a_parts = arguments
-        result = {"rows": reuse.grid_unit(grid, seeds, _stack_a([transfer.MODEL_A_SEED], a_parts))}
-    else:
-        raise ValueError(f"Unknown unit kind {kind!r}.")
-    result["node"] = _node_name(socket.gethostname())
-    return result
-
-
-def _node_name(host: str) -> str:
+def node_name(host: str) -> str:
+    """"host/node id" inside a Ray worker, the host alone elsewhere."""
     try:
         import ray
 
         return f"{host}/{ray.get_runtime_context().get_node_id()[:6]}"
-    except Exception:  # outside a Ray worker (run_unit called directly)
+    except Exception:  # outside a Ray worker
         return host
 
 
-def _stack_a(a_seeds, a_parts) -> tuple:
-    """Model A's weights for each of `a_seeds`, copy axis first, from the parts that hold them."""
-    import numpy as np
-
-    where = {}
-    for part in a_parts:
-        for copy, a_seed in enumerate(part["seeds"]):
-            where.setdefault(int(a_seed), (part, copy))
-    chosen = [where[int(a_seed)] for a_seed in a_seeds]
-    return tuple(np.stack([part["weights"][layer][copy] for part, copy in chosen])
-                 for layer in range(len(chosen[0][0]["weights"])))
+@functools.lru_cache(maxsize=1)
+def _remote_unit():
+    ray = connect()
+    return ray.remote(max_retries=MAX_RETRIES, retry_exceptions=True, num_returns=2)(run_unit)
 
 
 class ClusterQueue(jobs.JobQueue):
@@ -159,6 +102,16 @@ class ClusterQueue(jobs.JobQueue):
                 _HOLDS_LOCAL_SLOT.held = False
 
 
+def install_queue() -> ClusterQueue:
+    """Make a ClusterQueue the process's job queue (core.jobs), once; later calls return the same one."""
+    with _INSTALL_LOCK:
+        queue = jobs.queue()
+        if not isinstance(queue, ClusterQueue):
+            queue = ClusterQueue(journal=jobs.journal_from_environment())
+            jobs.set_process_queue(queue)
+        return queue
+
+
 class _LocalSlotReleased:
     """While a job waits on the cluster, the server's local slot is free for another job's local training."""
 
@@ -174,137 +127,84 @@ class _LocalSlotReleased:
             _HOLDS_LOCAL_SLOT.held = True
 
 
-class _Plan:
-    """The units of some comparisons or reuse-grid sizes, as submitted: each reference with what to do when its
-    result arrives."""
+class _Submitted:
+    """The units of one `run_units` call as submitted: each result's reference with its unit and node reference."""
 
-    def __init__(self, ray, remote, store, chunk_size: int):
-        self.ray, self.remote, self.store, self.chunk_size = ray, remote, store, chunk_size
-        self.pending: dict[Any, tuple] = {}  # object reference -> ("model_a", protocol) | ("rows", config, seeds)
-        # (model A config, a seed) -> the reference holding its weights: the unit training it, or the weights
-        # loaded from its .keras file and put in the object store (once, whichever comparisons need them)
-        self.a_refs: dict[tuple, Any] = {}
-        self.total = 0
+    def __init__(self, ray, units: list[backend.Unit]):
+        self.ray, self.remote, self.total = ray, _remote_unit(), len(units)
+        self.pending: dict[Any, tuple] = {}  # result reference -> (unit, reference of the node it ran on)
+        self.needed = {dependency for unit in units for dependency in backend.dependencies(unit)}
+        self.results: dict[backend.Unit, Any] = {}  # references of the results later units take
+        self.shared: dict[backend.Shared, Any] = {}  # shared values, each put in the object store once
+        for unit in units:
+            self.submit(unit)
 
-    def _submit(self, kind: str, action: tuple, *arguments):
-        options = {"num_cpus": cpus_per_unit(), "name": f"lab_{kind}"}
-        reference = self.remote.options(**options).remote(kind, *arguments)
-        self.pending[reference] = action
-        self.total += 1
-        return reference
+    def submit(self, unit: backend.Unit) -> None:
+        arguments = [self.reference(argument) for argument in unit.arguments]
+        options = {"num_cpus": cpus_per_unit(), "name": f"lab_{unit.name}"}
+        result, node = self.remote.options(**options).remote(unit.function, *arguments)
+        self.pending[result] = (unit, node)
+        if unit in self.needed:
+            self.results[unit] = result  # Ray hands a unit its dependencies' results once they are done
 
-    # Model A units for the seeds no file holds (shared across comparisons and grids with the same A), then one
-    # comparison or grid unit per chunk of missing seeds, given the references of the A parts it needs.
-    def add(self, config, missing: list[int]) -> None:
-        """Units for the missing seeds of a ComparisonConfig or a ReuseGrid (each says its unit kind and the model A
-        seed each of its seeds starts from)."""
-        kind, a_seed = config.UNIT_KIND, config.a_seed
-        a_key = self._add_model_as(config.protocol, [a_seed(seed) for seed in missing])
-        for chunk in chunks(missing, self.chunk_size):
-            parts = list(dict.fromkeys(self.a_refs[(a_key, a_seed(seed))] for seed in chunk))
-            self._submit(kind, ("rows", config, chunk), config, chunk, *parts)
-
-    # A reference for each model A seed: a unit training the ones no file holds, the others' weights put in the
-    # object store once. Returns model A's config (the key of `a_refs`).
-    def _add_model_as(self, protocol, a_seeds: list[int]):
-        import keras
-        import numpy as np
-
-        from core import transfer
-
-        a_key = transfer.ModelAConfig.of(protocol)
-        a_seeds = list(dict.fromkeys(a_seeds))
-        on_disk = [seed for seed in a_seeds if (a_key, seed) not in self.a_refs
-                   and self.store.model_path(a_key, seed, "model_a").exists()]
-        to_train = [seed for seed in a_seeds if (a_key, seed) not in self.a_refs and seed not in on_disk]
-        for chunk in chunks(to_train, self.chunk_size):
-            reference = self._submit("model_a", ("model_a", protocol), protocol, chunk)
-            self.a_refs.update({(a_key, seed): reference for seed in chunk})
-        if on_disk:
-            weights = [keras.models.load_model(self.store.model_path(a_key, seed, "model_a"),
-                                               compile=False).get_weights() for seed in on_disk]
-            stacked = tuple(np.stack(arrays).astype(np.float32) for arrays in zip(*weights))
-            loaded = self.ray.put({"seeds": on_disk, "weights": stacked})  # to the object store once
-            self.a_refs.update({(a_key, seed): loaded for seed in on_disk})
-        return a_key
-
-    # The server's side of a finished unit: model A to its row and file, a chunk's rows to the store.
-    def keep(self, action: tuple, result: dict) -> None:
-        from core import transfer
-
-        if action[0] == "model_a":
-            transfer.save_model_a(action[1], self.store, result)
-        else:
-            _, config, seeds = action
-            for seed in seeds:
-                self.store.save(config, seed, result["rows"][seed])  # INSERT OR IGNORE: never twice
+    def reference(self, argument):
+        if isinstance(argument, backend.Unit):
+            return self.results[argument]
+        if isinstance(argument, backend.Shared):
+            if argument not in self.shared:
+                self.shared[argument] = self.ray.put(argument.value)
+            return self.shared[argument]
+        return argument
 
 
-def run_comparisons(requests, store, progress: Optional[ProgressCallback] = None,
-                    chunk_size: Optional[int] = None, units_per_node: Optional[collections.Counter] = None) -> list:
-    """Stored rows for each (config, seeds) of `requests`, training the missing seeds on the cluster; a config is
-    a transfer.ComparisonConfig (both arms) or a reuse.ReuseGrid (one size of the reuse grid: every cell and B
-    from scratch, `reuse.run_grid` sends one per size).
+def run_units(units: list[backend.Unit], progress: Optional[ProgressCallback] = None, *,
+              units_per_node: Optional[collections.Counter] = None) -> None:
+    """Every unit as a Ray task (a unit waits inside Ray for the units whose results it takes), each result handed
+    to its unit's `on_result` here as it arrives; one bar over the units.
 
-    Every unit of every request is submitted at once; results are saved here as they arrive. A unit that still
-    fails after its retries stops the call after the other units have finished and been saved; a cancel (the
-    job's progress report raising) cancels the units not yet finished, keeping what was saved.
-    `units_per_node`, if given, counts the finished units per node ("host/node id")."""
-    from core import transfer
-
-    chunk_size = transfer.CHUNK_SEEDS if chunk_size is None else chunk_size
-    if chunk_size < 1:
-        raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
-    requests = [(config, [check_seed(seed) for seed in seeds]) for config, seeds in requests]
-    ray = connect()
-    plan = _Plan(ray, _remote_unit(), store, chunk_size)
-    for config, seeds in requests:
-        finished = store.finished_seeds(config)
-        missing = [seed for seed in seeds if seed not in finished]
-        if missing:
-            plan.add(config, missing)
+    Every unit is submitted at once. A unit that still fails after its retries stops the call after the other
+    units have finished and been kept; a cancel (the job's progress report raising) cancels the units not yet
+    finished, keeping what was kept. `units_per_node`, if given, counts the finished units per node."""
     finished_on = collections.Counter() if units_per_node is None else units_per_node
+    if not units:
+        _report_units(progress, 0, 0, finished_on)
+        return
+    ray = connect()
+    submitted = _Submitted(ray, list(units))
     failures = []
     with _LocalSlotReleased():
         try:
-            while plan.pending:
-                _report_units(progress, plan, finished_on)
-                ready, _ = ray.wait(list(plan.pending), num_returns=1, timeout=POLL_SECONDS)
+            while submitted.pending:
+                _report_units(progress, submitted.total, len(submitted.pending), finished_on)
+                ready, _ = ray.wait(list(submitted.pending), num_returns=1, timeout=POLL_SECONDS)
                 for reference in ready:
-                    action = plan.pending.pop(reference)
+                    unit, node = submitted.pending.pop(reference)
                     try:
                         result = ray.get(reference)
                     except Exception as error:  # the unit failed MAX_RETRIES + 1 times
                         failures.append(error)
                         continue
-                    plan.keep(action, result)
-                    finished_on[result["node"]] += 1
-        except BaseException:  # a cancel or Ctrl-C: stop what is left; the saved rows stay
-            for reference in plan.pending:
+                    if unit.on_result is not None:
+                        unit.on_result(result)
+                    finished_on[ray.get(node)] += 1
+        except BaseException:  # a cancel or Ctrl-C: stop what is left; what was kept stays
+            for reference in submitted.pending:
                 ray.cancel(reference, force=True)
             raise
-    _report_units(progress, plan, finished_on)
+    _report_units(progress, submitted.total, 0, finished_on)
     if failures:
-        raise RuntimeError(f"{len(failures)} of {plan.total} units failed after {MAX_RETRIES} retries; "
+        raise RuntimeError(f"{len(failures)} of {submitted.total} units failed after {MAX_RETRIES} retries; "
                            f"the others are saved. First error: {failures[0]}")
-    rows = []
-    for config, seeds in requests:
-        stored = store.results(config, seeds)
-        absent = sorted(set(seeds) - {row.seed for row in stored})
-        if absent:
-            raise RuntimeError(f"The cluster returned without results for seeds {absent}.")
-        rows.append(stored)
-    return rows
 
 
-def _report_units(progress, plan: _Plan, finished_on: collections.Counter) -> None:
-    done = plan.total - len(plan.pending)
+def _report_units(progress, total: int, pending: int, finished_on: collections.Counter) -> None:
+    done = total - pending
     nodes = ", ".join(f"{node} {count}" for node, count in sorted(finished_on.items())) or "none yet"
-    message = f"units {done}/{plan.total}, {len(plan.pending)} queued or running; finished per node: {nodes}"
-    if plan.total == 0:  # everything was stored already: a full bar at once
+    message = f"units {done}/{total}, {pending} queued or running; finished per node: {nodes}"
+    if total == 0:  # everything was stored already: a full bar at once
         report(progress, 1, 1, message)
     else:
-        report(progress, done, plan.total, message)
+        report(progress, done, total, message)
 
 
 def nodes_with_cpus() -> list[dict]:

@@ -18,10 +18,9 @@ The queue can be steered (the teacher's panel does): `cancel(key)` removes a que
 stops the running one cooperatively: its next progress report raises `Cancelled` inside the job, so
 whatever it already saved (results store rows, model files) stays and nothing half-done is written.
 `reorder(keys)` changes the order of the waiting jobs, `clear()` cancels all of them, `status()` is a
-snapshot for a panel. `JobBackend` names these methods; `queue()` is where the process picks its backend:
-this one-at-a-time queue, or, when `LAB_RAY_ADDRESS` is set, core.cluster's queue, the same class running
-several jobs at once (`max_running`) whose trainings go to a Ray cluster. Without that variable nothing
-imports Ray.
+snapshot for a panel. `JobBackend` names these methods; `queue()` is the process's backend: this
+one-at-a-time queue, unless whoever starts the process installs another with `set_process_queue` (the page
+frame, with `LAB_RAY_ADDRESS` set, installs core.cluster's, the same class running several jobs at once).
 
 With `LAB_JOB_LOG` set to a file name, the process queue appends one JSON line per job event
 (started, finished, failed, cancelled) to it: how a benchmark counts the trainings a server ran.
@@ -322,27 +321,24 @@ class JobQueue:
             return None
 
 
-def _journal_from_environment() -> Optional[Path]:
+def journal_from_environment() -> Optional[Path]:
+    """The journal file `LAB_JOB_LOG` names, or None."""
     configured = os.environ.get("LAB_JOB_LOG")
     return Path(configured) if configured else None
 
 
-_PROCESS_QUEUE = JobQueue(journal=_journal_from_environment())  # one per server process: every session's trainings
-_CLUSTER_QUEUE: list[JobQueue] = []  # the cluster backend, made at the first queue() call with LAB_RAY_ADDRESS set
-_CLUSTER_LOCK = threading.Lock()
+_PROCESS_QUEUE: JobQueue = JobQueue(journal=journal_from_environment())  # one per process: every session's trainings
 
 
-# The process's backend: the local one-at-a-time queue, or with LAB_RAY_ADDRESS set, the Ray cluster's
-# (core.cluster; only then is Ray imported, and the process connects to the cluster).
+# The process's backend: the local one-at-a-time queue unless another was installed.
 def queue() -> JobQueue:
-    if not os.environ.get("LAB_RAY_ADDRESS"):
-        return _PROCESS_QUEUE
-    with _CLUSTER_LOCK:
-        if not _CLUSTER_QUEUE:
-            from core import cluster
+    return _PROCESS_QUEUE
 
-            _CLUSTER_QUEUE.append(cluster.ClusterQueue(journal=_journal_from_environment()))
-        return _CLUSTER_QUEUE[0]
+
+# Install the process's backend (core.cluster.install_queue does, for a Ray cluster); made before any submit.
+def set_process_queue(backend: JobQueue) -> None:
+    global _PROCESS_QUEUE
+    _PROCESS_QUEUE = backend
 
 
 # What pages and the command line call: the process-wide queue.

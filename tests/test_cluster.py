@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from core import cluster, jobs, reuse, store, transfer
+from core.transfer import units
 from tests.conftest import ROOT
 
 CONFIG = transfer.ComparisonConfig.tiny(vary_a=True)  # one model A per seed: A units and comparison units
@@ -119,6 +120,16 @@ def test_a_sweep_on_ray_gives_exactly_the_local_rows(on_cluster, local_rows, tmp
     assert reports[-1][2].startswith("units 0/0")
 
 
+def test_the_same_units_run_here_give_exactly_the_local_rows(local_rows, tmp_path):
+    """Without LAB_RAY_ADDRESS the runner runs the units one after the other in this process: same rows."""
+    assert cluster.address() is None
+    results = store.Store(tmp_path / "results.sqlite")
+    rows = units.run_chunks(transfer.comparison_unit, [(CONFIG, SEEDS)], results, chunk_size=CHUNK)[0]
+    expected_rows, expected_a = local_rows
+    assert _without_timing(rows) == expected_rows
+    assert _without_timing(results.results(transfer.ModelAConfig.of(CONFIG.protocol))) == expected_a
+
+
 def test_a_worker_killed_mid_unit_is_retried_and_the_store_stays_consistent(on_cluster, local_rows, tmp_path):
     results = store.Store(tmp_path / "results.sqlite")
     outcome = {}
@@ -173,6 +184,17 @@ def test_a_cluster_queue_runs_jobs_side_by_side_and_local_trainings_one_at_a_tim
     release.set()
     assert [handle.result(20) for handle in handles] == ["local", "local", "cluster"]
     assert most_inside[0] == 1  # the two local trainings never overlapped
+
+
+def test_with_the_variable_the_page_frame_installs_the_cluster_queue_once(on_cluster, monkeypatch):
+    from ui import frame
+
+    monkeypatch.setattr(jobs, "_PROCESS_QUEUE", jobs.queue())  # the local queue again after this test
+    frame.job_backend()
+    installed = jobs.queue()
+    assert isinstance(installed, cluster.ClusterQueue)
+    frame.job_backend()  # every page calls it: the queue is made once per process
+    assert jobs.queue() is installed
 
 
 def test_without_the_variable_the_app_never_imports_ray():

@@ -151,7 +151,7 @@ def test_settings_come_from_the_url():
 def test_missing_pairs_are_computed_on_demand(monkeypatch):
     results = store.Store()
     # Two pairs stand for the 45 (all of them would take minutes even with the tiny preset).
-    monkeypatch.setattr(transfer, "ALL_PAIRS", ((5, 6), (0, 1)))
+    monkeypatch.setattr(transfer.pairs, "ALL_PAIRS", ((5, 6), (0, 1)))  # the module pair_cells reads it from
     app = open_page(PAGE)
     assert "2 of 2 pairs still need runs" in text(app, "caption")
     transfer.run_comparison(DEFAULT, SEEDS, results)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cluster, cost, store, transfer
+from core import cost, store, transfer
 from core.plots import pretraining as gain_plots
 from core.plots import transfer as transfer_plots
-from core.runs import tuning
+from core.runs import runner, tuning
 from core.transfer import fair
 from ui.charts import show
 from ui.jobs import training_ui
@@ -36,7 +36,7 @@ def fair_section(comparison, seeds, results, *, verdict_ui, statistics_ui) -> No
                 lambda progress: fair.run_fair(config, seeds, results, progress), label="Fair comparison",
                 button=f"Search every rate of the grid for the {missing} missing seeds", offer=missing > 0,
                 cost=cost.transfer_fair(config, seeds, results))
-    if cluster.address():
+    if runner.on_cluster():
         st.caption(f"Trains on this machine: {fair.LOCAL_ONLY}.")
     if len(rows) < transfer.MIN_SEEDS:
         st.caption(f"{len(rows)} of {len(seeds)} seeds searched so far; the verdicts need {transfer.MIN_SEEDS}.")

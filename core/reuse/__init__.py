@@ -123,7 +123,7 @@ class ReuseGrid:
     per seed."""
 
     VERSION: ClassVar[int] = 2  # 2: reductions (10x, 100x) and B from scratch tuned on validation
-    UNIT_KIND: ClassVar[str] = "grid"  # what a cluster worker runs for a chunk of its seeds (core.cluster)
+    UNIT_KIND: ClassVar[str] = "grid"  # the name of a chunk's unit (core.transfer.units, a cluster's task)
     protocol: transfer.TransferProtocol  # model A, the task-B pair, epochs and learning rates
     n_train: int  # task-B training images per seed (each seed draws its own from task B's training images)
     rate_reductions: tuple[float, ...] = DEFAULT_REDUCTIONS  # the unfrozen epochs' lower rates: frozen rate / each

@@ -5,7 +5,7 @@ scratch's candidates: copies differ in their frozen layers and learning rates (`
 cells that keep the first layer frozen share a call, which computes that layer's output once per seed and
 caches it. B from scratch's candidates are extra stacked copies of one call, laid out candidate-major
 (core.runs.tuning.candidate_copies). With LAB_RAY_ADDRESS set, one size's chunk of seeds (`grid_unit`) is one
-unit on a Ray cluster (core.cluster).
+unit on a Ray cluster (core.transfer.units).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Optional
 
 import numpy as np
 
-from core import cluster, reuse, transfer
+from core import reuse, transfer
 from core import store as store_module
 from core.progress import ProgressCallback, Stages, report
+from core.runs import runner, tuning
 from core.runs import seeds as seeds_module
-from core.runs import tuning
+from core.transfer import units
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def train_grid_chunk(grid: reuse.ReuseGrid, seeds, store, progress: Optional[Pro
 
 def grid_unit(grid: reuse.ReuseGrid, seeds, a_weights, progress: Optional[ProgressCallback] = None) -> dict:
     """`train_grid_chunk`'s engine calls, given model A's weights (seed MODEL_A_SEED, one copy, copy axis first):
-    {seed: row dict}, no store read or written (a unit a cluster worker runs; core.cluster saves its rows).
+    {seed: row dict}, no store read or written (a unit a cluster worker runs; core.transfer.units saves its rows).
 
     A row holds, for each cell (`Cell.key`), the validation and test accuracy after the last epoch and the test
     errors (exact counts of n_test images); for B from scratch, `scratch_search` (every candidate's validation
@@ -177,7 +178,7 @@ def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress:
 
     Each chunk of seeds of one size is saved as it ends, so a killed run resumes where it stopped. Progress is
     one bar over all sizes, weighted by their training images; messages name the size and cell being trained.
-    With LAB_RAY_ADDRESS set, core.cluster trains the chunks (`grid_unit`) on the cluster and this process saves
+    With LAB_RAY_ADDRESS set, the chunks (`grid_unit`) train as units on the Ray cluster and this process saves
     their rows: the same rows, one bar over the units.
     """
     if chunk_size < 1:
@@ -185,8 +186,9 @@ def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress:
     check_protocol(protocol)
     sizes, seeds = reuse.sizes_for(protocol, sizes), [int(seed) for seed in seeds]
     grids = reuse.grids(protocol, sizes, rate_reductions)
-    if cluster.address():  # LAB_RAY_ADDRESS: one unit per size and chunk of seeds, all on the Ray cluster at once
-        stored = cluster.run_comparisons([(grid, seeds) for grid in grids], store, progress, chunk_size)
+    if runner.on_cluster():  # LAB_RAY_ADDRESS: one unit per size and chunk of seeds, all on the Ray cluster at once
+        stored = units.run_chunks(grid_unit, [(grid, seeds) for grid in grids], store, progress, chunk_size=chunk_size,
+                                  one_a=True)
         return {grid.n_train: rows for grid, rows in zip(grids, stored)}
     missing = {grid: sorted(set(seeds) - store.finished_seeds(grid)) for grid in grids}
     work = [len(missing[grid]) * (grid.n_train + 200) for grid in grids]  # roughly: training images, plus evaluation

@@ -21,11 +21,15 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-from core import cluster, data, stats, transfer
-from core import store as store_module
-from core.progress import SCALE, ProgressCallback, part, parts, report
+from core import data, stats
+from core.progress import ProgressCallback, part, parts, report
+from core.runs import runner, tuning
 from core.runs import seeds as run_seeds
-from core.runs import tuning
+from core.transfer.comparison import CHUNK_SEEDS, ComparisonConfig, arm_row, run_locally
+from core.transfer.model_a import ModelAConfig, missing_a, model_a_weights, train_model_as
+from core.transfer.pairs import ALL_PAIRS
+from core.transfer.protocols import TransferProtocol, a_cost, b_cost
+from core.transfer.tasks import b_training_sets, engine_configs, epoch_progress, protocol_tasks, task_b_data
 
 LOCAL_ONLY = "tuned comparisons train on this machine: the Ray cluster (LAB_RAY_ADDRESS) is not used for them"
 
@@ -38,21 +42,21 @@ class FairComparison:
     """
 
     VERSION: ClassVar[int] = 1  # bump if the meaning of a stored row changes
-    comparison: transfer.ComparisonConfig  # the book's untuned comparison: protocol, vary_subset, vary_a
+    comparison: ComparisonConfig  # the book's untuned comparison: protocol, vary_subset, vary_a
     rates: tuple[float, ...] = tuning.DEFAULT_RATES  # the grid both arms search (B on A: its frozen-phase rate)
 
     def __post_init__(self):
-        if not isinstance(self.comparison, transfer.ComparisonConfig):
+        if not isinstance(self.comparison, ComparisonConfig):
             raise ValueError(f"A fair comparison wraps a transfer.ComparisonConfig, got {self.comparison!r}.")
         object.__setattr__(self, "rates", tuning.rate_grid(self.rates))
 
     @classmethod
     def tiny(cls, b_classes=(5, 6), rates=tuning.DEFAULT_RATES, **variance) -> "FairComparison":
         """The tiny protocol (tests, LAB_PRESET=tiny) with any task-B pair and grid."""
-        return cls(transfer.ComparisonConfig.tiny(b_classes, **variance), rates)
+        return cls(ComparisonConfig.tiny(b_classes, **variance), rates)
 
     @property
-    def protocol(self) -> transfer.TransferProtocol:
+    def protocol(self) -> TransferProtocol:
         return self.comparison.protocol
 
     @property
@@ -97,8 +101,8 @@ def rate_index(rates: Sequence[float], rate: float) -> Optional[int]:
 # ---- training ----
 
 def chunk_cost(config: FairComparison, n_seeds: int) -> float:
-    """Estimated image passes of one chunk's B runs (transfer.b_cost counts one copy per arm), for progress only."""
-    return transfer.b_cost(config.protocol) * n_seeds * sum(config.copies_per_seed()) / 2
+    """Estimated image passes of one chunk's B runs (b_cost counts one copy per arm), for progress only."""
+    return b_cost(config.protocol) * n_seeds * sum(config.copies_per_seed()) / 2
 
 
 def train_fair_chunk(config: FairComparison, seeds, store, progress: ProgressCallback | None = None) -> dict:
@@ -106,9 +110,9 @@ def train_fair_chunk(config: FairComparison, seeds, store, progress: ProgressCal
     are saved here)."""
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
     a_seeds = [config.comparison.a_seed(seed) for seed in seeds]
-    a_part, b_part = parts(progress, [transfer.a_cost(protocol) * len(transfer.missing_a(protocol, a_seeds, store)),
+    a_part, b_part = parts(progress, [a_cost(protocol) * len(missing_a(protocol, a_seeds, store)),
                                       chunk_cost(config, len(seeds))], ["", run_seeds.seeds_text(seeds)])
-    return fair_unit(config, seeds, transfer.model_a_weights(protocol, a_seeds, store, a_part), b_part)
+    return fair_unit(config, seeds, model_a_weights(protocol, a_seeds, store, a_part), b_part)
 
 
 def _tiled(arrays, times: int) -> tuple[np.ndarray, ...]:
@@ -120,7 +124,7 @@ def fair_unit(config: FairComparison, seeds, a_weights, progress: ProgressCallba
     """The engine call(s) of one chunk, given model A's weights per seed (copy axis first, in `seeds` order):
     {seed: row dict}, nothing saved."""
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
-    tasks = transfer.protocol_tasks(protocol)
+    tasks = protocol_tasks(protocol)
     arms, seconds = _train_candidates(config, seeds, a_weights, tasks, progress)
     n_test = len(tasks.y_test_b)
     (scratch_val, scratch_test), (transfer_val, transfer_test) = (_scores(run, copies, len(seeds), n_test)
@@ -146,9 +150,9 @@ def _train_candidates(config: FairComparison, seeds: list, a_weights, tasks, pro
     from core import engine
 
     protocol = config.protocol
-    a_config, b_config = transfer.engine_configs(protocol)
+    a_config, b_config = engine_configs(protocol)
     if config.comparison.vary_subset:
-        x_b, y_b = transfer.b_training_sets(protocol, [config.comparison.subset_seed(seed) for seed in seeds])
+        x_b, y_b = b_training_sets(protocol, [config.comparison.subset_seed(seed) for seed in seeds])
     else:
         x_b, y_b = tasks.x_train_b, tasks.y_train_b
     scratch_seeds, scratch_copy_rates = tuning.candidate_copies(seeds, config.scratch_rates())
@@ -160,7 +164,7 @@ def _train_candidates(config: FairComparison, seeds: list, a_weights, tasks, pro
 
     def b_data(copies: int):  # a random subset per seed: each copy its seed's images
         per_copy = config.comparison.vary_subset
-        return transfer.task_b_data(tasks, *(_tiled((x_b, y_b), copies // len(seeds)) if per_copy else (x_b, y_b)))
+        return task_b_data(tasks, *(_tiled((x_b, y_b), copies // len(seeds)) if per_copy else (x_b, y_b)))
 
     if protocol.b_epochs == protocol.total_b_epochs:
         phases = [engine.Phase(protocol.frozen_epochs, scratch_copy_rates + frozen_copy_rates,
@@ -170,19 +174,19 @@ def _train_candidates(config: FairComparison, seeds: list, a_weights, tasks, pro
         report(both, 0, 1, "building the graph")
         run = engine.train(b_config, b_data(n_scratch + n_transfer), phases, scratch_seeds + transfer_seeds,
                            protocol.batch_size, initial=tuple(np.concatenate(pair) for pair in zip(fresh, start)),
-                           progress=transfer.epoch_progress(both, frozen=protocol.frozen_epochs))
+                           progress=epoch_progress(both, frozen=protocol.frozen_epochs))
         return ((run, range(n_scratch)), (run, range(n_scratch, n_scratch + n_transfer))), run.seconds
     scratch_part, transfer_part = parts(progress, [protocol.b_epochs * n_scratch, protocol.total_b_epochs * n_transfer],
                                         ["B from scratch", "B on A"])
     report(scratch_part, 0, 1, "building the graph")
     scratch = engine.train(b_config, b_data(n_scratch), [engine.Phase(protocol.b_epochs, scratch_copy_rates)],
                            scratch_seeds, protocol.batch_size, initial=fresh,
-                           progress=transfer.epoch_progress(scratch_part))
+                           progress=epoch_progress(scratch_part))
     phases = [engine.Phase(protocol.frozen_epochs, frozen_copy_rates, frozen_layers=-1),
               engine.Phase(protocol.unfrozen_epochs, unfrozen_copy_rates)]
     report(transfer_part, 0, 1, "building the graph")
     reused = engine.train(b_config, b_data(n_transfer), phases, transfer_seeds, protocol.batch_size, initial=start,
-                          progress=transfer.epoch_progress(transfer_part, frozen=protocol.frozen_epochs))
+                          progress=epoch_progress(transfer_part, frozen=protocol.frozen_epochs))
     return ((scratch, range(n_scratch)), (reused, range(n_transfer))), scratch.seconds + reused.seconds
 
 
@@ -190,7 +194,7 @@ def _scores(run, copies, n_seeds: int, n_test: int) -> tuple[np.ndarray, np.ndar
     """(validation accuracy after the last epoch, test accuracy as exact counts of n_test), each
     (n_seeds, n_candidates), of an arm's candidate-major `copies` of `run`."""
     validation = [float(run.val_accuracy[copy, -1]) for copy in copies]
-    test = [transfer.arm_row(run, copy, n_test)[0] for copy in copies]
+    test = [arm_row(run, copy, n_test)[0] for copy in copies]
     return tuning.by_candidate(validation, n_seeds), tuning.by_candidate(test, n_seeds)
 
 
@@ -212,48 +216,32 @@ def seed_rows(scratch: tuning.Search, reused: tuning.Search, book_scratch, book_
 
 
 def run_fair(config: FairComparison, seeds, store, progress: ProgressCallback | None = None,
-             chunk_size: int = transfer.CHUNK_SEEDS) -> list:
+             chunk_size: int = CHUNK_SEEDS) -> list:
     """Stored rows (core.store.Row) for every seed, training only the missing ones: the model As they need first
     (stacked), then `chunk_size` seeds per engine call, each row saved as its chunk ends. Always on this machine
     (the progress bar says so when LAB_RAY_ADDRESS is set)."""
     seeds = list(run_seeds.check_seeds(seeds))
-    where = f" ({LOCAL_ONLY})" if cluster.address() else ""
-    report(progress, 0, SCALE, "checking the results store" + where)
-
-    def run_batch(_config, missing, on_seed_done):
-        report(progress, 0, SCALE, "loading TensorFlow and the data" + where)
-        chunks = run_seeds.chunks(list(missing), chunk_size)
-        protocol, comparison = config.protocol, config.comparison
-        a_missing = transfer.missing_a(protocol, [comparison.a_seed(seed) for seed in missing], store)
-        a_part, *chunk_parts = parts(progress, [transfer.a_cost(protocol) * len(a_missing)] +
-                                     [chunk_cost(config, len(chunk)) for chunk in chunks], [""] * (len(chunks) + 1))
-        transfer.train_model_as(protocol, [(protocol.b_classes, comparison.a_seed(seed)) for seed in missing],
-                                store, a_part)
-        for chunk, piece in zip(chunks, chunk_parts):
-            for seed, row in train_fair_chunk(config, chunk, store, piece).items():
-                on_seed_done(seed, row)
-
-    rows = store_module.run_missing(store, config, seeds, run_batch)
-    report(progress, SCALE, SCALE, f"{len(seeds)} seeds stored")
-    return rows
+    return run_locally(config, seeds, store, progress, chunk_size, train_chunk=train_fair_chunk,
+                       a_seed=config.comparison.a_seed, seed_cost=chunk_cost(config, 1),
+                       note=f" ({LOCAL_ONLY})" if runner.on_cluster() else "")
 
 
-def run_fair_pairs(config: FairComparison, seeds, store, pairs=transfer.ALL_PAIRS,
-                   progress: ProgressCallback | None = None, chunk_size: int = transfer.CHUNK_SEEDS) -> None:
+def run_fair_pairs(config: FairComparison, seeds, store, pairs=ALL_PAIRS,
+                   progress: ProgressCallback | None = None, chunk_size: int = CHUNK_SEEDS) -> None:
     """Fill the store for every pair in `pairs`: every model A the missing seeds need first, stacked across pairs
-    (transfer.train_model_as), then each pair's searches (`run_fair`). One bar for both stages."""
+    (train_model_as), then each pair's searches (`run_fair`). One bar for both stages."""
     pairs = [data.check_class_pair(pair) for pair in pairs]
     seeds = list(run_seeds.check_seeds(seeds))
     pending = [(pair, sorted(set(seeds) - store.finished_seeds(config.with_pair(pair)))) for pair in pairs]
     pending = [(pair, missing) for pair, missing in pending if missing]
     a_jobs = [(pair, config.comparison.a_seed(seed)) for pair, missing in pending for seed in missing]
     a_missing = {job for job in a_jobs if not store.model_path(
-        transfer.ModelAConfig.of(config.protocol.with_pair(job[0])), job[1], "model_a").exists()}
+        ModelAConfig.of(config.protocol.with_pair(job[0])), job[1], "model_a").exists()}
     labels = [f"pair {number}/{len(pending)} ({data.CLASS_NAMES[pair[0]]} vs {data.CLASS_NAMES[pair[1]]})"
               for number, (pair, _) in enumerate(pending, start=1)]
-    a_part, *pair_parts = parts(progress, [transfer.a_cost(config.protocol) * len(a_missing)] +
+    a_part, *pair_parts = parts(progress, [a_cost(config.protocol) * len(a_missing)] +
                                 [chunk_cost(config, len(missing)) for _, missing in pending], [""] + labels)
-    transfer.train_model_as(config.protocol, a_jobs, store, a_part)
+    train_model_as(config.protocol, a_jobs, store, a_part)
     for (pair, _), piece in zip(pending, pair_parts):
         run_fair(config.with_pair(pair), seeds, store, piece, chunk_size)
 
