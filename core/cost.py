@@ -224,7 +224,7 @@ def sharing_pitfall(protocol, store=None) -> Cost:
     return (Cost() if a_saved else model_a(protocol)) + Cost((b_on_a,))
 
 
-# ---- BN in training (core.bn_training) ----
+# ---- BN in training (core.batchnorm.training) ----
 
 def _bn_train_part(what: str, train_config, copies: int) -> CostPart:
     if train_config.book_model:
@@ -238,13 +238,13 @@ def _bn_train_part(what: str, train_config, copies: int) -> CostPart:
 
 
 def vanishing_gradients(config) -> Cost:
-    """core.bn_training.vanishing_gradients: the deep net with and without BN, n_seeds each."""
+    """core.batchnorm.training.vanishing_gradients: the deep net with and without BN, n_seeds each."""
     return Cost(tuple(_bn_train_part(f"{'BN' if variant == 'after' else 'no BN'}, {_count(config.n_seeds, 'seed')}",
                                      config.train_config(variant), config.n_seeds) for variant in ("none", "after")))
 
 
 def lr_sweep(config) -> Cost:
-    """core.bn_training.lr_sweep: every (BN or not, initialiser, learning rate) cell, n_seeds each."""
+    """core.batchnorm.training.lr_sweep: every (BN or not, initialiser, learning rate) cell, n_seeds each."""
     cells = len(config.initializers) * len(config.learning_rates)
     return Cost(tuple(_bn_train_part(f"{'BN' if variant == 'after' else 'no BN'}, {cells} cells x "
                                      f"{_count(config.n_seeds, 'seed')}",
@@ -253,14 +253,14 @@ def lr_sweep(config) -> Cost:
 
 
 def placement_runs(config) -> Cost:
-    """core.bn_training.placement_runs: the book's model with BN after, before, none; n_seeds each."""
+    """core.batchnorm.training.placement_runs: the book's model with BN after, before, none; n_seeds each."""
     return Cost(tuple(_bn_train_part(f"BN {placement}, {_count(config.n_seeds, 'seed')}",
                                      config.train_config(placement), config.n_seeds)
                       for placement in ("after", "before", "none")))
 
 
 def inference_latency(config) -> Cost:
-    """core.bn_training.inference_latency: predictions only (timed calls of five models, two test-set checks)."""
+    """core.batchnorm.training.inference_latency: predictions only (timed calls of five models, two test-set checks)."""
     parameters = mlp_parameters((300, 100), 10, batch_norm="after", input_batch_norm=True)
     timed = config.repeats * sum(config.batch_sizes)
     return Cost((CostPart("timed predictions of five models, folding checks", parameters, 5, 0, 0,
