@@ -1,4 +1,4 @@
-"""Logic: core/pretraining/ (every arm tuned: tuned.py; tables and verdicts: tables.py; training: core/stacked.py,
+"""Logic: core/pretraining/ (every arm tuned: tuned.py; tables and verdicts: tables.py; training: core/stacked/,
 statistics: core/stats.py, results: core/store.py) · figures: core/plots/pretraining.py · tests:
 tests/test_pretraining.py, tests/test_pretraining_tuned.py, tests/test_stacked.py, tests/test_page_pretraining.py,
 tests/test_browser_pretraining.py.

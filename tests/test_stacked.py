@@ -29,8 +29,8 @@ LOOSE_ATOL, LOOSE_SHARE = 1e-3, 0.01  # every weight within 1e-3 (a learning rat
 @pytest.fixture(params=["graph", "xla"])
 def path(request, monkeypatch):
     """Run a test with the copy loops as plain graphs (small runs) and XLA-compiled (big runs)."""
-    monkeypatch.setattr(stacked, "XLA_MIN_FLOP", 0 if request.param == "xla" else float("inf"))
-    monkeypatch.setattr(stacked, "XLA_MIN_COPY_STEPS", 0 if request.param == "xla" else float("inf"))
+    monkeypatch.setattr(stacked.loop, "XLA_MIN_FLOP", 0 if request.param == "xla" else float("inf"))
+    monkeypatch.setattr(stacked.loop, "XLA_MIN_COPY_STEPS", 0 if request.param == "xla" else float("inf"))
     return request.param
 
 
@@ -255,7 +255,7 @@ def test_classifier_phases_match_keras_recompiled_after_every_freeze(images, nam
 
 def test_classifier_phases_match_keras_on_the_xla_path(images, monkeypatch):
     """Big runs take this path (the denoising test covers Nadam and reconstruction on it)."""
-    monkeypatch.setattr(stacked, "XLA_MIN_FLOP", 0)
+    monkeypatch.setattr(stacked.loop, "XLA_MIN_FLOP", 0)
     assert_classifier_phases_match_keras(images, "2006: sigmoid, plain SGD 0.1")
 
 

@@ -49,7 +49,8 @@ one module each:
   weight-space runs);
 - batched.py: one batched graph for all copies (short runs, and whenever gradient norms are recorded).
 They share graph.py (forward pass, losses, one SGD step) and evaluation.py; run.py holds a run in
-progress, checks.py the argument checks, configs.py and weights.py the light parts above.
+progress, checks.py the argument checks, schedule.py the choice of path and the batch orders, configs.py
+and weights.py the light parts above.
 
 Semantics follow Keras 3: a frozen BatchNormalization layer runs in inference mode, each phase
 starts with a fresh optimizer (the book recompiles after every freeze/unfreeze), the epoch loss is
@@ -57,15 +58,7 @@ the mean over the epoch's samples measured before each step's update, the last b
 """
 
 from core.engine import settings
-from core.engine.api import (
-    EXECUTION_PATHS,
-    batch_order,
-    clear_compiled_functions,
-    evaluate,
-    execution_path,
-    train,
-    uses_sample_space,
-)
+from core.engine.api import clear_compiled_functions, evaluate, train
 from core.engine.configs import (
     LOSS_FOR_OUTPUT,
     Data,
@@ -77,6 +70,7 @@ from core.engine.configs import (
     layer_plan,
     weight_shapes,
 )
+from core.engine.schedule import EXECUTION_PATHS, batch_order, execution_path, uses_sample_space
 from core.engine.weights import initial_weights, keras_model, transfer_weights, weights_from_keras
 
 __all__ = [

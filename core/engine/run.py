@@ -6,12 +6,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from core.engine import api
 from core.engine.batched import BatchedGraph, cached_prefix
 from core.engine.configs import Data, MLPConfig, Phase, RunResult, layer_plan
 from core.engine.datasets import data_set
 from core.engine.evaluation import Evaluator
 from core.engine.sample_space import SampleSpace
+from core.engine.schedule import batch_order, execution_path
 from core.engine.xla_per_copy import XlaPerCopy
 from core.progress import ProgressCallback, report
 
@@ -19,7 +19,7 @@ PATHS = {"sample space": SampleSpace, "one XLA loop per copy": XlaPerCopy, "one 
 
 
 class Run:
-    """The state of one train() call; each phase is run by the path `api.execution_path` chose, except that a
+    """The state of one train() call; each phase is run by the path `schedule.execution_path` chose, except that a
     phase whose first layers are frozen in every copy runs on the batched graph from a cache of their output
     (batched.py)."""
 
@@ -34,8 +34,8 @@ class Run:
         self.history = {key: np.full((len(seeds), total_epochs), np.nan, np.float32)
                         for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         self.norms = []  # per epoch: () or (global norms (n_steps, K), kernel norms (n_steps, K, n_dense))
-        self.path_name = api.execution_path(config, self.training.n_max, total_epochs,
-                                            record_grad_norms=record_grad_norms, ragged=self.training.ragged)
+        self.path_name = execution_path(config, self.training.n_max, total_epochs,
+                                        record_grad_norms=record_grad_norms, ragged=self.training.ragged)
         self.paths = {}  # path name -> its object, made when a phase first needs it
 
     def phase(self, number: int, phase: Phase, weights, first_epoch: int):
@@ -55,7 +55,7 @@ class Run:
         """(K, n_max): every copy's sample order for the next epoch (positions in its own set), padded with 0."""
         orders = np.zeros((len(self.seeds), self.training.n_max), np.int32)
         for copy, (seed, count) in enumerate(zip(self.seeds, self.training.counts)):
-            orders[copy, :count] = api.batch_order(seed, first_epoch + self.done, int(count))
+            orders[copy, :count] = batch_order(seed, first_epoch + self.done, int(count))
         return orders
 
     def end_epoch(self, number: int, loss: np.ndarray, accuracy: np.ndarray, norms,
