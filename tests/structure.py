@@ -25,26 +25,27 @@ class Source:
     text: str
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+def _module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-@lru_cache(maxsize=1)
-def sources() -> tuple[Source, ...]:
-    """Every Python file of app.py, pages/, ui/ and core/ (core/__main__ included)."""
-    paths = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+@lru_cache(maxsize=4)
+def sources(root: Path = ROOT) -> tuple[Source, ...]:
+    """Every Python file of app.py, pages/, ui/ and core/ (core/__main__ included) under `root`."""
+    paths = [root / "app.py"] if (root / "app.py").exists() else []
+    paths += sorted((root / "pages").glob("*.py"))
     for package in PACKAGES:
-        paths += sorted((ROOT / package).rglob("*.py"))
+        paths += sorted((root / package).rglob("*.py"))
     found = []
     for path in paths:
         text = path.read_text()
-        found.append(Source(_module_name(path), path, ast.parse(text), text))
+        found.append(Source(_module_name(path, root), path, ast.parse(text), text))
     return tuple(found)
 
 
-def _modules() -> set[str]:
-    return {source.name for source in sources()}
+def _modules(root: Path = ROOT) -> set[str]:
+    return {source.name for source in sources(root)}
 
 
 def _resolve(source: Source, node: ast.ImportFrom) -> str:
@@ -68,10 +69,10 @@ def _lab_module(name: str, modules: set[str]) -> str | None:
     return None
 
 
-def imports(source: Source) -> list[tuple[str, str | None, int]]:
+def imports(source: Source, root: Path = ROOT) -> list[tuple[str, str | None, int]]:
     """(module, imported name or None, line) for every import of a lab module anywhere in the file; `from core
     import transfer` counts as an import of core.transfer when that is a module."""
-    modules, found = _modules(), []
+    modules, found = _modules(root), []
     for node in ast.walk(source.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -89,15 +90,15 @@ def imports(source: Source) -> list[tuple[str, str | None, int]]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     """{module: lab modules it imports}, a package's own submodules importing their package included."""
-    return {source.name: {target for target, _, _ in imports(source) if target != source.name}
-            for source in sources()}
+    return {source.name: {target for target, _, _ in imports(source, root) if target != source.name}
+            for source in sources(root)}
 
 
-def cycles() -> list[frozenset[str]]:
+def cycles(root: Path = ROOT) -> list[frozenset[str]]:
     """The strongly connected components with more than one module (Tarjan): each one is an import cycle."""
-    graph = import_graph()
+    graph = import_graph(root)
     index, low, stack, on_stack, found = {}, {}, [], set(), []
 
     def visit(node: str) -> None:
@@ -127,9 +128,9 @@ def cycles() -> list[frozenset[str]]:
     return found
 
 
-def _module_aliases(source: Source) -> dict[str, str]:
+def _module_aliases(source: Source, root: Path = ROOT) -> dict[str, str]:
     """{local name: lab module} for `import core.x as y`, `from core import x [as y]`."""
-    modules, aliases = _modules(), {}
+    modules, aliases = _modules(root), {}
     for node in ast.walk(source.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -143,13 +144,13 @@ def _module_aliases(source: Source) -> dict[str, str]:
     return aliases
 
 
-def private_uses() -> set[str]:
+def private_uses(root: Path = ROOT) -> set[str]:
     """"user -> owner._name" for every `_private` name one lab module takes from another: imported by name, or
     read as an attribute of an imported lab module (`transfer._chunks`)."""
     found = set()
-    for source in sources():
-        aliases = _module_aliases(source)
-        for target, name, _ in imports(source):
+    for source in sources(root):
+        aliases = _module_aliases(source, root)
+        for target, name, _ in imports(source, root):
             if name is not None and name.startswith("_") and not name.startswith("__") and target != source.name:
                 found.add(f"{source.name} -> {target}.{name}")
         for node in ast.walk(source.tree):
@@ -160,14 +161,14 @@ def private_uses() -> set[str]:
     return found
 
 
-def line_counts() -> dict[str, int]:
-    return {str(source.path.relative_to(ROOT)): len(source.text.splitlines()) for source in sources()}
+def line_counts(root: Path = ROOT) -> dict[str, int]:
+    return {str(source.path.relative_to(root)): len(source.text.splitlines()) for source in sources(root)}
 
 
-def positional_flags() -> set[str]:
+def positional_flags(root: Path = ROOT) -> set[str]:
     """"module.function(parameter)" for every parameter with a True/False default that can be passed by position."""
     found = set()
-    for source in sources():
+    for source in sources(root):
         for node in ast.walk(source.tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 positional = node.args.posonlyargs + node.args.args
@@ -178,10 +179,10 @@ def positional_flags() -> set[str]:
     return found
 
 
-def backslash_continuations() -> list[str]:
+def backslash_continuations(root: Path = ROOT) -> list[str]:
     """"path:line" of every line that a backslash continues (outside strings and comments)."""
     found = []
-    for source in sources():
+    for source in sources(root):
         tokens = list(tokenize.generate_tokens(io.StringIO(source.text).readline))
         for previous, token in zip(tokens, tokens[1:]):
             # Between two tokens on different lines, after anything but a line end: only a backslash joins them
@@ -191,5 +192,5 @@ def backslash_continuations() -> list[str]:
                                                                           tokenize.DEDENT):
                 line = source.text.splitlines()[previous.end[0] - 1]
                 if line.rstrip().endswith("\\"):
-                    found.append(f"{source.path.relative_to(ROOT)}:{previous.end[0]}")
+                    found.append(f"{source.path.relative_to(root)}:{previous.end[0]}")
     return found
