@@ -24,9 +24,9 @@ def test_tiny_reuse_grid_runs_end_to_end(page, server_url):
     assert page.get_by_text("Reduce the learning rate when you unfreeze").count() >= 1
     assert page.get_by_text("Best reuse per amount of data").count() >= 1
     heatmaps = page.locator(".st-key-tl_reuse_heatmaps")
-    assert "Gain over tuned scratch, same rate" in heatmaps.inner_text()
+    assert "Gain vs tuned scratch, same rate" in heatmaps.inner_text()
     page.locator(".st-key-tl_reuse_rate").get_by_text("100x lower", exact=True).click()
-    page.get_by_text("Gain over tuned scratch, 100x lower rate").first.wait_for(timeout=60_000)
+    page.get_by_text("Gain vs tuned scratch, 100x lower").first.wait_for(timeout=60_000)
     wait_for_idle(page)
     assert page.locator(EXCEPTION).count() == 0
     with page.expect_download() as download:

@@ -294,6 +294,11 @@ FULL_SIZE_RUNS = {  # path: (training images, epochs), each about 200 steps of 3
 # run and 5e-8 after the 3,200-image one. The tolerances leave about five times the largest difference measured.
 FULL_SIZE_WEIGHT_TOLERANCE = 2e-4
 FULL_SIZE_LOSS_TOLERANCE = 1e-4
+# The sample-space path on a 2-core AVX-512 machine (the CI machine since December 2026), same TF and Keras: max
+# |weight difference| 1.2e-4 and validation loss difference 1.3e-4, six times its AVX2 figures (wider vectors sum
+# in another order, and its reformulated first layer rounds differently from step one), while the other paths
+# stay at 3e-6. Its tolerances are about four times that machine's figures; the other paths keep theirs.
+SAMPLE_SPACE_TOLERANCE = 5e-4
 
 
 @pytest.fixture(scope="module")
@@ -367,9 +372,12 @@ def test_full_size_transfer_model_matches_keras_fit(path, full_size_task_a, full
     moved = max(np.abs(final - start).max() for final, start in zip(result.weights, initial))
     print(f"{path}: {epochs * n // 32} steps, max |weight difference| {weight_gap:.1e} (weights moved up to "
           f"{moved:.1e}), max |training loss difference| {loss_gap:.1e}, |validation loss difference| {valid_gap:.1e}")
+    sample_space = path == "sample space"
+    weight_tolerance = SAMPLE_SPACE_TOLERANCE if sample_space else FULL_SIZE_WEIGHT_TOLERANCE
+    loss_tolerance = SAMPLE_SPACE_TOLERANCE if sample_space else FULL_SIZE_LOSS_TOLERANCE
     assert moved > 20 * FULL_SIZE_WEIGHT_TOLERANCE  # the run trained: the tolerance is small against the change
-    assert weight_gap < FULL_SIZE_WEIGHT_TOLERANCE
-    assert loss_gap < FULL_SIZE_LOSS_TOLERANCE and valid_gap < FULL_SIZE_LOSS_TOLERANCE
+    assert weight_gap < weight_tolerance
+    assert loss_gap < loss_tolerance and valid_gap < loss_tolerance
 
 
 @pytest.mark.parametrize("batch_norm", ["after", "none"])  # input BN takes the weight-space path, none sample space

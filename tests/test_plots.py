@@ -158,7 +158,7 @@ def _cases() -> list:
         Case(transfer.picked_rates_chart, ((0.001, 0.003, 0.01, 0.03), {"B from scratch": [0, 2, 5, 3],
                                                                         "B on A": [4, 4, 2, 0]}), {},
              2, ("B from scratch", "B on A"),
-             {"xaxis": "learning rate picked on validation (B on A: its frozen phase)", "yaxis": "seeds"},
+             {"xaxis": "rate picked on validation", "yaxis": "seeds"},
              "The rate each arm picked"),
         # unsupervised pretraining
         Case(pretraining.reconstructions_figure,
@@ -199,11 +199,11 @@ def _cases() -> list:
         Case(reuse.gain_heatmaps, ([50, 200], grid_gain, grid_gain - 1, grid_gain + 1, 10, [(2, 1), (1, 0)],
                                    "10x lower rate"), {},
              4, ("best on validation",), {"xaxis": "unfrozen u", "xaxis2": "unfrozen u", "yaxis": "reused r"},
-             "Gain over tuned scratch, 10x lower rate"),
+             "Gain vs tuned scratch, 10x lower"),
         Case(reuse.gain_heatmaps, ([50, 200], grid_gain, grid_gain - 1, grid_gain + 1, 10, [None, (1, 0)],
                                    "same rate"), {},  # the best cell at 50 images is at another rate: no star there
              3, ("best on validation",), {"xaxis": "unfrozen u", "xaxis2": "unfrozen u", "yaxis": "reused r"},
-             "Gain over tuned scratch, same rate"),
+             "Gain vs tuned scratch, same rate"),
         Case(reuse.scratch_rates_chart, ([50, 200], [0.001, 0.01], [[93.0, 96.0], [97.0, 98.0]],
                                          [[92.0, 95.5], [96.5, 97.8]], [[94.0, 96.5], [97.5, 98.2]], [96.1, 98.1],
                                          [95.6, 97.9], [96.6, 98.3], {0.001: "the protocol's", 0.01: "the cells'"}), {},
@@ -240,7 +240,7 @@ def _cases() -> list:
              "Gain with 200 labels"),
         Case(auxiliary.picked_rates_figure, (["from scratch", "masked, fine tune"], (3e-4, 1e-3, 3e-3, 1e-2),
                                              [[0, 3, 7, 0], [1, 1, 0, 8]]), {},
-             1, (), {"xaxis": "Nadam learning rate (picked on validation)"}, "Rates picked per arm (seeds)"),
+             1, (), {"xaxis": "Nadam rate picked"}, "Rates picked (seeds)"),
     ]
 
 
@@ -363,7 +363,7 @@ def test_top_margin_makes_room_for_title_and_subplot_titles():
 def test_pretraining_mosaics_put_each_image_in_its_tile():
     originals, rebuilt = np.zeros((3, 28, 28)), np.full((3, 28, 28), 2.0)  # reconstructions clip to [0, 1]
     tiles = np.asarray(pretraining.reconstructions_figure(originals, rebuilt).data[0].z, float)
-    gap = pretraining.GAP
+    gap = style.MOSAIC_GAP
     assert tiles.shape == (2 * 28 + gap, 3 * 28 + 2 * gap)
     assert np.all(tiles[:28, :28] == 0) and np.all(tiles[28 + gap:, 28 + gap:2 * 28 + gap] == 1)
     assert np.isnan(tiles[28:28 + gap]).all()

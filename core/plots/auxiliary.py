@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.plots import pretraining as pretraining_plots
-from core.plots.style import palette_color, styled
+from core.plots.style import mosaic, palette_color, picture, styled
 
 
 def distance_histogram_figure(distances, same) -> go.Figure:
@@ -45,10 +45,10 @@ def embedding_figure(projection, labels, names) -> go.Figure:
 def masked_examples_figure(masked_inputs, predictions, originals) -> go.Figure:
     """Three rows of images (n, 28, 28) each: what the net saw, what it filled in, the truth."""
     rows = [np.asarray(images, float) for images in (masked_inputs, np.clip(predictions, 0, 1), originals)]
-    tiled = pretraining_plots.mosaic(np.concatenate(rows), len(rows[0]))
+    tiled = mosaic(np.concatenate(rows), len(rows[0]))
     figure = go.Figure(go.Heatmap(z=tiled, colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
                                   hoverongaps=False, hovertemplate="pixel value %{z:.2f}<extra></extra>"))
-    figure = pretraining_plots.picture(figure)
+    figure = picture(figure)
     return styled(figure, "Masked, predicted, truth", height=380)
 
 
@@ -76,6 +76,6 @@ def picked_rates_figure(names, rates, counts) -> go.Figure:
     figure = go.Figure(go.Heatmap(z=counts, x=columns, y=list(names), text=counts, texttemplate="%{text}",
                                   colorscale="Blues", zmin=0, zmax=max(1, int(counts.max(initial=0))), showscale=False,
                                   hovertemplate="%{y}<br>rate %{x}: %{z} seeds<extra></extra>"))
-    figure.update_xaxes(title="Nadam learning rate (picked on validation)", type="category")
+    figure.update_xaxes(title="Nadam rate picked", type="category")
     figure.update_yaxes(autorange="reversed")
-    return styled(figure, "Rates picked per arm (seeds)", height=140 + 26 * len(counts))
+    return styled(figure, "Rates picked (seeds)", height=140 + 26 * len(counts))

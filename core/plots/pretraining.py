@@ -6,26 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import PALETTE, band_traces, palette_color, styled
-
-GAP = 2  # pixels of blank space between tiles of a mosaic
-
-
-def mosaic(images: np.ndarray, columns: int) -> np.ndarray:
-    """images (n, h, w) -> one (rows * (h + GAP) - GAP, columns * (w + GAP) - GAP) array, NaN between tiles."""
-    n, height, width = images.shape
-    rows = -(-n // columns)
-    tiled = np.full((rows * (height + GAP) - GAP, columns * (width + GAP) - GAP), np.nan)
-    for index, image in enumerate(images):
-        top, left = (index // columns) * (height + GAP), (index % columns) * (width + GAP)
-        tiled[top:top + height, left:left + width] = image
-    return tiled
-
-
-def picture(figure: go.Figure) -> go.Figure:
-    figure.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False)
-    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    return figure
+from core.plots.style import PALETTE, band_traces, mosaic, palette_color, picture, styled
 
 
 def reconstructions_figure(originals, reconstructions) -> go.Figure:

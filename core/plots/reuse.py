@@ -48,7 +48,7 @@ def gain_heatmaps(sizes, mean, low, high, n_seeds: int, best, rate_label: str) -
             starred = True
         figure.update_xaxes(title="unfrozen u", tickvals=columns, row=1, col=index + 1)
     figure.update_yaxes(title="reused r", tickvals=rows, row=1, col=1)
-    return styled(figure, f"Gain over tuned scratch, {rate_label}", height=420)
+    return styled(figure, f"Gain vs tuned scratch, {rate_label.replace('lower rate', 'lower')}", height=420)
 
 
 def best_cell_chart(sizes, best_reused, best_unfrozen, gain, low, high, recipe_gain, recipe_low, recipe_high,

@@ -210,3 +210,27 @@ def seed_histogram(values: np.ndarray, *, estimate: float, interval: tuple[float
     reference_line(figure, x=reference, name=reference_label, color=PALETTE[3], width=3)
     figure.update_yaxes(title="seeds", dtick=max(1, int(np.ceil(counts.max() / 6))), rangemode="tozero")
     return figure
+
+
+# ---- images: tiles of small pictures, shown as pictures ----
+
+MOSAIC_GAP = 2  # pixels of blank space between tiles of a mosaic
+
+
+def mosaic(images: np.ndarray, columns: int) -> np.ndarray:
+    """images (n, h, w) -> one (rows * (h + gap) - gap, columns * (w + gap) - gap) array (gap = MOSAIC_GAP),
+    NaN between the tiles."""
+    n, height, width = images.shape
+    rows = -(-n // columns)
+    tiled = np.full((rows * (height + MOSAIC_GAP) - MOSAIC_GAP, columns * (width + MOSAIC_GAP) - MOSAIC_GAP), np.nan)
+    for index, image in enumerate(images):
+        top, left = (index // columns) * (height + MOSAIC_GAP), (index % columns) * (width + MOSAIC_GAP)
+        tiled[top:top + height, left:left + width] = image
+    return tiled
+
+
+def picture(figure: go.Figure) -> go.Figure:
+    """An image figure drawn as a picture: rows downwards, square pixels, no ticks or grid."""
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    return figure

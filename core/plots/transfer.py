@@ -132,6 +132,6 @@ def picked_rates_chart(rates, counts) -> go.Figure:
         figure.add_trace(go.Bar(x=labels, y=list(values), name=arm, marker_color=PALETTE[index],
                                 hovertemplate=f"{arm}: %{{y}} seeds picked %{{x}}<extra></extra>"))
     figure.update_layout(barmode="group")
-    figure.update_xaxes(title="learning rate picked on validation (B on A: its frozen phase)", type="category")
+    figure.update_xaxes(title="rate picked on validation", type="category")
     figure.update_yaxes(title="seeds", rangemode="tozero")
     return styled(figure, "The rate each arm picked", height=360)
