@@ -107,6 +107,14 @@ def missing_runs_ui(key: str, job_key, run, *, label: str, what: str, stored: in
         note.info(f"{stored} of {wanted} {what} are in the results store.", icon=":material/database:")
 
 
+# One comparison's seeds stored so far, after the button for the missing ones; a warning when only some are stored.
+def stored_seeds_ui(key: str, config, seeds, results, run, *, job, label: str, cost):
+    stored = pretraining.stored_seeds(config, seeds, results)
+    missing_runs_ui(key, job, run, label=label, what="seeds", stored=len(stored), wanted=len(seeds), cost=cost)
+    if stored and len(stored) < len(seeds):
+        st.warning(f"Showing the {len(stored)} seeds stored so far.")
+    return stored
+
 # Standard deviation over seeds, in accuracy points (0 for one seed).
 def spread(values) -> float:
     values = np.asarray(values, float)
@@ -173,15 +181,12 @@ def fine_tuning_section(config, seeds, results):
                 f"All arms are compared at the same number of updates ({config.updates} batches of "
                 f"{config.batch_size}), not epochs: with 100 labels, one epoch is only a few updates.")
     st.caption(config.describe() + ".")
-    stored = pretraining.stored_seeds(config, seeds, results)
-    missing_runs_ui("up_fine_tune", job_key("pretraining", "fine-tuning", config, seeds),
-                    lambda progress: pretraining.fine_tune(config, seeds, results, progress),
-                    label="Fine-tuning", what="seeds", stored=len(stored), wanted=len(seeds),
-                    cost=cost.pretraining_runs(config.pretraining, seeds, results, [config]))
+    stored = stored_seeds_ui("up_fine_tune", config, seeds, results,
+                             lambda progress: pretraining.fine_tune(config, seeds, results, progress),
+                             job=job_key("pretraining", "fine-tuning", config, seeds), label="Fine-tuning",
+                             cost=cost.pretraining_runs(config.pretraining, seeds, results, [config]))
     if not stored:
         return None
-    if len(stored) < len(seeds):
-        st.warning(f"Showing the {len(stored)} seeds stored so far.")
     comparison = pretraining.load_comparison(config, stored, results)
     for column, arm, values in zip(st.columns(len(pretraining.ARMS)), pretraining.ARMS, comparison.test_accuracy.T):
         column.metric(tables.arm_label(arm), f"{values.mean():.2%}",
@@ -212,15 +217,13 @@ def tuned_fine_tuning_section(config, seeds, results) -> None:
                 f"best on validation images. The regime's own rate, {rate:g}, is one of the candidates, so the same "
                 "runs also give every arm at that single rate.")
     st.caption(tuned_config.describe() + ".")
-    stored = pretraining.stored_seeds(tuned_config, seeds, results)
-    missing_runs_ui("up_tuned", job_key("pretraining", "tuned", tuned_config, seeds),
-                    lambda progress: tuned.fine_tune(tuned_config, seeds, results, progress),
-                    label="Fine-tuning, every arm tuned", what="seeds", stored=len(stored), wanted=len(seeds),
-                    cost=cost.pretraining_runs(config.pretraining, seeds, results, [tuned_config]))
+    stored = stored_seeds_ui("up_tuned", tuned_config, seeds, results,
+                             lambda progress: tuned.fine_tune(tuned_config, seeds, results, progress),
+                             job=job_key("pretraining", "tuned", tuned_config, seeds),
+                             label="Fine-tuning, every arm tuned",
+                             cost=cost.pretraining_runs(config.pretraining, seeds, results, [tuned_config]))
     if not stored:
         return
-    if len(stored) < len(seeds):
-        st.warning(f"Showing the {len(stored)} seeds stored so far.")
     found = tuned.load(tuned_config, stored, results)
     for column, arm, values, single in zip(st.columns(len(pretraining.ARMS)), pretraining.ARMS,
                                            found.tuned.test_accuracy.T, found.single.test_accuracy.T):
