@@ -126,9 +126,9 @@ def fair_unit(config: FairComparison, seeds, a_weights, progress: ProgressCallba
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
     tasks = protocol_tasks(protocol)
     arms, seconds = _train_candidates(config, seeds, a_weights, tasks, progress)
-    n_test = len(tasks.y_test_b)
-    (scratch_val, scratch_test), (transfer_val, transfer_test) = (_scores(run, copies, len(seeds), n_test)
-                                                                  for run, copies in arms)
+    n_test, b_config = len(tasks.y_test_b), engine_configs(protocol)[1]
+    (scratch_val, scratch_test), (transfer_val, transfer_test) = (
+        _scores(b_config, run, copies, tasks, len(seeds)) for run, copies in arms)
     k = len(config.rates)
     scratch_search = tuning.Search(config.rates, scratch_val[:, :k], scratch_test[:, :k])
     transfer_search = tuning.Search(config.rates, transfer_val[:, :k], transfer_test[:, :k])
@@ -164,7 +164,9 @@ def _train_candidates(config: FairComparison, seeds: list, a_weights, tasks, pro
 
     def b_data(copies: int):  # a random subset per seed: each copy its seed's images
         per_copy = config.comparison.vary_subset
-        return task_b_data(tasks, *(_tiled((x_b, y_b), copies // len(seeds)) if per_copy else (x_b, y_b)))
+        full = task_b_data(tasks, *(_tiled((x_b, y_b), copies // len(seeds)) if per_copy else (x_b, y_b)))
+        # The pick reads validation once, after the last epoch (_scores), not every epoch as the curves do.
+        return engine.Data(full.x_train, full.y_train, x_test=full.x_test, y_test=full.y_test)
 
     if protocol.b_epochs == protocol.total_b_epochs:
         phases = [engine.Phase(protocol.frozen_epochs, scratch_copy_rates + frozen_copy_rates,
@@ -190,12 +192,15 @@ def _train_candidates(config: FairComparison, seeds: list, a_weights, tasks, pro
     return ((scratch, range(n_scratch)), (reused, range(n_transfer))), scratch.seconds + reused.seconds
 
 
-def _scores(run, copies, n_seeds: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
-    """(validation accuracy after the last epoch, test accuracy as exact counts of n_test), each
+def _scores(b_config, run, copies, tasks, n_seeds: int) -> tuple[np.ndarray, np.ndarray]:
+    """(task-B validation accuracy after the last epoch, test accuracy as exact counts of the test images), each
     (n_seeds, n_candidates), of an arm's candidate-major `copies` of `run`."""
-    validation = [float(run.val_accuracy[copy, -1]) for copy in copies]
-    test = [arm_row(run, copy, n_test)[0] for copy in copies]
-    return tuning.by_candidate(validation, n_seeds), tuning.by_candidate(test, n_seeds)
+    from core import engine
+
+    _, validation = engine.evaluate(b_config, run.weights, tasks.x_valid_b, tasks.y_valid_b)
+    test = [arm_row(run, copy, len(tasks.y_test_b))[0] for copy in copies]
+    return (tuning.by_candidate([float(validation[copy]) for copy in copies], n_seeds),
+            tuning.by_candidate(test, n_seeds))
 
 
 def seed_rows(scratch: tuning.Search, reused: tuning.Search, book_scratch, book_transfer, n_test: int) -> list:
