@@ -1,11 +1,6 @@
-"""Training the reuse grid: every cell and B from scratch's rate search for a chunk of seeds, and the store.
-
-Speed: all cells and seeds of one n train in 2 engine calls per number of reused layers, plus one for B from
-scratch's candidates: copies differ in their frozen layers and learning rates (`engine.Phase` per copy); the
-cells that keep the first layer frozen share a call, which computes that layer's output once per seed and
-caches it. B from scratch's candidates are extra stacked copies of one call, laid out candidate-major
-(core.runs.tuning.candidate_copies). With LAB_RAY_ADDRESS set, one size's chunk of seeds (`grid_unit`) is one
-unit on a Ray cluster (core.transfer.units).
+"""Training the reuse grid: every cell and B from scratch's rate search for a chunk of seeds, stacked into a few
+engine calls per size, and the store (resume, CSV); with LAB_RAY_ADDRESS set, one unit per size and chunk of seeds
+on a Ray cluster. Design notes: docs/architecture.md, "core/reuse".
 """
 
 from __future__ import annotations
@@ -15,9 +10,10 @@ from typing import Optional
 
 import numpy as np
 
-from core import reuse, transfer
 from core import store as store_module
+from core import transfer
 from core.progress import ProgressCallback, Stages, report
+from core.reuse.configs import DEFAULT_REDUCTIONS, DEFAULT_SEEDS, ReuseGrid, grids, sizes_for, task_b_pool
 from core.runs import runner, tuning
 from core.runs import seeds as seeds_module
 from core.transfer import units
@@ -41,7 +37,7 @@ class Call:
     def scratch(self) -> bool:
         return all(isinstance(member, Scratch) for member, _ in self.members)
 
-    def describe(self, grid: reuse.ReuseGrid) -> str:
+    def describe(self, grid: ReuseGrid) -> str:
         """The cells being trained, for progress messages: "n = 1,000: reuse 3, unfreeze 0-2 (3 rates)"."""
         if self.scratch:
             return f"n = {grid.n_train:,}: B from scratch at {tuning.rates_text(grid.scratch_grid)}"
@@ -52,7 +48,7 @@ class Call:
         return f"n = {grid.n_train:,}: reuse {self.reused}, unfreeze {unfrozen}{rates}"
 
 
-def calls(grid: reuse.ReuseGrid, seeds) -> list[Call]:
+def calls(grid: ReuseGrid, seeds) -> list[Call]:
     """The engine calls of one chunk of seeds, every seed and every rate stacked: per number of reused layers r,
     the cells that keep the first layer frozen (u < r; it is computed once per seed and cached, the layers each
     copy unfreezes differ per copy), then the cells that unfreeze all r; then B from scratch's candidates."""
@@ -66,7 +62,7 @@ def calls(grid: reuse.ReuseGrid, seeds) -> list[Call]:
     return found + [Call(n_hidden, tuple((Scratch(rate), seed) for seed, rate in zip(copy_seeds, copy_rates)))]
 
 
-def call_phases(grid: reuse.ReuseGrid, call: Call):
+def call_phases(grid: ReuseGrid, call: Call):
     """Per-copy phases: B from scratch at its candidate rate with nothing frozen (its epochs split where B on A
     unfreezes; plain SGD keeps no state, so the split changes nothing), a cell frozen then unfrozen at its rate."""
     from core import engine
@@ -104,7 +100,7 @@ def initial_weights(config, a_config, a_weights, call: Call) -> tuple[np.ndarray
     return tuple(np.stack([array[position[seed]] for _, seed in call.members]) for array in reused)
 
 
-def train_grid_chunk(grid: reuse.ReuseGrid, seeds, store, progress: Optional[ProgressCallback] = None) -> dict:
+def train_grid_chunk(grid: ReuseGrid, seeds, store, progress: Optional[ProgressCallback] = None) -> dict:
     """Train every cell and B from scratch's candidates for `seeds` at one size; returns {seed: row dict} (nothing
     saved here but model A, trained first if its `.keras` file is missing). The training itself is `grid_unit`.
     """
@@ -112,7 +108,7 @@ def train_grid_chunk(grid: reuse.ReuseGrid, seeds, store, progress: Optional[Pro
     return grid_unit(grid, seeds, transfer.model_a_weights(grid.protocol, [transfer.MODEL_A_SEED], store), progress)
 
 
-def grid_unit(grid: reuse.ReuseGrid, seeds, a_weights, progress: Optional[ProgressCallback] = None) -> dict:
+def grid_unit(grid: ReuseGrid, seeds, a_weights, progress: Optional[ProgressCallback] = None) -> dict:
     """`train_grid_chunk`'s engine calls, given model A's weights (seed MODEL_A_SEED, one copy, copy axis first):
     {seed: row dict}, no store read or written (a unit a cluster worker runs; core.transfer.units saves its rows).
 
@@ -127,7 +123,7 @@ def grid_unit(grid: reuse.ReuseGrid, seeds, a_weights, progress: Optional[Progre
     check_protocol(protocol)
     a_config, _ = transfer.engine_configs(protocol)
     tasks = transfer.protocol_tasks(protocol)
-    x_pool, y_pool = reuse.task_b_pool(protocol)
+    x_pool, y_pool = task_b_pool(protocol)
     n_test = len(tasks.y_test_b)
     chosen = {seed: transfer.b_subset(len(y_pool), grid.n_train, seed) for seed in seeds}
     planned = calls(grid, seeds)
@@ -173,7 +169,7 @@ def exact_accuracy(accuracy, n_test: int) -> np.ndarray:
 
 
 def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress: Optional[ProgressCallback] = None,
-             *, rate_reductions=reuse.DEFAULT_REDUCTIONS, chunk_size: int = reuse.DEFAULT_SEEDS) -> dict:
+             *, rate_reductions=DEFAULT_REDUCTIONS, chunk_size: int = DEFAULT_SEEDS) -> dict:
     """Stored rows for every size and seed, training only the missing ones ({n_train: [core.store.Row]}).
 
     Each chunk of seeds of one size is saved as it ends, so a killed run resumes where it stopped. Progress is
@@ -184,19 +180,19 @@ def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress:
     if chunk_size < 1:
         raise ValueError(f"The chunk size must be at least 1 seed, got {chunk_size}.")
     check_protocol(protocol)
-    sizes, seeds = reuse.sizes_for(protocol, sizes), [int(seed) for seed in seeds]
-    grids = reuse.grids(protocol, sizes, rate_reductions)
+    sizes, seeds = sizes_for(protocol, sizes), [int(seed) for seed in seeds]
+    size_grids = grids(protocol, sizes, rate_reductions)
     if runner.on_cluster():  # LAB_RAY_ADDRESS: one unit per size and chunk of seeds, all on the Ray cluster at once
-        stored = units.run_chunks(grid_unit, [(grid, seeds) for grid in grids], store, progress, chunk_size=chunk_size,
-                                  one_a=True)
-        return {grid.n_train: rows for grid, rows in zip(grids, stored)}
-    missing = {grid: sorted(set(seeds) - store.finished_seeds(grid)) for grid in grids}
-    work = [len(missing[grid]) * (grid.n_train + 200) for grid in grids]  # roughly: training images, plus evaluation
+        stored = units.run_chunks(grid_unit, [(grid, seeds) for grid in size_grids], store, progress,
+                                  chunk_size=chunk_size, one_a=True)
+        return {grid.n_train: rows for grid, rows in zip(size_grids, stored)}
+    missing = {grid: sorted(set(seeds) - store.finished_seeds(grid)) for grid in size_grids}
+    work = [len(missing[grid]) * (grid.n_train + 200) for grid in size_grids]  # roughly: training images + evaluation
     a_missing = not store.model_path(transfer.ModelAConfig.of(protocol), transfer.MODEL_A_SEED, "model_a").exists()
     stages = Stages(progress, [sum(work) / 4 if a_missing and sum(work) else 0] + work)
     transfer.train_model_as(protocol, [(protocol.b_classes, transfer.MODEL_A_SEED)], store, stages.callback(0))
     rows = {}
-    for index, grid in enumerate(grids, start=1):
+    for index, grid in enumerate(size_grids, start=1):
         stage = stages.callback(index)
 
         def run_batch(_grid, pending, on_seed_done, grid=grid, stage=stage):
@@ -211,8 +207,8 @@ def run_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, progress:
     return rows
 
 
-def grid_csv(protocol: transfer.TransferProtocol, sizes, store, *, rate_reductions=reuse.DEFAULT_REDUCTIONS) -> str:
+def grid_csv(protocol: transfer.TransferProtocol, sizes, store, *, rate_reductions=DEFAULT_REDUCTIONS) -> str:
     """Every stored row of the grid's sizes as one CSV (core.store's columns: config fields, then results)."""
-    parts = [store.to_csv(grid) for grid in reuse.grids(protocol, sorted(sizes), rate_reductions)]
+    parts = [store.to_csv(grid) for grid in grids(protocol, sorted(sizes), rate_reductions)]
     header = parts[0].split("\n", 1)[0]
     return header + "\n" + "".join(part.split("\n", 1)[1] for part in parts)

@@ -1,14 +1,6 @@
 """The chapter's rules of thumb as paired comparisons over the stored seeds, each with what its own interval and
-signed-rank test say.
-
-Every comparison is like with like: "unfreeze one or two" and "more data, unfreeze more" use cells that
-unfreeze at the frozen phase's own rate (against cells at that same rate); "reduce the rate" compares each
-reduced-rate cell with the same cell at the same rate, 10x and 100x apart. A status is exactly one of STATUSES:
-"holds" and "contradicted" only when the lab's one meaning of reliable holds (core.stats.reliable_direction:
-the mean's 95% t-interval excludes 0 *and* the signed-rank test agrees), in favour of the rule or against it;
-"no reliable difference" otherwise; "too few seeds" (fewer than RELIABLE_MIN_SEEDS, where no signed-rank
-p-value can reach 0.05) and "needs two sizes" where the comparison cannot be made. Every text ends with its
-scope: this pair, this model A, this many epochs, these sizes, these seeds.
+signed-rank test say: one of STATUSES per rule (and per size where the rule speaks of one size). How each
+comparison is made and what a status means: docs/architecture.md, "core/reuse".
 """
 
 from __future__ import annotations
@@ -18,7 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from core import data, reuse, stats, transfer
+from core import data, stats, transfer
+from core.reuse.configs import Cell
 
 HOLDS, CONTRADICTED, NO_DIFFERENCE = "holds", "contradicted", "no reliable difference"
 TOO_FEW_SEEDS, NEEDS_TWO_SIZES = "too few seeds", "needs two sizes"
@@ -83,12 +76,12 @@ def scope(summary, sizes) -> str:
             f"{len(summary.seeds)} seeds.")
 
 
-def gap(summary, size: int, first: reuse.Cell, second: reuse.Cell) -> np.ndarray:
+def gap(summary, size: int, first: Cell, second: Cell) -> np.ndarray:
     """(n_seeds,) test accuracy of `first` minus `second` at one size, points, paired by seed."""
     return 100 * (summary.result(size, first).test - summary.result(size, second).test)
 
 
-def chosen_on_validation(summary, size: int, cells) -> reuse.Cell:
+def chosen_on_validation(summary, size: int, cells) -> Cell:
     """The cell with the highest mean validation accuracy (ties: the first given)."""
     cells = list(cells)
     scores = [summary.result(size, cell).validation.mean() for cell in cells]
@@ -96,7 +89,7 @@ def chosen_on_validation(summary, size: int, cells) -> reuse.Cell:
 
 
 def rule_verdicts(summary) -> tuple[RuleVerdict, ...]:
-    """Every rule's verdicts on a reuse.summary.GridSummary: per size where the rule speaks of one size, per
+    """Every rule's verdicts on a core.reuse.summary.GridSummary: per size where the rule speaks of one size, per
     reduction for the rate rule, across sizes where it compares them."""
     return (*unfreeze_one_or_two(summary), more_data_more_layers(summary), *reduce_the_rate(summary),
             *drop_the_top(summary), little_data(summary))
@@ -105,8 +98,8 @@ def rule_verdicts(summary) -> tuple[RuleVerdict, ...]:
 def unfreeze_one_or_two(summary) -> list[RuleVerdict]:
     """Reuse all layers; unfreeze the top 1 or 2 (picked on validation) at the same rate vs keep all frozen."""
     top, verdicts = len(summary.protocol.hidden_units), []
-    frozen = reuse.Cell(top, 0)
-    tries = [reuse.Cell(top, u) for u in (1, 2) if u <= top]
+    frozen = Cell(top, 0)
+    tries = [Cell(top, u) for u in (1, 2) if u <= top]
     for size in summary.sizes:
         chosen = chosen_on_validation(summary, size, tries)
         found = finding(gap(summary, size, chosen, frozen))
@@ -128,7 +121,7 @@ def more_data_more_layers(summary) -> RuleVerdict:
         return RuleVerdict(MORE_DATA_MORE_LAYERS, NEEDS_TWO_SIZES, "Needs at least two training sizes."
                            + scope(summary, sizes))
     small, large = sizes[0], sizes[-1]
-    gain = {size: gap(summary, size, reuse.Cell(top, top), reuse.Cell(top, 0)) for size in (small, large)}
+    gain = {size: gap(summary, size, Cell(top, top), Cell(top, 0)) for size in (small, large)}
     found = finding(gain[large] - gain[small])
     same_rate = [cell for cell in summary.cells_of(sizes[0]) if cell.reduction == 1]
     best_u = [chosen_on_validation(summary, size, same_rate).unfrozen for size in sizes]
@@ -146,7 +139,7 @@ def reduce_the_rate(summary) -> list[RuleVerdict]:
     for reduction in summary.rate_reductions:
         reduced = [cell for cell in summary.cells_of(summary.sizes[0]) if cell.reduction == reduction]
         for size in summary.sizes:
-            per_cell = [gap(summary, size, cell, reuse.Cell(cell.reused, cell.unfrozen)) for cell in reduced]
+            per_cell = [gap(summary, size, cell, Cell(cell.reused, cell.unfrozen)) for cell in reduced]
             found = finding(np.mean(per_cell, axis=0))
             directions = [stats.reliable_direction(d) if len(d) >= RELIABLE_MIN_SEEDS else 0 for d in per_cell]
             counts = {sign: directions.count(sign) for sign in (1, -1, 0)}
@@ -166,8 +159,8 @@ def drop_the_top(summary) -> list[RuleVerdict]:
     top, size = len(summary.protocol.hidden_units), summary.sizes[0]
     if top < 2:
         return []
-    dropped = chosen_on_validation(summary, size, [reuse.Cell(r, 0) for r in range(top - 1, 0, -1)])
-    found = finding(gap(summary, size, dropped, reuse.Cell(top, 0)))
+    dropped = chosen_on_validation(summary, size, [Cell(r, 0) for r in range(top - 1, 0, -1)])
+    found = finding(gap(summary, size, dropped, Cell(top, 0)))
     layers = "layer" if dropped.reused == 1 else "layers"
     return [RuleVerdict(DROP_THE_TOP, found.status, (
         f"Reusing {dropped.reused} frozen {layers} (the best number below {top} on validation) rather than all {top} "

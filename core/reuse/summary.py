@@ -9,8 +9,9 @@ from typing import Optional
 
 import numpy as np
 
-from core import reuse, stats, transfer
-from core.reuse import rules
+from core import stats, transfer
+from core.reuse.configs import DEFAULT_REDUCTIONS, MIN_SEEDS, Cell, check_reductions, grids
+from core.reuse.rules import rule_verdicts
 from core.runs import tuning
 
 
@@ -18,7 +19,7 @@ from core.runs import tuning
 class CellResult:
     """One cell at one size, over the stored seeds, paired by seed."""
 
-    cell: reuse.Cell
+    cell: Cell
     n_train: int
     validation: np.ndarray  # (n_seeds,) validation accuracy after the last epoch
     test: np.ndarray  # (n_seeds,) test accuracy
@@ -45,12 +46,12 @@ class GridSummary:
     scratch: dict  # {n_train: core.runs.tuning.Search}, B from scratch's candidates, (n_seeds, n_candidates)
     best: dict  # {n_train: the Cell with the highest mean validation accuracy}
     holm_p: dict  # {(n_train, cell key): the cell's signed-rank p, Holm-adjusted over the size's cells}
-    verdicts: tuple = ()  # rules.RuleVerdict per comparison
+    verdicts: tuple = ()  # core.reuse.rules.RuleVerdict per comparison
 
-    def result(self, n_train: int, cell: reuse.Cell) -> CellResult:
+    def result(self, n_train: int, cell: Cell) -> CellResult:
         return self.cells[n_train, cell.key]
 
-    def cells_of(self, n_train: int) -> list[reuse.Cell]:
+    def cells_of(self, n_train: int) -> list[Cell]:
         return [result.cell for (size, _), result in self.cells.items() if size == n_train]
 
     @property
@@ -76,7 +77,7 @@ class GridSummary:
         a gain measured against the untuned baseline would have borrowed from the baseline's rate."""
         return stats.mean_difference_estimate(100 * (self.scratch_tuned(n_train) - self.scratch_at(n_train, rate)))
 
-    def reliable_after_holm(self, n_train: int) -> list[reuse.Cell]:
+    def reliable_after_holm(self, n_train: int) -> list[Cell]:
         """The cells whose gain over tuned scratch is reliably above 0 with the signed-rank p Holm-adjusted for
         having looked at every cell of the size (interval above 0, ranks in favour, adjusted p < 0.05)."""
         found = []
@@ -101,13 +102,13 @@ class GridSummary:
 
 
 def summarize_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, *,
-                   rate_reductions=reuse.DEFAULT_REDUCTIONS) -> Optional[GridSummary]:
+                   rate_reductions=DEFAULT_REDUCTIONS) -> Optional[GridSummary]:
     """The grid's statistics from the store (None when no size has MIN_SEEDS seeds stored)."""
-    grids = reuse.grids(protocol, sizes, rate_reductions)
-    stored = {grid.n_train: (grid, store.results(grid, seeds)) for grid in sorted(grids, key=lambda g: g.n_train)}
-    stored = {size: pair for size, pair in stored.items() if len(pair[1]) >= reuse.MIN_SEEDS}
+    size_grids = grids(protocol, sizes, rate_reductions)
+    stored = {grid.n_train: (grid, store.results(grid, seeds)) for grid in sorted(size_grids, key=lambda g: g.n_train)}
+    stored = {size: pair for size, pair in stored.items() if len(pair[1]) >= MIN_SEEDS}
     common = set.intersection(*({row.seed for row in rows} for _, rows in stored.values())) if stored else set()
-    if len(common) < reuse.MIN_SEEDS:  # paired across sizes too: only the seeds every size holds
+    if len(common) < MIN_SEEDS:  # paired across sizes too: only the seeds every size holds
         return None
     table, scratch, best, holm = {}, {}, {}, {}
     for size, (grid, rows) in stored.items():
@@ -129,9 +130,9 @@ def summarize_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, *,
         holm.update({(size, cell.key): float(p) for cell, p in zip(grid.cells, adjusted)})
         best[size] = max(grid.cells, key=lambda cell: (table[size, cell.key].validation.mean(), -cell.reused,
                                                        -cell.unfrozen, -cell.reduction))
-    summary = GridSummary(protocol, tuple(stored), tuple(sorted(common)), reuse.check_reductions(rate_reductions),
+    summary = GridSummary(protocol, tuple(stored), tuple(sorted(common)), check_reductions(rate_reductions),
                           table, scratch, best, holm)
-    return dataclasses.replace(summary, verdicts=rules.rule_verdicts(summary))
+    return dataclasses.replace(summary, verdicts=rule_verdicts(summary))
 
 
 def _points(estimate: stats.Estimate) -> str:
