@@ -101,3 +101,11 @@ def test_the_structure_rules_see_what_they_forbid(tmp_path):
     assert structure.positional_flags(tmp_path) == {"core.a.f(flag)"}
     assert structure.backslash_continuations(tmp_path) == ["core/a.py:3"]
     assert structure.line_counts(tmp_path)["core/b.py"] == 602
+
+
+def test_imports_are_statements_the_rules_can_read():
+    """A module-level __getattr__ or importlib.import_module would hide a dependency (and a cycle) from the rules."""
+    hidden = [f"{source.name}:{node.lineno}" for source in structure.sources() for node in ast.walk(source.tree)
+              if (isinstance(node, ast.FunctionDef) and node.name == "__getattr__" and node in source.tree.body)
+              or (isinstance(node, ast.Attribute) and node.attr == "import_module")]
+    assert hidden == []
