@@ -14,7 +14,6 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PACKAGES = ("core", "ui")  # importable lab packages; pages/ and app.py are scripts that import them
-LAZY_THIRD_PARTY = ("tensorflow", "keras", "ray")  # heavy libraries that may load inside functions
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,17 @@ def imports(source: Source, root: Path = ROOT) -> list[tuple[str, str | None, in
 
 
 def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
-    """{module: lab modules it imports}, a package's own submodules importing their package included."""
-    return {source.name: {target for target, _, _ in imports(source, root) if target != source.name}
-            for source in sources(root)}
+    """{module: lab modules it imports}, a package's own submodules importing their package included. Importing
+    core.x.part first runs core/x/__init__.py, so it links to core.x too (unless core.x contains the importer)."""
+    modules, graph = _modules(root), {}
+    for source in sources(root):
+        targets = set()
+        for target, _, _ in imports(source, root):
+            parts = target.split(".")
+            targets |= {".".join(parts[:end]) for end in range(1, len(parts) + 1)}
+        graph[source.name] = {target for target in targets if target in modules and target != source.name
+                              and not source.name.startswith(target + ".")}
+    return graph
 
 
 def cycles(root: Path = ROOT) -> list[frozenset[str]]:
@@ -136,6 +143,8 @@ def _module_aliases(source: Source, root: Path = ROOT) -> dict[str, str]:
             for alias in node.names:
                 if alias.asname and alias.name in modules:
                     aliases[alias.asname] = alias.name
+                elif not alias.asname and alias.name.split(".")[0] in modules:  # `import core.x` binds `core`
+                    aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(source, node)
             for alias in node.names:
@@ -153,11 +162,18 @@ def private_uses(root: Path = ROOT) -> set[str]:
         for target, name, _ in imports(source, root):
             if name is not None and name.startswith("_") and not name.startswith("__") and target != source.name:
                 found.add(f"{source.name} -> {target}.{name}")
+        modules = _modules(root)
         for node in ast.walk(source.tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                    and node.attr.startswith("_") and not node.attr.startswith("__")
-                    and aliases[node.value.id] != source.name):
-                found.add(f"{source.name} -> {aliases[node.value.id]}.{node.attr}")
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+                continue
+            chain, value = [], node.value  # `transfer.units._x`: the chain transfer, units, read from the right
+            while isinstance(value, ast.Attribute):
+                chain.insert(0, value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in aliases:
+                owner = _lab_module(".".join([aliases[value.id], *chain]), modules)
+                if owner == ".".join([aliases[value.id], *chain]) and owner != source.name:
+                    found.add(f"{source.name} -> {owner}.{node.attr}")
     return found
 
 

@@ -89,15 +89,24 @@ def test_parentheses_instead_of_backslash_continuations():
 
 
 def test_the_structure_rules_see_what_they_forbid(tmp_path):
-    """The rules above pass only if tests/structure.py can find a violation: plant one of each and look."""
-    package = tmp_path / "core"
-    package.mkdir()
+    """The rules above pass only if tests/structure.py can find a violation: plant each form and look."""
+    package, inner = tmp_path / "core", tmp_path / "core" / "pkg"
+    inner.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "a.py").write_text("def f(x, flag=False):\n    from core import b\n"
                                   "    return b._hidden + \\\n        1\n")
     (package / "b.py").write_text("from core import a\n_hidden = 1\n" + "x = 1\n" * 600)
-    assert [sorted(cycle) for cycle in structure.cycles(tmp_path)] == [["core.a", "core.b"]]
-    assert structure.private_uses(tmp_path) == {"core.a -> core.b._hidden"}
+    (package / "c.py").write_text("import core.b\nfrom core import pkg\n\n\ndef g():\n"
+                                  "    return core.b._hidden + pkg.sub._inner\n")
+    (package / "d.py").write_text("from .b import _hidden as h\n")
+    (inner / "__init__.py").write_text("from core import e\n")  # the package's __init__ imports core.e ...
+    (inner / "sub.py").write_text("_inner = 2\n")
+    (package / "e.py").write_text("from core.pkg.sub import _inner\n")  # ... which imports a submodule of it
+    cycles = sorted(sorted(cycle) for cycle in structure.cycles(tmp_path))
+    assert cycles == [["core.a", "core.b"], ["core.e", "core.pkg"]]  # the second goes through pkg/__init__.py
+    assert structure.private_uses(tmp_path) == {
+        "core.a -> core.b._hidden", "core.c -> core.b._hidden", "core.c -> core.pkg.sub._inner",
+        "core.d -> core.b._hidden", "core.e -> core.pkg.sub._inner"}
     assert structure.positional_flags(tmp_path) == {"core.a.f(flag)"}
     assert structure.backslash_continuations(tmp_path) == ["core/a.py:3"]
     assert structure.line_counts(tmp_path)["core/b.py"] == 602
@@ -105,7 +114,12 @@ def test_the_structure_rules_see_what_they_forbid(tmp_path):
 
 def test_imports_are_statements_the_rules_can_read():
     """A module-level __getattr__ or importlib.import_module would hide a dependency (and a cycle) from the rules."""
+    def hides(node, tree) -> bool:
+        return ((isinstance(node, ast.FunctionDef) and node.name == "__getattr__" and node in tree.body)
+                or (isinstance(node, ast.Attribute) and node.attr == "import_module")
+                or (isinstance(node, ast.Name) and node.id in ("import_module", "__import__"))
+                or (isinstance(node, ast.ImportFrom) and any(alias.name == "import_module" for alias in node.names)))
+
     hidden = [f"{source.name}:{node.lineno}" for source in structure.sources() for node in ast.walk(source.tree)
-              if (isinstance(node, ast.FunctionDef) and node.name == "__getattr__" and node in source.tree.body)
-              or (isinstance(node, ast.Attribute) and node.attr == "import_module")]
+              if hides(node, source.tree)]
     assert hidden == []
