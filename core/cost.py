@@ -181,7 +181,7 @@ def transfer_fair(config, seeds, store=None) -> Cost:
     parameters = mlp_parameters(protocol.hidden_units, 1)
     arms = zip(("B from scratch", "B on A"), config.copies_per_seed(), (protocol.b_epochs, protocol.total_b_epochs))
     parts = tuple(CostPart(f"{what}, {_count(copies, 'rate')} x {_count(len(missing), 'seed')}", parameters,
-                           copies * len(missing), protocol.n_b_train, epochs, evaluated=b_valid * epochs + b_test)
+                           copies * len(missing), protocol.n_b_train, epochs, evaluated=b_valid + b_test)
                   for what, copies, epochs in arms)
     return model_a(protocol, _missing_models_a(config.comparison, missing, store)) + Cost(parts)
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from core import clipping, cost, models, store, transfer
+from core import clipping, cost, models, stats, store, transfer
 from core.batchnorm import training as bn_training
 
 
@@ -184,7 +184,13 @@ def test_the_fair_comparison_costs_its_candidates_and_counts_only_what_is_missin
     for rates, copies in (((0.001, 0.003, 0.01, 0.03), 4), ((0.003, 0.03), 3), ((0.001, 0.01), 2)):
         tuned = cost.transfer_fair(fair.FairComparison(book, rates), range(20))
         assert tuned.parts[0] == a_part  # the same model A
-        assert sum(part.value for part in tuned.parts[1:]) == pytest.approx(copies * b_part.value)
+        # k copies of each arm's training (the untuned part counts both arms' epochs for one copy per seed) ...
+        assert [(part.copies, part.images, part.epochs) for part in tuned.parts[1:]] == [
+            (copies * 20, b_part.images, b_part.epochs // 2)] * 2
+        # ... and validation once, after the last epoch (the untuned part evaluates it every epoch)
+        n_test = stats.BOOK_N_TEST  # the untuned part: validation every one of its epochs, test once per arm
+        n_valid = (b_part.evaluated - 2 * n_test) // b_part.epochs
+        assert [part.evaluated for part in tuned.parts[1:]] == [n_valid + n_test] * 2
     assert [part.copies for part in cost.transfer_fair(fair.FairComparison(book), range(20)).parts] == [1, 80, 80]
     results = store.Store(tmp_path / "results.sqlite")
     config = fair.FairComparison.tiny()

@@ -123,12 +123,17 @@ def _tiled(arrays, times: int) -> tuple[np.ndarray, ...]:
 def fair_unit(config: FairComparison, seeds, a_weights, progress: ProgressCallback | None = None) -> dict:
     """The engine call(s) of one chunk, given model A's weights per seed (copy axis first, in `seeds` order):
     {seed: row dict}, nothing saved."""
+    from core import engine
+
     protocol, seeds = config.protocol, [int(seed) for seed in seeds]
     tasks = protocol_tasks(protocol)
     arms, seconds = _train_candidates(config, seeds, a_weights, tasks, progress)
-    n_test, b_config = len(tasks.y_test_b), engine_configs(protocol)[1]
+    b_config = engine_configs(protocol)[1]
+    validation = {id(run): engine.evaluate(b_config, run.weights, tasks.x_valid_b, tasks.y_valid_b)[1]
+                  for run, _ in arms}  # once per engine call: both arms share one call when they can
+    n_test = len(tasks.y_test_b)
     (scratch_val, scratch_test), (transfer_val, transfer_test) = (
-        _scores(b_config, run, copies, tasks, len(seeds)) for run, copies in arms)
+        _scores(run, copies, validation[id(run)], n_test, len(seeds)) for run, copies in arms)
     k = len(config.rates)
     scratch_search = tuning.Search(config.rates, scratch_val[:, :k], scratch_test[:, :k])
     transfer_search = tuning.Search(config.rates, transfer_val[:, :k], transfer_test[:, :k])
@@ -192,13 +197,10 @@ def _train_candidates(config: FairComparison, seeds: list, a_weights, tasks, pro
     return ((scratch, range(n_scratch)), (reused, range(n_transfer))), scratch.seconds + reused.seconds
 
 
-def _scores(b_config, run, copies, tasks, n_seeds: int) -> tuple[np.ndarray, np.ndarray]:
-    """(task-B validation accuracy after the last epoch, test accuracy as exact counts of the test images), each
-    (n_seeds, n_candidates), of an arm's candidate-major `copies` of `run`."""
-    from core import engine
-
-    _, validation = engine.evaluate(b_config, run.weights, tasks.x_valid_b, tasks.y_valid_b)
-    test = [arm_row(run, copy, len(tasks.y_test_b))[0] for copy in copies]
+def _scores(run, copies, validation, n_test: int, n_seeds: int) -> tuple[np.ndarray, np.ndarray]:
+    """(task-B validation accuracy after the last epoch, test accuracy as exact counts of n_test), each
+    (n_seeds, n_candidates), of an arm's candidate-major `copies` of `run`; validation: (K,) every copy's."""
+    test = [arm_row(run, copy, n_test)[0] for copy in copies]
     return (tuning.by_candidate([float(validation[copy]) for copy in copies], n_seeds),
             tuning.by_candidate(test, n_seeds))
 
