@@ -19,12 +19,12 @@ TINY = transfer.PROTOCOLS["tiny"]  # two hidden layers: cells r = 1, 2; frozen r
 RATES = tuning.DEFAULT_RATES
 
 
-def _store(results, sizes, accuracy, n_seeds: int = 8, scratch=None):
+def _store(results, sizes, accuracy, n_seeds: int = 8, scratch=None, protocol=TINY):
     """Save one row per size and seed: each cell's (validation, test) accuracy = accuracy(size, cell, seed) (a
     number: both); B from scratch's candidates scratch(size, seed) -> (validation, test) lists over RATES (default
     every rate at 0.9 on both). Returns the summary of those seeds."""
     for size in sizes:
-        grid = reuse.ReuseGrid(TINY, size)
+        grid = reuse.ReuseGrid(protocol, size)
         for seed in range(n_seeds):
             validation, test = scratch(size, seed) if scratch else ([0.9] * len(RATES), [0.9] * len(RATES))
             search = tuning.Search(RATES, np.array([validation]), np.array([test]))
@@ -35,7 +35,7 @@ def _store(results, sizes, accuracy, n_seeds: int = 8, scratch=None):
                 row[f"{cell.key}_val_accuracy"], row[f"{cell.key}_test_accuracy"] = (
                     value if isinstance(value, tuple) else (value, value))
             results.save(grid, seed, row)
-    return reuse.summarize_grid(TINY, sizes, range(n_seeds), results)
+    return reuse.summarize_grid(protocol, sizes, range(n_seeds), results)
 
 
 def _spread(seed: int) -> float:
@@ -171,8 +171,54 @@ def test_the_best_cell_is_picked_on_validation(results):
         return 0.92, 0.92
     summary = _store(results, (20,), accuracy)
     assert summary.best[20] == reuse.Cell(1, 0)
-    assert "picked among 11 on validation accuracy, not on the test set" in _verdicts(summary,
-                                                                                     rules.LITTLE_DATA)[0].text
+    text = _verdicts(summary, rules.LITTLE_DATA)[0].text
+    assert "picked from 11 cells on validation; verdict Holm-corrected for 11" in text
+    assert "honest" not in text and "not inflated" not in text
+    assert "verdict Holm-corrected for 11" in "\n".join(reuse.summary_lines(summary))
+
+
+def _best_cell_gains(small_gain: float, large_gain: float):
+    """Reuse 1, frozen gains `small_gain` points over tuned scratch at n = 20 and `large_gain` at n = 60 on every
+    seed (with a spread), on validation and test alike, so it is the best cell at both sizes; every other cell's
+    gain flips sign from seed to seed (mean 0)."""
+    def accuracy(size, cell, seed):
+        if (cell.reused, cell.unfrozen) == (1, 0):
+            gain = (small_gain if size == 20 else large_gain) + _spread(seed) + _jitter(seed, cell, size)
+        else:
+            gain = _alternating(seed, cell) / 10
+        return 0.9 + gain / 100
+    return accuracy
+
+
+def test_little_data_cannot_hold_when_holm_over_50_cells_cannot_find_the_best_cells_gain(results):
+    """50 cells, 10 seeds: the best cell gains 5 points on every seed at n = 20 and 0.5 at n = 60, so the growth is
+    reliable; but its signed-rank p, 2/1024, times 50 cells is above 0.05: not reliable after Holm, so the rule
+    cannot hold, and the text says how many seeds Holm needs."""
+    book = transfer.PROTOCOLS["book"]
+    summary = _store(results, (20, 60), _best_cell_gains(5.0, 0.5), n_seeds=10, protocol=book)
+    assert len(summary.cells_of(20)) == 50 and summary.best[20] == reuse.Cell(1, 0)
+    assert stats.reliable_direction(summary.result(20, reuse.Cell(1, 0)).differences) == 1  # alone: reliable
+    assert summary.holm_p[20, "r1_u0_same"] == pytest.approx(50 * 2 / 1024)
+    assert reuse.holm_direction(summary, 20, reuse.Cell(1, 0)) == 0
+    [verdict] = _verdicts(summary, rules.LITTLE_DATA)
+    assert verdict.status == rules.NO_DIFFERENCE
+    assert "With 10 seeds Holm over 50 cells cannot find a reliable gain; run 11 or more." in verdict.text
+    assert "picked from 50 cells on validation; verdict Holm-corrected for 50" in verdict.text
+
+
+def test_little_data_holds_with_enough_seeds_and_a_big_consistent_gain(results):
+    """12 seeds: 2/4096 x 50 < 0.05, so the same gains make the best cell reliable after Holm and the rule holds."""
+    summary = _store(results, (20, 60), _best_cell_gains(5.0, 0.5), n_seeds=12, protocol=transfer.PROTOCOLS["book"])
+    assert reuse.holm_direction(summary, 20, reuse.Cell(1, 0)) == 1
+    [verdict] = _verdicts(summary, rules.LITTLE_DATA)
+    assert verdict.status == rules.HOLDS and "a reliable gain after Holm" in verdict.text
+    assert "cannot find a reliable gain" not in verdict.text
+
+
+def test_little_data_is_contradicted_by_a_reliably_smaller_gain_with_little_data(results):
+    """Gains larger at n = 60 than at 20, reliably: contradicted, even with too few seeds for Holm at 20."""
+    summary = _store(results, (20, 60), _best_cell_gains(0.5, 5.0), n_seeds=10, protocol=transfer.PROTOCOLS["book"])
+    assert _verdicts(summary, rules.LITTLE_DATA)[0].status == rules.CONTRADICTED
 
 
 def test_holm_keeps_only_the_cells_reliable_after_looking_at_all_of_them(results):

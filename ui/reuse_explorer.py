@@ -15,7 +15,7 @@ from ui.charts import show
 from ui.jobs import training_ui
 from ui.presets import tiny_mode
 
-BOXES = {"holds": st.success, "contradicted": st.warning}  # a rule's box colour by status (others: st.info)
+BOXES = {reuse.HOLDS: st.success, reuse.CONTRADICTED: st.warning}  # a rule's box colour by status (others: st.info)
 
 
 # The grid's settings (sizes, seeds), bound to the URL with the section's prefix.
@@ -43,9 +43,11 @@ def reuse_section(protocol, results, *, interval_note) -> None:
         "The chapter's advice, tested: reuse model A's first **r** hidden layers (dropping the ones above) under a "
         f"fresh output, train {protocol.frozen_epochs} epochs with all of them frozen at {protocol.frozen_rate:g}, "
         f"then unfreeze the top **u** (u = 0: stay frozen) for {protocol.unfrozen_epochs} more, at the same rate "
-        f"or {lower}. Every cell is compared with B from scratch on the same images and seed, **tuned** like a fair "
-        f"arm: it trains at each of {tuning.rates_text(grid.scratch_grid)} and each seed keeps the rate with the "
-        "best validation accuracy.")
+        f"or {lower}. Every cell is compared with B from scratch on the same images and seed. B from scratch searches "
+        f"the rate: it trains at each of {tuning.rates_text(grid.scratch_grid)} and each seed keeps the rate with the "
+        f"best validation accuracy. Each cell trains at the protocol's fixed rates (frozen epochs at "
+        f"{protocol.frozen_rate:g}); the reuse arm's search is the grid of cells itself (layers reused, layers "
+        "unfrozen, unfreezing rate), its best cell picked on validation.")
     sizes, n_seeds = reuse_settings_ui()
     try:
         seeds = reuse.seed_list(n_seeds)
@@ -84,7 +86,7 @@ def reuse_section(protocol, results, *, interval_note) -> None:
 def reuse_baseline_ui(summary) -> None:
     protocol, sizes = summary.protocol, summary.sizes
     rates = summary.scratch[sizes[0]].rates
-    st.subheader("The baseline: B from scratch, tuned like any fair arm")
+    st.subheader("The baseline: B from scratch, its rate searched on validation")
     at_rate = [[stats.mean_difference_estimate(100 * summary.scratch_at(size, rate)) for rate in rates]
                for size in sizes]  # the mean accuracy and its t-interval, (n_sizes, n_rates)
     tuned = [stats.mean_difference_estimate(100 * summary.scratch_tuned(size)) for size in sizes]
@@ -132,17 +134,23 @@ def reuse_cells_ui(summary, interval_note) -> None:
                                      [g.value for g in gains], [g.low for g in gains], [g.high for g in gains],
                                      [g.value for g in recipes], [g.low for g in recipes], [g.high for g in recipes],
                                      f"reuse and unfreeze all {top} ({recipe.rate} rate)"), key="tl_reuse_best_chart")
+    n_cells = len(summary.cells_of(summary.sizes[0]))
+    found = {1: "reliable gain", -1: "reliable loss", 0: "no reliable difference"}
     st.dataframe([{"n": f"{size:,}", "best cell on validation": cell.label,
                    "gain over tuned scratch": _points(summary.result(size, cell).gain),
+                   f"Holm-adjusted p ({n_cells} cells)": _p(summary.holm_p[size, cell.key]),
+                   "after Holm": found[reuse.holm_direction(summary, size, cell)],
                    f"gain over scratch at the cells' {protocol.frozen_rate:g}": _points(
                        summary.result(size, cell).gain_at_cells_rate)}
                   for size, cell in zip(summary.sizes, best)], hide_index=True, key="tl_reuse_best_table")
     holm = {size: reuse.holm_text(summary, size) for size in summary.sizes}
     holm = (holm.popitem()[1] if len(set(holm.values())) == 1
             else "; ".join(f"n = {size:,}: {words}" for size, words in holm.items()))
-    st.caption(f"The best cell is picked among {len(summary.cells_of(summary.sizes[0]))} on validation accuracy, "
-               "never on the test set, so picking it does not inflate its test gain and its plain interval is honest. "
-               f"Every cell tested against tuned scratch at once, with Holm's correction: {holm}.")
+    st.caption(f"The best cell is picked from {n_cells} cells on validation; verdict Holm-corrected for {n_cells}: "
+               "validation and test score the same trained models on the same seeds, so seed luck that lifts the "
+               "picked cell on validation lifts it on test too. Its gain is reliable only if its 95% t-interval "
+               "excludes 0 and its Holm-adjusted signed-rank p is below 0.05, on the same side. Every cell tested "
+               f"against tuned scratch at once, with Holm's correction: {holm}.")
 
 
 # What each rule of thumb's comparisons say: a table of statuses, then each rule's numbers and scope.
@@ -150,10 +158,12 @@ def reuse_verdicts_ui(summary) -> None:
     st.subheader("The rules of thumb on this data")
     st.caption(f"Each verdict is one paired comparison over {len(summary.seeds)} seeds, like with like: unfreezing "
                "one or two and \"more data, more layers\" compare cells at the same rate; the rate rule compares each "
-               "reduced-rate cell with the same cell at the same rate. **holds** / **contradicted**: the mean's 95% "
-               "t-interval excludes 0 and the signed-rank test agrees (the lab's one meaning of reliable), for or "
-               "against the rule; **no reliable difference**: not both; with fewer than "
-               f"{reuse.RELIABLE_MIN_SEEDS} seeds nothing can be reliable (**too few seeds**).")
+               f"reduced-rate cell with the same cell at the same rate. **{reuse.HOLDS}** / **{reuse.CONTRADICTED}**: "
+               "the mean's 95% t-interval excludes 0 and the signed-rank test agrees (the lab's one meaning of "
+               f"reliable), for or against the rule; **{reuse.NO_DIFFERENCE}**: not both; with fewer than "
+               f"{reuse.RELIABLE_MIN_SEEDS} seeds nothing can be reliable (**{reuse.TOO_FEW_SEEDS}**). "
+               f"\"{reuse.LITTLE_DATA}\" holds only if, besides, the best cell at the smallest size gains reliably "
+               "after Holm's correction over that size's cells.")
     st.dataframe(reuse.verdict_rows(summary), hide_index=True, key="tl_reuse_verdict_table")
     groups = {}
     for verdict in summary.verdicts:
@@ -161,10 +171,14 @@ def reuse_verdicts_ui(summary) -> None:
     for (rule, variant), verdicts in groups.items():
         statuses = {verdict.status for verdict in verdicts}
         box = BOXES.get(statuses.pop(), st.info) if len(statuses) == 1 else (
-            st.warning if "contradicted" in statuses else st.info)
+            st.warning if reuse.CONTRADICTED in statuses else st.info)
         name = rule + (f" ({variant})" if variant else "")
         box(f"**{name}**\n\n" + "\n\n".join(f"*{verdict.where}*: **{verdict.status}.** {verdict.text}"
                                                for verdict in verdicts))
+
+
+def _p(value) -> str:
+    return "no test" if math.isnan(value) else f"{value:.2g}"
 
 
 def _points(estimate) -> str:

@@ -31,7 +31,22 @@ from core.reuse.configs import (
     time_hint,
 )
 from core.reuse.grid import grid_csv, grid_unit, run_grid, train_grid_chunk
-from core.reuse.rules import RELIABLE_MIN_SEEDS, STATUSES, RuleVerdict, rule_verdicts
+from core.reuse.rules import (
+    CONTRADICTED,
+    HOLDS,
+    LITTLE_DATA,
+    NEEDS_TWO_SIZES,
+    NO_DIFFERENCE,
+    RELIABLE_MIN_SEEDS,
+    STATUSES,
+    TOO_FEW_SEEDS,
+    RuleVerdict,
+    best_cell_note,
+    best_cell_text,
+    holm_direction,
+    holm_seeds,
+    rule_verdicts,
+)
 from core.reuse.summary import CellResult, GridSummary, holm_text, summarize_grid, summary_lines, verdict_rows
 
 __all__ = [
@@ -40,5 +55,6 @@ __all__ = [
     "check_reductions", "Cell", "grid_cells", "ReuseGrid", "grids", "sizes_for", "seed_list", "task_b_pool",
     "time_hint", "job_key", "run_grid", "grid_unit", "train_grid_chunk", "grid_csv", "CellResult", "GridSummary",
     "summarize_grid", "summary_lines", "verdict_rows", "holm_text", "RuleVerdict", "rule_verdicts", "STATUSES",
-    "RELIABLE_MIN_SEEDS",
+    "RELIABLE_MIN_SEEDS", "HOLDS", "CONTRADICTED", "LITTLE_DATA", "NO_DIFFERENCE", "TOO_FEW_SEEDS", "NEEDS_TWO_SIZES",
+    "holm_seeds", "holm_direction", "best_cell_text", "best_cell_note",
 ]

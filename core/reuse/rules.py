@@ -167,20 +167,74 @@ def drop_the_top(summary) -> list[RuleVerdict]:
         f"frozen: {found.text} of test accuracy." + scope(summary, [size])), size)]
 
 
+def holm_seeds(n_cells: int) -> int:
+    """The fewest seeds with which Holm's correction over n_cells can find anything: the smallest exact two-sided
+    signed-rank p, 2 / 2^n (every seed the same sign), times n_cells must fall below 0.05."""
+    n_seeds = 1
+    while n_cells * 2 / 2 ** n_seeds >= stats.ALPHA:
+        n_seeds += 1
+    return n_seeds
+
+
+def holm_direction(summary, size: int, cell: Cell) -> int:
+    """+1 / -1 when a cell's gain over tuned B from scratch is reliable after Holm's correction over the size's
+    cells: the gain's 95% t-interval excludes 0 on that side and the signed-rank p, Holm-adjusted over every cell
+    of the size, is below 0.05 with the ranks on the same side; 0 otherwise (also with too few seeds)."""
+    result = summary.result(size, cell)
+    if result.n_seeds < RELIABLE_MIN_SEEDS:
+        return 0
+    ci_sign = 1 if result.gain.low > 0 else -1 if result.gain.high < 0 else 0
+    adjusted = summary.holm_p[size, cell.key]
+    significant = bool(np.isfinite(adjusted)) and adjusted < stats.ALPHA
+    return ci_sign if ci_sign and significant and stats.wilcoxon_test(result.differences).direction == ci_sign else 0
+
+
+def best_cell_text(summary, size: int) -> str:
+    """The best cell's verdict at one size: its gain, its Holm-adjusted p over the size's cells, and whether that
+    gain is reliable after the correction."""
+    best, n_cells = summary.best[size], len(summary.cells_of(size))
+    result, adjusted = summary.result(size, best), summary.holm_p[size, best.key]
+    gain = result.gain
+    p = ("no test" if not np.isfinite(adjusted) else
+         f"signed-rank p = {result.p_value:.2g}, Holm-adjusted over {n_cells} cells {adjusted:.2g}")
+    found = {1: "a reliable gain", -1: "a reliable loss", 0: "no reliable difference"}[
+        holm_direction(summary, size, best)]
+    return (f"{best.label}, {gain.value:+.2f} points (95% CI {gain.low:+.2f} to {gain.high:+.2f}; {p}): {found} "
+            "after Holm")
+
+
+def best_cell_note(summary) -> str:
+    """How the best cells are picked and judged, and, when the seeds are too few for Holm's correction to find
+    anything, how many it needs."""
+    n_cells, n_seeds = len(summary.cells_of(summary.sizes[0])), len(summary.seeds)
+    text = f"Each best cell is picked from {n_cells} cells on validation; verdict Holm-corrected for {n_cells}."
+    if n_seeds < holm_seeds(n_cells):
+        text += (f" With {n_seeds} seeds Holm over {n_cells} cells cannot find a reliable gain; run "
+                 f"{holm_seeds(n_cells)} or more.")
+    return text
+
+
 def little_data(summary) -> RuleVerdict:
-    """The best cell's gain over tuned B from scratch at the smallest size minus at the largest."""
+    """The best cell's gain over tuned B from scratch at the smallest size minus at the largest. Holds only when
+    the best cell at the smallest size gains reliably after Holm's correction over its size's cells *and* the
+    gain is reliably larger there; contradicted when it is reliably smaller."""
     sizes = summary.sizes
-    best = {size: summary.result(size, summary.best[size]) for size in sizes}
-    gains = "; ".join(f"n = {size:,}: {best[size].cell.label}, {finding(best[size].differences).text}"
-                      for size in sizes)
-    intro = (f"Gain of the best cell over B from scratch tuned per seed on validation ({gains}). Each best cell is "
-             f"picked among {len(summary.cells_of(sizes[0]))} on validation accuracy, not on the test set, so its "
-             "test gain is not inflated by the choice and a plain interval is honest.")
+    gains = "; ".join(f"n = {size:,}: {best_cell_text(summary, size)}" for size in sizes)
+    intro = (f"Gain of the best cell over B from scratch tuned per seed on validation ({gains}). "
+             + best_cell_note(summary))
     if len(sizes) < 2:
         return RuleVerdict(LITTLE_DATA, NEEDS_TWO_SIZES, intro + " Comparing sizes needs at least two."
                            + scope(summary, sizes))
     small, large = sizes[0], sizes[-1]
-    found = finding(best[small].differences - best[large].differences)
-    return RuleVerdict(LITTLE_DATA, found.status, (
-        f"{intro} The gain is {found.text} larger at n = {small:,} than at n = {large:,} (paired by seed)."
+    found = finding(summary.result(small, summary.best[small]).differences
+                    - summary.result(large, summary.best[large]).differences)
+    if found.status in (TOO_FEW_SEEDS, CONTRADICTED):
+        status = found.status
+    elif found.status == HOLDS and holm_direction(summary, small, summary.best[small]) > 0:
+        status = HOLDS
+    else:
+        status = NO_DIFFERENCE
+    return RuleVerdict(LITTLE_DATA, status, (
+        f"{intro} The gain is {found.text} larger at n = {small:,} than at n = {large:,} (paired by seed); the rule "
+        f"holds only if that is reliably above 0 and the best cell at n = {small:,} gains reliably after Holm."
         + scope(summary, (small, large))))

@@ -11,7 +11,7 @@ import numpy as np
 
 from core import stats, transfer
 from core.reuse.configs import DEFAULT_REDUCTIONS, MIN_SEEDS, Cell, check_reductions, grids
-from core.reuse.rules import rule_verdicts
+from core.reuse.rules import best_cell_text, holm_direction, holm_seeds, rule_verdicts
 from core.runs import tuning
 
 
@@ -26,7 +26,6 @@ class CellResult:
     differences: np.ndarray  # (n_seeds,) test-accuracy gain over tuned B from scratch, points
     gain: stats.Estimate  # mean of `differences`, t-interval
     gain_at_cells_rate: stats.Estimate  # mean gain over B from scratch at the cells' rate (frozen_rate), points
-    val_gain: float  # mean validation-accuracy gain over tuned B from scratch, points
     p_value: float  # signed-rank p of `differences` (NaN when every seed ties)
 
     @property
@@ -80,13 +79,7 @@ class GridSummary:
     def reliable_after_holm(self, n_train: int) -> list[Cell]:
         """The cells whose gain over tuned scratch is reliably above 0 with the signed-rank p Holm-adjusted for
         having looked at every cell of the size (interval above 0, ranks in favour, adjusted p < 0.05)."""
-        found = []
-        for cell in self.cells_of(n_train):
-            result = self.result(n_train, cell)
-            if (result.gain.low > 0 and self.holm_p[n_train, cell.key] < stats.ALPHA
-                    and stats.wilcoxon_test(result.differences).direction > 0):
-                found.append(cell)
-        return found
+        return [cell for cell in self.cells_of(n_train) if holm_direction(self, n_train, cell) > 0]
 
     def heatmap(self, n_train: int, reduction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean gain over tuned scratch, low and high (points), each (n_hidden, n_hidden + 1): row r-1, column u;
@@ -115,7 +108,7 @@ def summarize_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, *,
         rows = [row for row in rows if row.seed in common]
         search = tuning.search_of_rows([row.result["scratch_search"] for row in rows])
         scratch[size] = search
-        tuned_val, tuned_test = tuning.picked(search.validation, search.picks), search.tuned_test
+        tuned_test = search.tuned_test
         at_cells_rate = search.at(protocol.frozen_rate)
         for cell in grid.cells:
             test = np.array([row.result[f"{cell.key}_test_accuracy"] for row in rows])
@@ -124,7 +117,7 @@ def summarize_grid(protocol: transfer.TransferProtocol, sizes, seeds, store, *,
             p_value = stats.wilcoxon_test(differences).p_value
             table[size, cell.key] = CellResult(
                 cell, size, val, test, differences, stats.mean_difference_estimate(differences),
-                stats.mean_difference_estimate(100 * (test - at_cells_rate)), float(100 * (val - tuned_val).mean()),
+                stats.mean_difference_estimate(100 * (test - at_cells_rate)),
                 np.nan if p_value is None else float(p_value))
         adjusted = stats.holm_adjusted([table[size, cell.key].p_value for cell in grid.cells])
         holm.update({(size, cell.key): float(p) for cell, p in zip(grid.cells, adjusted)})
@@ -149,15 +142,6 @@ def baseline_text(summary: GridSummary, size: int) -> str:
             f"{100 * summary.scratch_at(size, protocol.learning_rate).mean():.2f}%")
 
 
-def holm_seeds(n_cells: int) -> int:
-    """The fewest seeds with which Holm's correction over n_cells can find anything: the smallest exact two-sided
-    signed-rank p, 2 / 2^n (every seed the same sign), times n_cells must fall below 0.05."""
-    n_seeds = 1
-    while n_cells * 2 / 2 ** n_seeds >= stats.ALPHA:
-        n_seeds += 1
-    return n_seeds
-
-
 def holm_text(summary: GridSummary, size: int) -> str:
     """How many cells beat tuned B from scratch reliably after Holm's correction over all of them, or why none
     can at this many seeds."""
@@ -178,10 +162,10 @@ def summary_lines(summary: GridSummary) -> list[str]:
              f"{grid_text} (or at the cells' rate), test accuracy points, 95% t-intervals"]
     for size in summary.sizes:
         best = summary.result(size, summary.best[size])
-        lines.append(f"n = {size:,}: {baseline_text(summary, size)}; best cell on validation: {best.cell.label}, "
-                     f"{_points(best.gain)} over tuned scratch, {_points(best.gain_at_cells_rate)} over scratch at the "
-                     f"cells' rate (picked on validation, so its test gain is not inflated by the choice); "
-                     f"{holm_text(summary, size)}")
+        lines.append(f"n = {size:,}: {baseline_text(summary, size)}; best cell on validation over tuned scratch: "
+                     f"{best_cell_text(summary, size)} (picked from {len(summary.cells_of(size))} cells on "
+                     f"validation; verdict Holm-corrected for {len(summary.cells_of(size))}); "
+                     f"{_points(best.gain_at_cells_rate)} over scratch at the cells' rate; {holm_text(summary, size)}")
     for verdict in summary.verdicts:
         variant = f" ({verdict.variant})" if verdict.variant else ""
         lines.append(f"{verdict.rule}{variant}, {verdict.where}: {verdict.status.upper()}. {verdict.text}")
