@@ -89,12 +89,21 @@ def experiment_or_stop(settings: dict):
 
 # What the tuned setting searches, and why those rates (the grids are core.pretraining.tuned's).
 def grid_text(config) -> str:
-    return (f"Every arm, from scratch included, trains at each of {len(config.rates)} rates "
-            f"({tuning.rates_text(config.rates)}) as extra copies of one run; each seed keeps, per arm, the rate "
+    rates = config.rates
+    own = min(range(len(rates)), key=lambda index: abs(rates[index] - config.own_rate))
+    below, above = own, len(rates) - 1 - own
+    grids = "; ".join(f"{name} {tuning.rates_text(tuned.default_grid(optimizer))}"
+                      for optimizer, name in (("nadam", "Nadam"), ("sgd", "plain SGD")))
+    return (f"Every arm, from scratch included, trains at each of {len(rates)} rates "
+            f"({tuning.rates_text(rates)}) as extra copies of one run; each seed keeps, per arm, the rate "
             "with the best accuracy on validation images after the last update (never the test images). The grid "
-            "steps by about 3x, one step below the regime's own rate "
-            f"({config.own_rate:g}) and two above, since the question is whether that one rate under-trains an arm: "
-            "Nadam 0.0003 to 0.01, plain SGD 0.03 to 1. The frozen-codes diagnostics stay at the single rate.")
+            f"holds {steps_text(below)} below the regime's own rate ({config.own_rate:g}) and {steps_text(above)} "
+            f"above, since the question is whether that one rate under-trains an arm (default grids: {grids}). The "
+            "frozen-codes diagnostics stay at the single rate.")
+
+
+def steps_text(count: int) -> str:
+    return {0: "no rate", 1: "one rate", 2: "two rates", 3: "three rates"}.get(count, f"{count} rates")
 
 
 # A training button with the store's count beside it; a fragment, so a press redraws only this part.
@@ -238,6 +247,8 @@ def tuned_fine_tuning_section(config, seeds, results) -> None:
     show(pretraining_plots.picked_rates_figure(tuned_config.rates, found.picked_counts(), ARM_NAMES,
                                                "Rate each seed picked on validation"),
          key="up_tuned_rates_chart", container=right)
+    for note in tables.edge_notes(found):
+        st.warning(note, icon=":material/warning:")
     if len(stored) < 2:
         st.info("The paired statistics need at least 2 seeds.")
         return
@@ -344,12 +355,14 @@ def history_section(config, seeds, results, *, tune: bool) -> None:
         single_rate_history_ui(configs, seeds, results)
 
 
-# Every regime's button: the seeds still missing of each config, trained by `run` one config after the other.
+# Every regime's button: the seeds still missing of each config, trained by `run` one config after the other, on
+# one bar staged by pretraining.run_configs (it never goes back to 0 for the second regime).
 def history_button_ui(key: str, configs: dict, run, seeds, results) -> list:
     stored = {regime: pretraining.stored_seeds(each, seeds, results) for regime, each in configs.items()}
     complete = [regime for regime in configs if len(stored[regime]) == len(seeds)]
+    triples = [(regime, each.n_labels, each) for regime, each in configs.items()]
     missing_runs_ui(key, job_key("pretraining", key, configs["2006"], seeds),
-                    lambda progress: {regime: run(each, seeds, results, progress) for regime, each in configs.items()},
+                    lambda progress: pretraining.run_configs(triples, seeds, results, run, progress),
                     label="2006 vs today", what="regimes", stored=len(complete), wanted=len(configs),
                     cost=sum((cost.pretraining_runs(each.pretraining, seeds, results, [each])
                               for each in configs.values()), Cost()))
@@ -393,7 +406,7 @@ def single_rate_history_ui(configs, seeds, results) -> None:
         gains_figure(summaries, list(summaries), "Pretraining's gain: 2006 vs today", "up_history_chart")
 
 
-# Every arm tuned in both regimes: how much of each regime's single-rate gain survives a tuned scratch net.
+# Every arm tuned in both regimes: what tuning every arm, scratch included, does to each regime's gain.
 def tuned_history_ui(configs, seeds, results) -> None:
     complete = history_button_ui("up_history_tuned", configs, tuned.fine_tune, seeds, results)
     if len(seeds) < 2:
@@ -414,6 +427,8 @@ def tuned_history_ui(configs, seeds, results) -> None:
         show(pretraining_plots.picked_rates_figure(configs[regime].rates, found.picked_counts(), ARM_NAMES,
                                                    "Rate each seed picked on validation"),
              key=f"up_history_rates_{regime}_chart", container=column)
+        for note in tables.edge_notes(found):
+            column.warning(note, icon=":material/warning:")
         tuned_summary = tables.paired_summaries(found.tuned)["fine_tune_all"]
         summaries[f"{regime}: every arm tuned"] = tuned_summary
         summaries[f"{regime}: every arm at {rate:g}"] = tables.paired_summaries(found.single)["fine_tune_all"]

@@ -251,8 +251,9 @@ def picked_ui(searches: dict, count: int) -> None:
     names = [auxiliary.arm_label(arm) for arm in auxiliary.ARMS]
     rates = searches[auxiliary.ARMS[0]].rates
     show(auxiliary_plots.picked_rates_figure(names, rates, tuned.picked_counts(searches)), key="aux_picked_chart")
-    st.caption(f"With {count} labels: how many seeds picked each rate, arm by arm (on validation). A pick at the "
-               "edge of the grid means a wider grid might have found better still.")
+    st.caption(f"With {count} labels: how many seeds picked each rate, arm by arm (on validation).")
+    for note in tuned.edge_notes(searches):
+        st.warning(note, icon=":material/warning:")
 
 
 st.title("Pretraining on an auxiliary task")

@@ -184,8 +184,8 @@ def test_a_reliable_loss_is_shown_as_a_loss_in_an_error_box():
     assert best.arm == ARMS[1] and best.test.verdict.kind == "reliable" and best.test.verdict.direction == -1
     tone, words = selection.headline_box(best)
     assert tone == "error"
-    assert words.startswith("No arm beats scratch on validation with 200 labels; the closest, picked from 12 arms: "
-                            "**supervised, frozen** (-1.00 points).")
+    assert words.startswith("No arm's mean validation gain over scratch is above 0 with 200 labels; the closest, "
+                            "picked from 12 arms: **supervised, frozen** (-1.00 points).")
     assert "On test it loses 1.45 points to scratch on average." in words and "Reliable loss" in words
     assert "Largest mean gain" not in words and "gain of" not in words
 
@@ -202,6 +202,34 @@ def test_a_negative_gain_without_reliable_evidence_is_no_good_news():
 
 
 # ---- the command line and the page ----
+
+def test_a_chunk_counts_seeds_times_candidates_as_pretraining_does(monkeypatch):
+    """--chunk is copies per arm: with the 4-rate grid, 10 copies are 2 seeds per chunk, never fewer than 1 seed."""
+    seen = []
+    monkeypatch.setattr(tuned, "reuse", lambda *args, trainer: seen.append(args[-1]))
+    monkeypatch.setattr(tuned, "run_grid", lambda *args, trainer: seen.append(args[-1]))
+    config = tuned.TunedReuse.tiny()
+    assert len(config.rates) == 4
+    tuned.reuse_tuned(config, SEEDS, None, chunk_size=10)
+    tuned.run_tuned_grid(config, (20,), SEEDS, None, chunk_size=3)
+    tuned.run_tuned_grid(config, (20,), SEEDS, None, chunk_size=8)
+    assert seen == [2, 1, 2]
+    with pytest.raises(ValueError, match="at least 1 copy"):
+        tuned.reuse_tuned(config, SEEDS, None, chunk_size=0)
+
+
+def test_picked_lines_warn_when_most_seeds_picked_an_end_of_the_grid():
+    rates = tuned.RATES
+    validation = {arm: np.tile([0.1, 0.2, 0.3, 0.4], (4, 1)) for arm in ARMS}  # every seed best at the top rate
+    validation[ARMS[1]] = np.tile([0.1, 0.5, 0.3, 0.2], (4, 1))
+    searches = {arm: tuning.Search(rates, values, values) for arm, values in validation.items()}
+    notes = [line for line in tuned.picked_lines(searches) if line.startswith("note: ")]
+    assert [note.split(": ")[1] for note in notes] == [auxiliary.arm_label(arm) for arm in ARMS if arm != ARMS[1]]
+    assert notes[0] == (f"note: {auxiliary.arm_label(ARMS[0])}: 4 of 4 seeds picked the grid's largest rate "
+                        f"({rates[-1]:g}); the best rate may lie outside the grid, so widen it to be sure this arm is "
+                        "not under-tuned.")
+    assert tuned.edge_notes(searches) == [note.removeprefix("note: ") for note in notes]
+
 
 def test_command_line_refuses_a_bad_grid(run_cli):
     code, _, errors = run_cli("auxiliary", "--tiny", "--tune-grid", "0.001,zero")

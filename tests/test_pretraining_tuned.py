@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from core import pretraining, stacked, store
+from core import pretraining, stacked, stats, store
 from core.pretraining import ARMS, FineTuning, tables, tuned
 from core.pretraining.tuned import TunedFineTuning
 from core.runs import tuning
@@ -190,8 +190,73 @@ def test_tuned_table_and_survival_sentence_come_from_the_runs(runs):
     expected = 100 * (found.tuned.arm("fine_tune_all") - found.tuned.arm("scratch")).mean()
     assert tuned_gain.value == pytest.approx(expected)
     sentence = tables.survival_sentence(found)
-    assert f"at 50 labels is {tuned_gain.value:+.2f}" in sentence and "single rate 0.001" in sentence
+    assert f"at 50 labels: {tuned_gain.value:+.2f}" in sentence and "single rate 0.001:" in sentence
     assert any(finding in sentence for finding in tables.FINDINGS.values())
+
+
+class FakeArms:
+    """A Comparison's `arm` over constructed (n_seeds,) accuracies."""
+
+    def __init__(self, scratch, fine_tune_all):
+        self.values = {"scratch": np.asarray(scratch, float), "fine_tune_all": np.asarray(fine_tune_all, float)}
+
+    def arm(self, name):
+        return self.values[name]
+
+
+def constructed(single_gain, tuned_gain, counts=None):
+    """A TunedComparison-like object whose single-rate and tuned fine-tune-all gains over scratch are the given
+    (n_seeds,) points, scratch at 80% (single) and 83% (tuned)."""
+    single_gain, tuned_gain = np.asarray(single_gain, float), np.asarray(tuned_gain, float)
+    config = TunedFineTuning.tiny()
+    picked = np.array(counts if counts is not None else [[1, len(single_gain) - 2, 1, 0]] * len(ARMS))
+    return type("Found", (), {
+        "config": config, "seeds": tuple(range(len(single_gain))), "picked_counts": lambda self: picked,
+        "single": FakeArms(np.full(len(single_gain), 0.80), 0.80 + single_gain / 100),
+        "tuned": FakeArms(np.full(len(tuned_gain), 0.83), 0.83 + tuned_gain / 100)})()
+
+
+def test_survival_sentence_says_a_reliable_shrink_and_the_share_left_of_a_reliable_gain():
+    single = np.array([5.0, 4.5, 5.5, 6.0, 4.0, 5.2, 4.8, 5.1])
+    tuned_gain = np.array([1.0, 1.8, 1.2, 2.0, 0.9, 1.5, 1.1, 1.6])
+    sentence = tables.survival_sentence(constructed(single, tuned_gain))
+    change = tuned_gain - single  # per seed, in points: every seed loses 3 to 4 points of gain
+    low, high = stats.t_interval(change)
+    assert (f"tuning every arm reliably shrinks the gain by {-change.mean():.2f} ({-high:.2f} to {-low:.2f}) points"
+            in sentence)
+    assert f"the tuned gain is {tuned_gain.mean() / single.mean():.0%} of the single-rate gain" in sentence
+    assert f"single rate 0.001: {single.mean():+.2f}" in sentence and "a reliable gain" in sentence
+    assert "8 seeds" in sentence
+
+
+def test_survival_sentence_prints_no_share_when_the_single_rate_gain_is_not_reliable():
+    single = np.array([3.0, -2.0, 1.0, -1.5, 2.0, -3.0, 1.5, 0.5])  # mean +0.19, signs mixed: not reliable
+    tuned_gain = np.array([2.0, -4.0, 3.0, -2.5, 1.0, -2.0, 2.5, -1.0])  # mean -0.13, its interval reaches well above 0
+    sentence = tables.survival_sentence(constructed(single, tuned_gain))
+    change = tuned_gain - single
+    low, high = stats.t_interval(change)
+    assert f"no reliable change in the gain, {change.mean():+.2f} ({low:+.2f} to {high:+.2f}) points" in sentence
+    assert "of the single-rate gain" not in sentence and "survives" not in sentence and "none of" not in sentence
+    assert sentence.count("no reliable difference") == 2  # neither the tuned nor the single-rate gain is reliable
+
+
+def test_survival_sentence_says_a_reliable_growth():
+    single = np.array([0.5, -0.5, 0.2, 0.0, -0.3, 0.4, 0.1, -0.2])
+    tuned_gain = single + np.array([2.0, 2.5, 1.8, 2.2, 3.0, 2.1, 2.4, 1.9])
+    sentence = tables.survival_sentence(constructed(single, tuned_gain))
+    change = tuned_gain - single
+    low, high = stats.t_interval(change)
+    assert f"reliably grows the gain by {change.mean():.2f} ({low:.2f} to {high:.2f}) points" in sentence
+    assert "of the single-rate gain" not in sentence  # the single-rate gain is not reliably above 0: no share of it
+
+
+def test_picked_lines_warn_when_most_seeds_picked_an_end_of_the_grid():
+    counts = [[0, 0, 1, 7]] + [[1, 6, 1, 0]] * (len(ARMS) - 1)  # scratch: 7 of 8 seeds at the top rate
+    found = constructed(np.ones(8), np.ones(8), counts)
+    notes = [line.strip() for line in tables.picked_lines(found) if "note:" in line]
+    assert notes == [f"note: from scratch: 7 of 8 seeds picked the grid's largest rate ({found.config.rates[-1]:g}); "
+                     "the best rate may lie outside the grid, so widen it to be sure this arm is not under-tuned."]
+    assert tables.edge_notes(found) == [notes[0].removeprefix("note: ")]
 
 
 def test_command_line_prints_the_tuned_table_and_each_gain_tuned_and_at_the_single_rate(runs):
@@ -201,8 +266,8 @@ def test_command_line_prints_the_tuned_table_and_each_gain_tuned_and_at_the_sing
     assert result.returncode == 0, result.stderr[-2000:]
     assert "every arm at its validation-picked rate" in result.stdout
     assert "every arm tuned | every arm at the regime's rate 0.001" in result.stdout
-    assert "How much of fine-tune all's gain survives a tuned scratch net:" in result.stdout
-    assert "- book, 50 labels: With every arm tuned" in result.stdout
+    assert "What tuning every arm does to fine-tune all's gain over scratch:" in result.stdout
+    assert "- book, 50 labels: Every arm tuned" in result.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -75,8 +75,8 @@ def headline_box(best: Headline) -> tuple[str, str]:
         picked = (f"Best on validation with {best.n_labels} labels, picked from {best.n_arms} arms: {label} "
                   f"(mean validation gain {best.validation_gain:+.2f} points over scratch).")
     else:
-        picked = (f"No arm beats scratch on validation with {best.n_labels} labels; the closest, picked from "
-                  f"{best.n_arms} arms: {label} ({best.validation_gain:+.2f} points).")
+        picked = (f"No arm's mean validation gain over scratch is above 0 with {best.n_labels} labels; the closest, "
+                  f"picked from {best.n_arms} arms: {label} ({best.validation_gain:+.2f} points).")
     on_test = (f"On test it loses {-mean:.2f} points to scratch on average." if mean < 0 else
                f"On test it gains {mean:.2f} points over scratch on average." if mean > 0 else
                "On test it ties with scratch on average.")

@@ -96,14 +96,25 @@ def tuned_chunk(config: TunedReuse, seeds, store, progress) -> dict:
 def reuse_tuned(config: TunedReuse, seeds, store, progress: Optional[ProgressCallback] = None,
                 chunk_size: int = CHUNK_SEEDS) -> ReuseResult:
     """core.auxiliary.reuse with every arm tuned: sources pretrained first (shared with the untuned protocol),
-    only seeds not stored trained, all loaded (accuracy at each seed's validation-picked rate)."""
-    return reuse(config, seeds, store, progress, chunk_size, trainer=tuned_chunk)
+    only seeds not stored trained, all loaded (accuracy at each seed's validation-picked rate).
+
+    chunk_size: seeds x candidate rates trained together per arm (at least one seed), as
+    core.pretraining.tuned.fine_tune's chunk_copies: it bounds memory as CHUNK_SEEDS does untuned."""
+    return reuse(config, seeds, store, progress, chunk_seeds(config, chunk_size), trainer=tuned_chunk)
 
 
 def run_tuned_grid(base: TunedReuse, label_counts: Sequence[int], seeds, store,
                    progress: Optional[ProgressCallback] = None, chunk_size: int = CHUNK_SEEDS) -> dict:
-    """{n_labels: ReuseResult} of the tuned comparison; the sources are pretrained once."""
-    return run_grid(base, label_counts, seeds, store, progress, chunk_size, trainer=tuned_chunk)
+    """{n_labels: ReuseResult} of the tuned comparison; the sources are pretrained once. chunk_size: seeds x
+    candidate rates per arm, as in reuse_tuned."""
+    return run_grid(base, label_counts, seeds, store, progress, chunk_seeds(base, chunk_size), trainer=tuned_chunk)
+
+
+def chunk_seeds(config: TunedReuse, chunk_copies: int) -> int:
+    """Seeds per chunk when a chunk may hold `chunk_copies` copies per arm (each seed trains one per rate)."""
+    if chunk_copies < 1:
+        raise ValueError(f"The chunk size must be at least 1 copy, got {chunk_copies}.")
+    return max(1, chunk_copies // len(config.rates))
 
 
 def load_searches(config: TunedReuse, seeds, store) -> dict:
@@ -124,4 +135,11 @@ def picked_lines(searches: dict) -> list[str]:
              f"{'arm':40s} " + " ".join(f"{rate:>8g}" for rate in rates)]
     for arm, counts in zip(ARMS, picked_counts(searches)):
         lines.append(f"{arm_label(arm):40s} " + " ".join(f"{count:>8d}" for count in counts))
-    return lines
+    return lines + [f"note: {note}" for note in edge_notes(searches)]
+
+
+def edge_notes(searches: dict) -> list[str]:
+    """One warning per arm whose seeds mostly picked an end of the grid (core.runs.tuning.edge_note)."""
+    rates = searches[ARMS[0]].rates
+    notes = (tuning.edge_note(rates, counts, arm_label(arm)) for arm, counts in zip(ARMS, picked_counts(searches)))
+    return [note for note in notes if note]

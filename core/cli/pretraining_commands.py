@@ -7,7 +7,11 @@ import argparse
 import sys
 import time
 
+from core.auxiliary import Reuse
+from core.auxiliary import tuned as auxiliary_tuned
 from core.cli.common import add_command, add_tune_arguments, chunk_size, parse_list, parse_pair, store_with_data
+from core.pretraining import tuned as pretraining_tuned
+from core.runs import tuning
 
 
 def cmd_auxiliary(args: argparse.Namespace) -> int:
@@ -97,7 +101,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         print("\n".join(tables.tuned_table_lines(found[(regime, n_labels)]) if args.tune else
                         tables.table_lines(comparison)))
     if args.tune and len(seeds) >= 2:
-        print("\nHow much of fine-tune all's gain survives a tuned scratch net:")
+        print("\nWhat tuning every arm does to fine-tune all's gain over scratch:")
         for (regime, n_labels), each in found.items():
             print(f"- {regime}, {n_labels} labels: {tables.survival_sentence(each)}")
     return 0
@@ -117,8 +121,8 @@ def add_auxiliary_parser(commands) -> None:
     add_tune_arguments(auxiliary,
                        tune_help="every arm (scratch, each source x mode) searches the same grid of Nadam rates, each "
                                  "seed's rate picked on the target pair's validation images (default: the book's "
-                                 "untuned protocol, every arm at 1e-3)",
-                       grid_help="the rates --tune searches (default 0.0003,0.001,0.003,0.01); implies --tune")
+                                 f"untuned protocol, every arm at {Reuse().learning_rate:g})",
+                       grid_help=f"the rates --tune searches (default {typed(auxiliary_tuned.RATES)}); implies --tune")
 
 
 def add_pretrain_parser(commands) -> None:
@@ -132,9 +136,16 @@ def add_pretrain_parser(commands) -> None:
     add_seed_arguments(pretrain, chunk_help="seeds trained together (default 10); with --tune, seeds x candidate rates")
     add_tune_arguments(pretrain, checked_grid=False,
                        tune_help="every arm searches one learning-rate grid, each seed's rate picked on validation "
-                                 "(Nadam: 0.0003,0.001,0.003,0.01; plain SGD, 2006: 0.03,0.1,0.3,1)",
-                       grid_help="with --tune: one grid for every regime instead, e.g. 0.03,0.1,0.3,1 (it must hold "
-                                 "each regime's own rate)")
+                                 f"(Nadam: {typed(pretraining_tuned.default_grid('nadam'))}; plain SGD, 2006: "
+                                 f"{typed(pretraining_tuned.default_grid('sgd'))})",
+                       grid_help="with --tune: one grid for every regime instead, e.g. "
+                                 f"{typed(pretraining_tuned.default_grid('sgd'))} (it must hold each regime's own "
+                                 "rate)")
+
+
+def typed(rates) -> str:
+    """A grid as --tune-grid takes it: "0.001,0.003,0.01"."""
+    return tuning.rates_text(rates).replace(" ", "")
 
 
 def add_seed_arguments(parser, *, chunk_help: str) -> None:

@@ -76,7 +76,15 @@ def picked_lines(found) -> list[str]:
     lines = [f"  rate picked on validation, seeds per rate ({tuning.rates_text(rates)}):"]
     for arm, counts in zip(ARMS, found.picked_counts()):
         lines.append(f"  {arm_label(arm):40s} " + "  ".join(f"{rate:g}: {count}" for rate, count in zip(rates, counts)))
-    return lines
+    return lines + [f"  note: {note}" for note in edge_notes(found)]
+
+
+def edge_notes(found) -> list[str]:
+    """One warning per arm whose seeds mostly picked an end of the grid (core.runs.tuning.edge_note); found: a
+    TunedComparison."""
+    notes = (tuning.edge_note(found.config.rates, counts, arm_label(arm))
+             for arm, counts in zip(ARMS, found.picked_counts()))
+    return [note for note in notes if note]
 
 
 def gain(found, arm: str, *, tuned: bool) -> stats.Estimate:
@@ -106,23 +114,30 @@ def tuned_table_lines(found) -> list[str]:
 
 
 def survival_sentence(found, arm: str = "fine_tune_all") -> str:
-    """How much of `arm`'s gain at the regime's single rate survives when every arm, scratch included, is tuned
-    (found: a TunedComparison with at least 2 seeds), in numbers from its runs."""
+    """What tuning every arm, scratch included, does to `arm`'s gain over scratch (found: a TunedComparison with at
+    least 2 seeds): both gains with their intervals, and per seed the change d = (tuned arm - tuned scratch) -
+    (single arm - single scratch) in points, judged by stats.reliable_direction. The share of the single-rate gain
+    left (a ratio of means) is given only when the single-rate gain is itself reliably above 0."""
     tuned, single = gain(found, arm, tuned=True), gain(found, arm, tuned=False)
-    n_labels, rate = found.config.n_labels, found.config.own_rate
-    direction = stats.reliable_direction(stats.paired_differences(found.tuned.arm("scratch"), found.tuned.arm(arm)))
-    scratch_lift = 100 * (found.tuned.arm("scratch") - found.single.arm("scratch")).mean()
-    arm_lift = 100 * (found.tuned.arm(arm) - found.single.arm(arm)).mean()
-    if single.value > 0:
-        share = (f"{tuned.value / single.value:.0%} of the single-rate gain survives a tuned scratch net"
-                 if tuned.value > 0 else "none of the single-rate gain survives a tuned scratch net")
+    tuned_d = stats.paired_differences(found.tuned.arm("scratch"), found.tuned.arm(arm))
+    single_d = stats.paired_differences(found.single.arm("scratch"), found.single.arm(arm))
+    change = stats.mean_difference_estimate(tuned_d - single_d)
+    shift = stats.reliable_direction(tuned_d - single_d)
+    if shift < 0:
+        effect = (f"tuning every arm reliably shrinks the gain by {-change.value:.2f} ({-change.high:.2f} to "
+                  f"{-change.low:.2f}) points")
+    elif shift > 0:
+        effect = (f"tuning every arm reliably grows the gain by {change.value:.2f} ({change.low:.2f} to "
+                  f"{change.high:.2f}) points")
     else:
-        share = "there was no single-rate gain to keep"
-    return (f"With every arm tuned ({tuning.rates_text(found.config.rates)}, each seed's rate picked on validation), "
-            f"{arm_label(arm)}'s gain over from scratch at {n_labels} labels is {_estimate_text(tuned)} points, "
-            f"{FINDINGS[direction]}, against {_estimate_text(single)} with every arm at the single rate {rate:g}: "
-            f"{share}. Tuning lifts from scratch by {scratch_lift:+.2f} points and {arm_label(arm)} by "
-            f"{arm_lift:+.2f} (means over {len(found.seeds)} seeds).")
+        effect = f"no reliable change in the gain, {_estimate_text(change)} points"
+    if stats.reliable_direction(single_d) > 0:
+        effect += f"; in means, the tuned gain is {tuned.value / single.value:.0%} of the single-rate gain"
+    return (f"Every arm tuned ({tuning.rates_text(found.config.rates)}, picked per seed on validation), "
+            f"{arm_label(arm)} vs from scratch at {found.config.n_labels} labels: {_estimate_text(tuned)} points, "
+            f"{FINDINGS[stats.reliable_direction(tuned_d)]}; every arm at the single rate {found.config.own_rate:g}: "
+            f"{_estimate_text(single)}, {FINDINGS[stats.reliable_direction(single_d)]}; {effect} "
+            f"({len(found.seeds)} seeds, 95% t-intervals).")
 
 
 def _estimate_text(estimate: stats.Estimate) -> str:

@@ -37,7 +37,7 @@ import numpy as np
 
 from core.pretraining.arrays import Arrays
 from core.pretraining.configs import ARMS, CHUNK_SEEDS, FineTuning, Pretraining
-from core.pretraining.fine_tuning import Comparison, run_configs, stored_results, train_arms, train_missing
+from core.pretraining.fine_tuning import Comparison, stored_results, train_arms, train_missing
 from core.progress import ProgressCallback
 from core.runs import tuning
 
@@ -173,13 +173,3 @@ def load(config: TunedFineTuning, seeds, store) -> TunedComparison:
     single = comparison(np.stack([searches[arm].test[:, own] for arm in ARMS], axis=1), candidate_curves[:, :, own])
     updates = np.array([[row["updates"][arm] for arm in ARMS] for row in results], int)
     return TunedComparison(config, seeds, searches, tuned, single, candidate_curves, updates)
-
-
-def run_grid(regimes: Sequence[str], label_counts: Sequence[int], seeds, store,
-             progress: Optional[ProgressCallback] = None, *, tiny: bool = False, rates: Sequence[float] = (),
-             chunk_copies: int = CHUNK_SEEDS) -> dict:
-    """{(regime, n_labels): TunedComparison} for every regime and label count, each regime on its own optimizer's
-    grid unless `rates` names one grid for all (it must hold every regime's own rate)."""
-    configs = [(regime, n_labels, (TunedFineTuning.tiny if tiny else TunedFineTuning.preset)(regime, n_labels, rates))
-               for regime in regimes for n_labels in label_counts]
-    return run_configs(configs, seeds, store, fine_tune, progress, chunk_copies)
