@@ -276,3 +276,10 @@ def test_edge_note_warns_when_most_seeds_pick_an_end_of_the_grid():
     assert "smallest rate (0.001)" in tuning.edge_note(grid, [10, 5, 5, 0])
     assert tuning.edge_note(grid, [0, 7, 5, 8]) == ""  # 8 of 20 at the top: under half
     assert tuning.edge_note(grid, [0, 0, 0, 0]) == "" and tuning.edge_note((0.01,), [5]) == ""
+
+
+def test_picked_counts_count_each_rate_of_the_grid_in_order():
+    search = tuning.Search((0.001, 0.01, 0.1), np.array([[0.9, 0.8, 0.7], [0.1, 0.5, 0.2], [0.3, 0.4, 0.6]]),
+                           np.zeros((3, 3)))
+    assert search.picked_counts().tolist() == [1, 1, 1]
+    assert tuning.Search((0.001, 0.01), np.array([[0.2, 0.1]] * 4), np.zeros((4, 2))).picked_counts().tolist() == [4, 0]

@@ -163,7 +163,7 @@ def test_configs_check_their_grid_and_keep_the_book_keys():
     assert store.config_key(config) != store.config_key(config.comparison)
     assert store.config_key(dataclasses.replace(config, rates=(0.001, 0.01))) != store.config_key(config)
     assert config.verdict_scope().startswith(config.comparison.verdict_scope())
-    assert fair.job_key("fair", config, [0, 1])[:2] == ("transfer", "fair")
+    assert transfer.job_key("fair", config, [0, 1])[:2] == ("transfer", "fair")
 
 
 def test_arms_of_different_lengths_train_in_two_calls_with_the_same_numbers(fashion_mnist, results, phases_seen):

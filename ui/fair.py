@@ -32,7 +32,7 @@ def fair_section(comparison, seeds, results, *, verdict_ui, statistics_ui) -> No
         f"r × {config.unfrozen_ratio:g}: the book's recipe with both its rates scaled together.")
     rows = results.results(config, seeds)
     missing = len(seeds) - len(rows)
-    training_ui("tl_fair", fair.job_key("fair", config, seeds),
+    training_ui("tl_fair", transfer.job_key("fair", config, seeds),
                 lambda progress: fair.run_fair(config, seeds, results, progress), label="Fair comparison",
                 button=f"Search every rate of the grid for the {missing} missing seeds", offer=missing > 0,
                 cost=cost.transfer_fair(config, seeds, results))

@@ -125,7 +125,7 @@ def load_searches(config: TunedReuse, seeds, store) -> dict:
 
 def picked_counts(searches: dict) -> np.ndarray:
     """(len(ARMS), n_candidates) how many seeds each arm's search picked each rate of the grid for."""
-    return np.array([np.bincount(searches[arm].picks, minlength=len(searches[arm].rates)) for arm in ARMS])
+    return np.array([searches[arm].picked_counts() for arm in ARMS])
 
 
 def picked_lines(searches: dict) -> list[str]:

@@ -112,7 +112,7 @@ class TunedComparison:
 
     def picked_counts(self) -> np.ndarray:
         """(len(ARMS), n_candidates): how many seeds picked each rate, per arm."""
-        return np.array([np.bincount(self.searches[arm].picks, minlength=len(self.config.rates)) for arm in ARMS])
+        return np.array([self.searches[arm].picked_counts() for arm in ARMS])
 
 
 def fine_tune(config: TunedFineTuning, seeds, store, progress: Optional[ProgressCallback] = None,

@@ -97,6 +97,10 @@ class Search:
         """(n_seeds,) each seed's rate, chosen on validation."""
         return np.asarray(self.rates)[self.picks]
 
+    def picked_counts(self) -> np.ndarray:
+        """(n_candidates,) how many seeds picked each rate of the grid, in the grid's order."""
+        return np.bincount(self.picks, minlength=len(self.rates))
+
     @property
     def tuned_test(self) -> np.ndarray:
         """(n_seeds,) test accuracy at each seed's validation-picked rate."""

@@ -253,11 +253,6 @@ def run_fair_pairs(config: FairComparison, seeds, store, pairs=ALL_PAIRS,
         run_fair(config.with_pair(pair), seeds, store, piece, chunk_size)
 
 
-def job_key(kind: str, config, seeds=()) -> tuple:
-    """The core.jobs key of one training: same kind, config and seeds -> the same (shared) job."""
-    return run_seeds.job_key("transfer", kind, config, seeds)
-
-
 # ---- what the stored rows say ----
 
 @dataclass(frozen=True, eq=False)
